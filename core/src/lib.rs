@@ -1,0 +1,153 @@
+//! Clamps the TCP Maximum Segment Size option of SYN packets in place.
+//!
+//! `tcpmssd-core` is the packet logic of the tcpmssd daemon, usable on its own in any
+//! packet path: `#![no_std]`, no allocation, no `unsafe`, and no reachable panic (a test
+//! links the release build against a panic handler that does not exist). It lowers every
+//! MSS option of a SYN or SYN-ACK above a limit, updates the TCP checksum incrementally
+//! (RFC 1624, equation 3) and leaves every other packet byte-for-byte unchanged, saying why.
+//!
+//! ```
+//! use tcpmssd_core::{clamp, Limits, Outcome};
+//!
+//! // An IPv4 SYN from 198.51.100.1:40000 to 203.0.113.1:80 with MSS 1460.
+//! let mut syn = [
+//!     0x45, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x40, 0x00, // IPv4, IHL 5, total length 44, DF
+//!     0x40, 0x06, 0x00, 0x00, 198, 51, 100, 1,        // TTL 64, TCP, source
+//!     203, 0, 113, 1,                                 // destination
+//!     0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, // ports 40000 -> 80, sequence 1
+//!     0x00, 0x00, 0x00, 0x00, 0x60, 0x02, 0xff, 0xff, // no ack, data offset 6, SYN, window
+//!     0x79, 0xb9, 0x00, 0x00,                         // checksum, urgent pointer
+//!     0x02, 0x04, 0x05, 0xb4,                         // MSS 1460
+//! ];
+//! // A PPPoE link: MTU 1492, so MSS 1452 for IPv4 and 1432 for IPv6.
+//! let limits = Limits::from_mtu(1492);
+//! assert_eq!(clamp(&mut syn, limits), Outcome::Clamped { from: 1460, to: 1452 });
+//! assert_eq!(syn[40..44], [0x02, 0x04, 0x05, 0xac]);
+//! assert_eq!(syn[36..38], [0x79, 0xc1]); // checksum moved by the 8 the MSS lost
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
+
+mod checksum;
+mod ipv4;
+mod ipv6;
+mod outcome;
+mod tcp;
+
+use core::net::{IpAddr, SocketAddr};
+
+pub use outcome::{Outcome, Reason};
+
+const PROTOCOL_TCP: u8 = 6;
+const PROTOCOL_ESP: u8 = 50;
+const PROTOCOL_AH: u8 = 51;
+
+/// The smallest MTU an IPv4 link may have (RFC 791 section 3.2).
+pub const IPV4_MIN_MTU: u16 = 68;
+/// The smallest MTU an IPv6 link may have (RFC 8200 section 5).
+pub const IPV6_MIN_MTU: u16 = 1280;
+/// IPv4 header and TCP header without options.
+const IPV4_TCP_OVERHEAD: u16 = 40;
+/// IPv6 header and TCP header without options.
+const IPV6_TCP_OVERHEAD: u16 = 60;
+
+/// The highest MSS allowed for each address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    ipv4_mss: u16,
+    ipv6_mss: u16,
+}
+
+impl Limits {
+    /// Returns the limits for a link MTU: IPv4 MSS = MTU − 40, IPv6 MSS = MTU − 60.
+    ///
+    /// No IPv6 link is below 1280, so the IPv6 limit never drops below 1220; likewise an
+    /// MTU below IPv4's minimum of 68 is taken as 68 (MSS 28) rather than yielding an MSS
+    /// no peer could use.
+    #[must_use]
+    pub const fn from_mtu(mtu: u16) -> Limits {
+        let ipv4_mtu = if mtu < IPV4_MIN_MTU { IPV4_MIN_MTU } else { mtu };
+        let ipv6_mtu = if mtu < IPV6_MIN_MTU { IPV6_MIN_MTU } else { mtu };
+        Limits {
+            ipv4_mss: ipv4_mtu.wrapping_sub(IPV4_TCP_OVERHEAD),
+            ipv6_mss: ipv6_mtu.wrapping_sub(IPV6_TCP_OVERHEAD),
+        }
+    }
+
+    /// Returns limits with an explicit MSS for each family.
+    #[must_use]
+    pub const fn new(ipv4_mss: u16, ipv6_mss: u16) -> Limits {
+        Limits { ipv4_mss, ipv6_mss }
+    }
+
+    /// Returns the MSS limit for IPv4.
+    #[must_use]
+    pub const fn ipv4_mss(self) -> u16 {
+        self.ipv4_mss
+    }
+
+    /// Returns the MSS limit for IPv6.
+    #[must_use]
+    pub const fn ipv6_mss(self) -> u16 {
+        self.ipv6_mss
+    }
+}
+
+/// Clamps the MSS options of one IP packet, IPv4 or IPv6 by its version nibble.
+///
+/// Only SYN and SYN-ACK segments (SYN set, RST clear) are touched, and in them only MSS
+/// options above the family's limit. The caller forwards the packet whatever the outcome.
+pub fn clamp(packet: &mut [u8], limits: Limits) -> Outcome {
+    let (located, max_mss) = match packet.first().map(|byte| byte >> 4) {
+        Some(4) => (ipv4::segment(packet), limits.ipv4_mss),
+        Some(6) => (ipv6::segment(packet), limits.ipv6_mss),
+        Some(_) => return Outcome::Unchanged(Reason::NotIp),
+        None => return Outcome::Unchanged(Reason::TruncatedIp),
+    };
+    match located {
+        Ok(range) => match packet.get_mut(range) {
+            Some(segment) => tcp::clamp_segment(segment, max_mss),
+            None => Outcome::Unchanged(Reason::TruncatedIp),
+        },
+        Err(reason) => Outcome::Unchanged(reason),
+    }
+}
+
+/// Clamps the MSS options of a bare TCP segment (header and payload), for callers that
+/// have walked the IP header themselves.
+///
+/// The checksum is updated incrementally, so the pseudo-header is not needed.
+pub fn clamp_tcp(segment: &mut [u8], max_mss: u16) -> Outcome {
+    tcp::clamp_segment(segment, max_mss)
+}
+
+/// Returns the source and destination (address and port) of a TCP packet, for log lines;
+/// `None` when the packet is not TCP or too short to say.
+#[must_use]
+pub fn endpoints(packet: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
+    let (range, src, dst) = match packet.first().map(|byte| byte >> 4) {
+        Some(4) => {
+            let (src, dst) = ipv4::addresses(packet)?;
+            (ipv4::segment(packet).ok()?, IpAddr::V4(src), IpAddr::V4(dst))
+        }
+        Some(6) => {
+            let (src, dst) = ipv6::addresses(packet)?;
+            (ipv6::segment(packet).ok()?, IpAddr::V6(src), IpAddr::V6(dst))
+        }
+        _ => return None,
+    };
+    let (src_port, dst_port) = tcp::ports(packet.get(range)?)?;
+    Some((SocketAddr::new(src, src_port), SocketAddr::new(dst, dst_port)))
+}
