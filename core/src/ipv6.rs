@@ -117,7 +117,9 @@ pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
                 };
                 next = prefix[ext_field::NEXT_HEADER];
                 // At most 256 * 8: no overflow.
-                usize::from(prefix[ext_field::LEN]).wrapping_add(1).wrapping_mul(8)
+                usize::from(prefix[ext_field::LEN])
+                    .wrapping_add(1)
+                    .wrapping_mul(8)
             }
             _ => return Err(Reason::NotTcp),
         };

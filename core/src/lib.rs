@@ -12,18 +12,18 @@
 //! // An IPv4 SYN from 198.51.100.1:40000 to 203.0.113.1:80 with MSS 1460.
 //! let mut syn = [
 //!     0x45, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x40, 0x00, // IPv4, IHL 5, total length 44, DF
-//!     0x40, 0x06, 0x00, 0x00, 198, 51, 100, 1,        // TTL 64, TCP, source
+//!     0x40, 0x06, 0xd4, 0x95, 198, 51, 100, 1,        // TTL 64, TCP, header checksum, source
 //!     203, 0, 113, 1,                                 // destination
 //!     0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, // ports 40000 -> 80, sequence 1
 //!     0x00, 0x00, 0x00, 0x00, 0x60, 0x02, 0xff, 0xff, // no ack, data offset 6, SYN, window
-//!     0x79, 0xb9, 0x00, 0x00,                         // checksum, urgent pointer
+//!     0x95, 0x5e, 0x00, 0x00,                         // checksum, urgent pointer
 //!     0x02, 0x04, 0x05, 0xb4,                         // MSS 1460
 //! ];
 //! // A PPPoE link: MTU 1492, so MSS 1452 for IPv4 and 1432 for IPv6.
 //! let limits = Limits::from_mtu(1492);
 //! assert_eq!(clamp(&mut syn, limits), Outcome::Clamped { from: 1460, to: 1452 });
 //! assert_eq!(syn[40..44], [0x02, 0x04, 0x05, 0xac]);
-//! assert_eq!(syn[36..38], [0x79, 0xc1]); // checksum moved by the 8 the MSS lost
+//! assert_eq!(syn[36..38], [0x95, 0x66]); // as a full recomputation gives
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
@@ -78,8 +78,16 @@ impl Limits {
     /// no peer could use.
     #[must_use]
     pub const fn from_mtu(mtu: u16) -> Limits {
-        let ipv4_mtu = if mtu < IPV4_MIN_MTU { IPV4_MIN_MTU } else { mtu };
-        let ipv6_mtu = if mtu < IPV6_MIN_MTU { IPV6_MIN_MTU } else { mtu };
+        let ipv4_mtu = if mtu < IPV4_MIN_MTU {
+            IPV4_MIN_MTU
+        } else {
+            mtu
+        };
+        let ipv6_mtu = if mtu < IPV6_MIN_MTU {
+            IPV6_MIN_MTU
+        } else {
+            mtu
+        };
         Limits {
             ipv4_mss: ipv4_mtu.wrapping_sub(IPV4_TCP_OVERHEAD),
             ipv6_mss: ipv6_mtu.wrapping_sub(IPV6_TCP_OVERHEAD),
@@ -140,14 +148,30 @@ pub fn endpoints(packet: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
     let (range, src, dst) = match packet.first().map(|byte| byte >> 4) {
         Some(4) => {
             let (src, dst) = ipv4::addresses(packet)?;
-            (ipv4::segment(packet).ok()?, IpAddr::V4(src), IpAddr::V4(dst))
+            (
+                ipv4::segment(packet).ok()?,
+                IpAddr::V4(src),
+                IpAddr::V4(dst),
+            )
         }
         Some(6) => {
             let (src, dst) = ipv6::addresses(packet)?;
-            (ipv6::segment(packet).ok()?, IpAddr::V6(src), IpAddr::V6(dst))
+            (
+                ipv6::segment(packet).ok()?,
+                IpAddr::V6(src),
+                IpAddr::V6(dst),
+            )
         }
         _ => return None,
     };
     let (src_port, dst_port) = tcp::ports(packet.get(range)?)?;
-    Some((SocketAddr::new(src, src_port), SocketAddr::new(dst, dst_port)))
+    Some((
+        SocketAddr::new(src, src_port),
+        SocketAddr::new(dst, dst_port),
+    ))
 }
+
+/// The README's examples run as doctests, so the documented API cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

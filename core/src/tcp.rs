@@ -50,8 +50,14 @@ const_assert_eq!(mss_field::VALUE_LOW + 1, OPTION_MSS_LEN as usize);
 pub fn ports(segment: &[u8]) -> Option<(u16, u16)> {
     let header = segment.first_chunk::<{ field::DST_PORT.end }>()?;
     Some((
-        u16::from_be_bytes([header[field::SRC_PORT.start], header[field::SRC_PORT.start + 1]]),
-        u16::from_be_bytes([header[field::DST_PORT.start], header[field::DST_PORT.start + 1]]),
+        u16::from_be_bytes([
+            header[field::SRC_PORT.start],
+            header[field::SRC_PORT.start + 1],
+        ]),
+        u16::from_be_bytes([
+            header[field::DST_PORT.start],
+            header[field::DST_PORT.start + 1],
+        ]),
     ))
 }
 
@@ -134,7 +140,10 @@ pub fn clamp_segment(segment: &mut [u8], max_mss: u16) -> Outcome {
     }
 
     if let Some(from) = first_lowered {
-        [fixed[field::CHECKSUM.start], fixed[field::CHECKSUM.start + 1]] = checksum.to_be_bytes();
+        [
+            fixed[field::CHECKSUM.start],
+            fixed[field::CHECKSUM.start + 1],
+        ] = checksum.to_be_bytes();
         return Outcome::Clamped { from, to: max_mss };
     }
     Outcome::Unchanged(if stopped {

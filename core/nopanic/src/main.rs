@@ -1,0 +1,41 @@
+//! A freestanding program that calls every packet entry point of `tcpmssd-core` on input the
+//! optimiser cannot see, and whose panic handler refers to an undefined symbol. It links
+//! only if no panic path is reachable from `clamp`, `clamp_tcp` and `endpoints`.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+use core::panic::PanicInfo;
+
+use tcpmssd_core::{clamp, clamp_tcp, endpoints, Limits};
+
+extern "C" {
+    /// Defined nowhere: any surviving reference is a link error naming this symbol.
+    fn tcpmssd_core_panic_is_reachable() -> !;
+}
+
+#[panic_handler]
+fn panic(_: &PanicInfo<'_>) -> ! {
+    // SAFETY: never runs; the program only links when this call has been optimised away.
+    unsafe { tcpmssd_core_panic_is_reachable() }
+}
+
+static mut PACKET: [u8; 65536] = [0; 65536];
+
+#[no_mangle]
+pub extern "C" fn _start() -> ! {
+    // The length and contents are opaque to the optimiser, as a received packet's are.
+    let len = black_box(60_usize);
+    // SAFETY: single-threaded freestanding program; the only reference to PACKET.
+    let buffer: &mut [u8; 65536] = unsafe { &mut *core::ptr::addr_of_mut!(PACKET) };
+    let packet = buffer.get_mut(..len).unwrap_or_default();
+    let limits = Limits::from_mtu(black_box(1400));
+    black_box(clamp(black_box(&mut *packet), limits));
+    black_box(clamp_tcp(black_box(&mut *packet), black_box(1360)));
+    black_box(endpoints(black_box(&*packet)));
+    #[cfg(feature = "canary")]
+    black_box(packet[black_box(70_000)]);
+    loop {
+        core::hint::spin_loop();
+    }
+}
