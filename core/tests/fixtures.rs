@@ -1,0 +1,1084 @@
+//! Table-driven fixtures: real SYN layouts and every malformed class, each with the exact
+//! expected bytes. Packets are written out field by field; their checksums were computed
+//! independently (RFC 1071 sum in Python) as a real capture would carry them, and every
+//! clamped row is checked once more against the full recomputation in `common`.
+//! Addresses: 198.51.100.1 -> 203.0.113.1 and 2001:db8::1 -> 2001:db8:1::1.
+
+mod common;
+
+use tcpmssd_core::{clamp, clamp_tcp, endpoints, Limits, Outcome, Reason};
+
+/// A 1400-byte link: IPv4 MSS 1360, IPv6 MSS 1340.
+const LIMITS_1400: Limits = Limits::from_mtu(1400);
+
+// Linux 6.1 connect() SYN (option layout as tcpdump shows it on a veth).
+#[rustfmt::skip]
+const LINUX_SYN_V4: [u8; 60] = [
+    0x45, 0x00, 0x00, 0x3c, // IPv4, IHL 5, DSCP 0, total length 60
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x69, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xa0, 0x02, 0xfa, 0xf0, // data offset 10, SYN, window 64240
+    0xd1, 0xeb, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x04, 0x02, 0x08, 0x0a, // SACK permitted, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval 0x00010203, TSecr 0
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+];
+
+// Windows 10/11 SYN option layout: MSS, NOP, WS 8, NOP, NOP, SACK permitted.
+#[rustfmt::skip]
+const WINDOWS_SYN_V4: [u8; 52] = [
+    0x45, 0x00, 0x00, 0x34, // IPv4, IHL 5, DSCP 0, total length 52
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x71, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x80, 0x02, 0xfa, 0xf0, // data offset 8, SYN, window 64240
+    0xfa, 0xff, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x01, 0x03, 0x03, 0x08, // NOP, window scale 8
+    0x01, 0x01, 0x04, 0x02, // NOP, NOP, SACK permitted
+];
+
+// macOS SYN option layout: MSS, NOP, WS 6, NOP, NOP, timestamps, SACK permitted, EOL.
+#[rustfmt::skip]
+const MACOS_SYN_V4: [u8; 64] = [
+    0x45, 0x00, 0x00, 0x40, // IPv4, IHL 5, DSCP 0, total length 64
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x65, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xb0, 0x02, 0xfa, 0xf0, // data offset 11, SYN, window 64240
+    0xc0, 0xe7, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x01, 0x03, 0x03, 0x06, // NOP, window scale 6
+    0x01, 0x01, 0x08, 0x0a, // NOP, NOP, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval, TSecr
+    0x04, 0x02, 0x00, 0x00, // SACK permitted, EOL, EOL
+];
+
+// Linux SYN-ACK: MSS, NOP, NOP, SACK permitted, NOP, WS 7.
+#[rustfmt::skip]
+const LINUX_SYN_ACK_V4: [u8; 52] = [
+    0x45, 0x00, 0x00, 0x34, // IPv4, IHL 5, DSCP 0, total length 52
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x71, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x80, 0x12, 0xfa, 0xf0, // data offset 8, SYN-ACK, window 64240
+    0xfa, 0xf0, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x01, 0x01, 0x04, 0x02, // NOP, NOP, SACK permitted
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+];
+
+// SYN with 4 bytes of IP options (IHL 6): NOP, NOP, NOP, EOL.
+#[rustfmt::skip]
+const IP_OPTIONS_SYN_V4: [u8; 48] = [
+    0x46, 0x00, 0x00, 0x30, // IPv4, IHL 6, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x47, 0x74, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x01, 0x01, 0x01, 0x00, // IP options
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// MSS after a single NOP: its value starts at odd offset 23 from the TCP header.
+#[rustfmt::skip]
+const ODD_OFFSET_SYN_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x61, 0xc0, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x01, 0x02, 0x04, 0x05, // NOP, MSS kind, length, value high byte
+    0xb4, 0x01, 0x01, 0x01, // MSS value low byte (1460), NOP, NOP, NOP
+];
+
+// Crafted SYN with two MSS options: receivers use the last, so both are lowered.
+#[rustfmt::skip]
+const TWO_MSS_SYN_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0xee, 0xe5, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x02, 0x04, 0x23, 0x28, // MSS 9000
+];
+
+// An MSS kind with length 6: not an MSS option, skipped and never touched.
+#[rustfmt::skip]
+const MSS_WRONG_LENGTH_SYN_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x13, 0x0f, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x06, 0x05, 0xb4, 0x00, 0x00, // kind 2, length 6
+    0x01, 0x01, // NOP, NOP
+];
+
+// EOL ends the options: the MSS after it is not an option.
+#[rustfmt::skip]
+const EOL_BEFORE_MSS_SYN_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x14, 0x12, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x00, 0x00, 0x00, 0x00, // EOL, padding
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// TCP Fast Open SYN carrying data: MSS, TFO cookie (kind 34), NOP, NOP, payload.
+#[rustfmt::skip]
+const TFO_SYN_V4: [u8; 72] = [
+    0x45, 0x00, 0x00, 0x48, // IPv4, IHL 5, DSCP 0, total length 72
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x5d, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x90, 0x02, 0xfa, 0xf0, // data offset 9, SYN, window 64240
+    0xef, 0x43, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x22, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // TFO cookie, 8 bytes
+    0x01, 0x01, // NOP, NOP
+    0x47, 0x45, 0x54, 0x20, 0x2f, 0x20, 0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e, 0x31, 0x0d, 0x0a, // payload, 16 bytes
+];
+
+// SYN with MSS 1200, already below a 1360 limit.
+#[rustfmt::skip]
+const SMALL_MSS_SYN_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x25, 0x1a, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x04, 0xb0, // MSS 1200
+];
+
+// SYN with MSS 1360, exactly the limit.
+#[rustfmt::skip]
+const LIMIT_MSS_SYN_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x7a, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0x50, // MSS 1360
+];
+
+// A 44-byte SYN in a minimum Ethernet frame: 2 bytes of padding past the total length.
+#[rustfmt::skip]
+const PADDED_SYN_V4: [u8; 46] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0xee, 0xee, // link padding, not part of the packet
+];
+
+// Second fragment of a TCP datagram (offset 185 * 8): no TCP header in it.
+#[rustfmt::skip]
+const NON_FIRST_FRAGMENT_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x00, 0xb9, // identification, flags/fragment offset 0x00b9
+    0x40, 0x06, 0x89, 0xc0, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Protocol 51 (AH): the TCP header behind it is authenticated.
+#[rustfmt::skip]
+const AH_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x33, 0x4a, 0x4c, // TTL 64, protocol 51, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x00, 0x00, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Protocol 50 (ESP): encrypted.
+#[rustfmt::skip]
+const ESP_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x32, 0x4a, 0x4d, // TTL 64, protocol 50, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x00, 0x00, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Protocol 17 (UDP).
+#[rustfmt::skip]
+const UDP_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x11, 0x4a, 0x6e, // TTL 64, protocol 17, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x00, 0x00, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// IHL 4: shorter than the fixed header.
+#[rustfmt::skip]
+const IHL_4_V4: [u8; 44] = [
+    0x44, 0x00, 0x00, 0x2c, // IPv4, IHL 4, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4b, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Total length 16, below the 20-byte header.
+#[rustfmt::skip]
+const TOTAL_BELOW_HEADER_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x10, // IPv4, IHL 5, DSCP 0, total length 16
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x95, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Total length 80 but only 44 bytes at hand.
+#[rustfmt::skip]
+const TOTAL_PAST_BUFFER_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x50, // IPv4, IHL 5, DSCP 0, total length 80
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x55, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// TCP data offset 4: below the 20-byte header.
+#[rustfmt::skip]
+const DATA_OFFSET_4_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x40, 0x02, 0xfa, 0xf0, // data offset 4, SYN, window 64240
+    0x44, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// TCP data offset 15 (60 bytes) but the segment has 24.
+#[rustfmt::skip]
+const DATA_OFFSET_PAST_SEGMENT_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xf0, 0x02, 0xfa, 0xf0, // data offset 15, SYN, window 64240
+    0x94, 0x15, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Total length leaves only 12 bytes of TCP header.
+#[rustfmt::skip]
+const TCP_CUT_SHORT_V4: [u8; 32] = [
+    0x45, 0x00, 0x00, 0x20, // IPv4, IHL 5, DSCP 0, total length 32
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x85, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+];
+
+// An option of length 0 stops the walk before the MSS.
+#[rustfmt::skip]
+const OPTION_LENGTH_0_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x0c, 0x12, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x08, 0x00, 0x00, 0x00, // kind 8, length 0
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// An option of length 1 stops the walk before the MSS.
+#[rustfmt::skip]
+const OPTION_LENGTH_1_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x0c, 0x11, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x08, 0x01, 0x00, 0x00, // kind 8, length 1
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// MSS, then an option whose length runs past the header: the MSS before it is lowered.
+#[rustfmt::skip]
+const OPTION_PAST_END_AFTER_MSS_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x0b, 0xfe, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x08, 0x14, 0x00, 0x00, // kind 8, length 20: past the end
+];
+
+// A lone option whose length runs past the header.
+#[rustfmt::skip]
+const OPTION_PAST_END_ONLY_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x30, // IPv4, IHL 5, DSCP 0, total length 48
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x75, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x0b, 0xfe, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x08, 0x14, 0x00, 0x00, // kind 8, length 20: past the end
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// SYN and RST together.
+#[rustfmt::skip]
+const SYN_RST_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x06, 0xfa, 0xf0, // data offset 6, SYN+RST, window 64240
+    0x24, 0x12, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// A plain ACK with timestamps: the common case.
+#[rustfmt::skip]
+const ACK_V4: [u8; 52] = [
+    0x45, 0x00, 0x00, 0x34, // IPv4, IHL 5, DSCP 0, total length 52
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x71, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x80, 0x10, 0xfa, 0xf0, // data offset 8, ACK, window 64240
+    0x00, 0xa9, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x01, 0x01, 0x08, 0x0a, // NOP, NOP, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval, TSecr
+];
+
+// A SYN without options.
+#[rustfmt::skip]
+const NO_OPTIONS_SYN_V4: [u8; 40] = [
+    0x45, 0x00, 0x00, 0x28, // IPv4, IHL 5, DSCP 0, total length 40
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x7d, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x50, 0x02, 0xfa, 0xf0, // data offset 5, SYN, window 64240
+    0x3b, 0xd2, 0x00, 0x00, // TCP checksum, urgent pointer
+];
+
+// Version nibble 5 (ST-II): not IP as far as we are concerned.
+#[rustfmt::skip]
+const VERSION_5: [u8; 44] = [
+    0x55, 0x00, 0x00, 0x2c, // version 5, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// First fragment (MF, offset 0) of a SYN whose datagram continues with bytes 0..63; its
+// TCP checksum covers the whole datagram.
+#[rustfmt::skip]
+const FIRST_FRAGMENT_SYN_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x20, 0x00, // identification, flags/fragment offset 0x2000
+    0x40, 0x06, 0x6a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x3f, 0xd2, 0x00, 0x00, // TCP checksum over the whole datagram, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Linux SYN over IPv6 (MSS 1440 from a 1500 link).
+#[rustfmt::skip]
+const LINUX_SYN_V6: [u8; 80] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x28, 0x06, 0x40, // payload length 40, next header 6, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xa0, 0x02, 0xfa, 0xf0, // data offset 10, SYN, window 64240
+    0xdc, 0xc1, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+    0x04, 0x02, 0x08, 0x0a, // SACK permitted, 
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval, TSecr
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+];
+
+// SYN-ACK over IPv6.
+#[rustfmt::skip]
+const LINUX_SYN_ACK_V6: [u8; 72] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x20, 0x06, 0x40, // payload length 32, next header 6, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x80, 0x12, 0xfa, 0xf0, // data offset 8, SYN-ACK, window 64240
+    0x05, 0xc7, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+    0x01, 0x01, 0x04, 0x02, // NOP, NOP, SACK permitted
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+];
+
+// SYN behind a hop-by-hop header.
+#[rustfmt::skip]
+const HOP_BY_HOP_SYN_V6: [u8; 72] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x20, 0x00, 0x40, // payload length 32, next header 0, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x06, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // hop-by-hop, length 8, PadN 4, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// SYN behind a routing header.
+#[rustfmt::skip]
+const ROUTING_SYN_V6: [u8; 72] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x20, 0x2b, 0x40, // payload length 32, next header 43, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x06, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, // routing type 4 (segment routing), 0 segments left, length 8, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// SYN in an atomic fragment (offset 0, last; RFC 8021).
+#[rustfmt::skip]
+const FRAGMENT_0_SYN_V6: [u8; 72] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x20, 0x2c, 0x40, // payload length 32, next header 44, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x06, 0x00, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, // fragment, offset 0, last, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// SYN behind a destination options header.
+#[rustfmt::skip]
+const DESTINATION_OPTIONS_SYN_V6: [u8; 72] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x20, 0x3c, 0x40, // payload length 32, next header 60, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x06, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// SYN behind hop-by-hop, destination options, routing, fragment, destination options.
+#[rustfmt::skip]
+const CHAIN_SYN_V6: [u8; 104] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x40, 0x00, 0x40, // payload length 64, next header 0, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // hop-by-hop, length 8, PadN 4, next header 60
+    0x2b, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 43
+    0x2c, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, // routing type 4 (segment routing), 0 segments left, length 8, next header 44
+    0x3c, 0x00, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, // fragment, offset 0, last, next header 60
+    0x06, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// SYN behind exactly 8 extension headers: the walk still reaches it.
+#[rustfmt::skip]
+const EIGHT_EXTENSIONS_SYN_V6: [u8; 128] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x58, 0x00, 0x40, // payload length 88, next header 0, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // hop-by-hop, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x06, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// SYN behind 9 extension headers: more than the walk follows.
+#[rustfmt::skip]
+const NINE_EXTENSIONS_SYN_V6: [u8; 136] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x60, 0x00, 0x40, // payload length 96, next header 0, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // hop-by-hop, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 60
+    0x06, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// Hop-by-hop after destination options: forbidden by RFC 8200 section 4.3.
+#[rustfmt::skip]
+const HOP_BY_HOP_NOT_FIRST_V6: [u8; 80] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x28, 0x3c, 0x40, // payload length 40, next header 60, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // destination options, length 8, PadN 4, next header 0
+    0x06, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // hop-by-hop, length 8, PadN 4, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// A non-first fragment: no TCP header in it.
+#[rustfmt::skip]
+const NON_FIRST_FRAGMENT_V6: [u8; 72] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x20, 0x2c, 0x40, // payload length 32, next header 44, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x06, 0x00, 0x05, 0xa8, 0x12, 0x34, 0x56, 0x78, // fragment, offset 181 (1448 bytes), last, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// TCP behind AH (51), RFC 4302: next header, payload length 1 (12 bytes), SPI, sequence.
+#[rustfmt::skip]
+const AH_V6: [u8; 76] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x24, 0x33, 0x40, // payload length 36, next header 51, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x06, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, // AH, length 12, SPI 0x100, sequence 1, next header 6
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// Next header 50 (ESP): what follows is opaque, even if it looks like a SYN.
+#[rustfmt::skip]
+const ESP_V6: [u8; 64] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x18, 0x32, 0x40, // payload length 24, next header 50, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// Next header 59: nothing follows, whatever the bytes say.
+#[rustfmt::skip]
+const NO_NEXT_HEADER_V6: [u8; 64] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x18, 0x3b, 0x40, // payload length 24, next header 59, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// IPv6 SYN followed by 4 bytes past the payload length.
+#[rustfmt::skip]
+const PADDED_SYN_V6: [u8; 68] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x18, 0x06, 0x40, // payload length 24, next header 6, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+    0xee, 0xee, 0xee, 0xee, // bytes past the payload length
+];
+
+// Payload length 200 but only 24 bytes follow the header.
+#[rustfmt::skip]
+const PAYLOAD_PAST_BUFFER_V6: [u8; 64] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0xc8, 0x06, 0x40, // payload length 200, next header 6, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x2e, 0xec, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+];
+
+// The first 10 bytes of LINUX_SYN_V4: cut inside the IPv4 header.
+#[rustfmt::skip]
+const LINUX_SYN_V4_FIRST_10: [u8; 10] = [
+    0x45, 0x00, 0x00, 0x3c, // IPv4, IHL 5, total length 60
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset
+    0x40, 0x06,             // TTL 64, protocol 6; the rest is missing
+];
+
+// The first 30 bytes of an IPv6 header: cut inside the destination address.
+#[rustfmt::skip]
+const LINUX_SYN_V6_FIRST_30: [u8; 30] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6
+    0x00, 0x18, 0x06, 0x40, // payload length 24, next header TCP, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0, 1,                     // destination, cut short
+];
+
+// A destination options header claiming 16 bytes where the payload has 8.
+#[rustfmt::skip]
+const EXTENSION_PAST_PAYLOAD_V6: [u8; 48] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6
+    0x00, 0x08, 0x3c, 0x40, // payload length 8, next header 60 (destination options), hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // destination 2001:db8:1::1
+    0x06, 0x01, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // next TCP, length 1 (16 bytes), PadN
+];
+
+/// One fixture: the packet, the limits, what `clamp` must say, and the bytes it must
+/// write as (offset, new two bytes); every other byte must stay as it was.
+struct Case {
+    name: &'static str,
+    packet: &'static [u8],
+    limits: Limits,
+    expected: Outcome,
+    patches: &'static [(usize, [u8; 2])],
+}
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    Case { name: "linux_syn_v4", packet: &LINUX_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0xd2, 0x4f])] },
+    Case { name: "windows_syn_v4", packet: &WINDOWS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0xfb, 0x63])] },
+    Case { name: "macos_syn_v4", packet: &MACOS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0xc1, 0x4b])] },
+    Case { name: "linux_syn_ack_v4", packet: &LINUX_SYN_ACK_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0xfb, 0x54])] },
+    Case { name: "ip_options_syn_v4", packet: &IP_OPTIONS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(46, [0x05, 0x50]), (40, [0x24, 0x7a])] },
+    Case { name: "odd_offset_syn_v4", packet: &ODD_OFFSET_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(43, [0x05, 0x50]), (36, [0xc5, 0xc0])] },
+    Case { name: "two_mss_syn_v4", packet: &TWO_MSS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (46, [0x05, 0x50]), (36, [0x0d, 0x22])] },
+    Case { name: "tfo_syn_v4", packet: &TFO_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0xef, 0xa7])] },
+    Case { name: "padded_syn_v4", packet: &PADDED_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0x24, 0x7a])] },
+    Case { name: "option_past_end_after_mss_v4", packet: &OPTION_PAST_END_AFTER_MSS_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0x0c, 0x62])] },
+    Case { name: "two_mss_syn_v4_limit_1000", packet: &TWO_MSS_SYN_V4, limits: Limits::new(1000, 1000), expected: Outcome::Clamped { from: 1460, to: 1000 }, patches: &[(42, [0x03, 0xe8]), (46, [0x03, 0xe8]), (36, [0x0f, 0xf2])] },
+    Case { name: "linux_syn_v6", packet: &LINUX_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(62, [0x05, 0x3c]), (56, [0xdd, 0x25])] },
+    Case { name: "linux_syn_ack_v6", packet: &LINUX_SYN_ACK_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(62, [0x05, 0x3c]), (56, [0x06, 0x2b])] },
+    Case { name: "hop_by_hop_syn_v6", packet: &HOP_BY_HOP_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(70, [0x05, 0x3c]), (64, [0x2f, 0x50])] },
+    Case { name: "routing_syn_v6", packet: &ROUTING_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(70, [0x05, 0x3c]), (64, [0x2f, 0x50])] },
+    Case { name: "fragment_0_syn_v6", packet: &FRAGMENT_0_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(70, [0x05, 0x3c]), (64, [0x2f, 0x50])] },
+    Case { name: "destination_options_syn_v6", packet: &DESTINATION_OPTIONS_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(70, [0x05, 0x3c]), (64, [0x2f, 0x50])] },
+    Case { name: "chain_syn_v6", packet: &CHAIN_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(102, [0x05, 0x3c]), (96, [0x2f, 0x50])] },
+    Case { name: "eight_extensions_syn_v6", packet: &EIGHT_EXTENSIONS_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(126, [0x05, 0x3c]), (120, [0x2f, 0x50])] },
+    Case { name: "padded_syn_v6", packet: &PADDED_SYN_V6, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1440, to: 1340 }, patches: &[(62, [0x05, 0x3c]), (56, [0x2f, 0x50])] },
+    Case { name: "mss_wrong_length_syn_v4", packet: &MSS_WRONG_LENGTH_SYN_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NoMss), patches: &[] },
+    Case { name: "eol_before_mss_syn_v4", packet: &EOL_BEFORE_MSS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NoMss), patches: &[] },
+    Case { name: "no_options_syn_v4", packet: &NO_OPTIONS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NoMss), patches: &[] },
+    Case { name: "small_mss_syn_v4", packet: &SMALL_MSS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MssOk), patches: &[] },
+    Case { name: "limit_mss_syn_v4", packet: &LIMIT_MSS_SYN_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MssOk), patches: &[] },
+    Case { name: "non_first_fragment_v4", packet: &NON_FIRST_FRAGMENT_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Fragment), patches: &[] },
+    Case { name: "ah_v4", packet: &AH_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Ipsec), patches: &[] },
+    Case { name: "esp_v4", packet: &ESP_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Ipsec), patches: &[] },
+    Case { name: "udp_v4", packet: &UDP_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NotTcp), patches: &[] },
+    Case { name: "ihl_4_v4", packet: &IHL_4_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MalformedIp), patches: &[] },
+    Case { name: "total_below_header_v4", packet: &TOTAL_BELOW_HEADER_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MalformedIp), patches: &[] },
+    Case { name: "total_past_buffer_v4", packet: &TOTAL_PAST_BUFFER_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[] },
+    Case { name: "data_offset_4_v4", packet: &DATA_OFFSET_4_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MalformedTcp), patches: &[] },
+    Case { name: "data_offset_past_segment_v4", packet: &DATA_OFFSET_PAST_SEGMENT_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedTcp), patches: &[] },
+    Case { name: "tcp_cut_short_v4", packet: &TCP_CUT_SHORT_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedTcp), patches: &[] },
+    Case { name: "option_length_0_v4", packet: &OPTION_LENGTH_0_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MalformedOptions), patches: &[] },
+    Case { name: "option_length_1_v4", packet: &OPTION_LENGTH_1_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MalformedOptions), patches: &[] },
+    Case { name: "option_past_end_only_v4", packet: &OPTION_PAST_END_ONLY_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MalformedOptions), patches: &[] },
+    Case { name: "syn_rst_v4", packet: &SYN_RST_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Rst), patches: &[] },
+    Case { name: "ack_v4", packet: &ACK_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NotSyn), patches: &[] },
+    Case { name: "version_5", packet: &VERSION_5, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NotIp), patches: &[] },
+    Case { name: "nine_extensions_syn_v6", packet: &NINE_EXTENSIONS_SYN_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Ipv6ExtLimit), patches: &[] },
+    Case { name: "hop_by_hop_not_first_v6", packet: &HOP_BY_HOP_NOT_FIRST_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::MalformedIp), patches: &[] },
+    Case { name: "non_first_fragment_v6", packet: &NON_FIRST_FRAGMENT_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Fragment), patches: &[] },
+    Case { name: "ah_v6", packet: &AH_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Ipsec), patches: &[] },
+    Case { name: "esp_v6", packet: &ESP_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::Ipsec), patches: &[] },
+    Case { name: "no_next_header_v6", packet: &NO_NEXT_HEADER_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NotTcp), patches: &[] },
+    Case { name: "payload_past_buffer_v6", packet: &PAYLOAD_PAST_BUFFER_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[] },
+    Case { name: "empty_buffer", packet: &[], limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[] },
+    Case { name: "ipv4_header_cut_at_10_bytes", packet: &LINUX_SYN_V4_FIRST_10, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[] },
+    Case { name: "ipv6_header_cut_at_30_bytes", packet: &LINUX_SYN_V6_FIRST_30, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[] },
+    Case { name: "ipv6_extension_header_past_payload", packet: &EXTENSION_PAST_PAYLOAD_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[] },
+];
+
+#[test]
+fn every_fixture_gives_its_outcome_and_exact_bytes() {
+    for case in CASES {
+        let mut packet = case.packet.to_vec();
+        let outcome = clamp(&mut packet, case.limits);
+        assert_eq!(outcome, case.expected, "{}: outcome", case.name);
+        let mut expected = case.packet.to_vec();
+        for &(offset, bytes) in case.patches {
+            expected[offset..offset + 2].copy_from_slice(&bytes);
+        }
+        assert_eq!(packet, expected, "{}: bytes after clamp", case.name);
+        if outcome.is_clamped() {
+            assert!(
+                common::tcp_checksum_verifies(&packet),
+                "{}: checksum",
+                case.name
+            );
+            assert_eq!(
+                common::stored_tcp_checksum(&packet),
+                common::full_tcp_checksum(&packet),
+                "{}: checksum differs from a full recomputation",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_reason_has_a_fixture() {
+    for reason in Reason::ALL {
+        assert!(
+            CASES
+                .iter()
+                .any(|case| case.expected == Outcome::Unchanged(reason)),
+            "no fixture gives {}",
+            reason.name()
+        );
+    }
+}
+
+#[test]
+fn every_input_fixture_carries_a_valid_checksum() {
+    // The clamp must not be what makes a checksum valid: inputs that reach TCP are valid.
+    for case in CASES.iter().filter(|case| case.expected.is_clamped()) {
+        assert!(common::tcp_checksum_verifies(case.packet), "{}", case.name);
+    }
+}
+
+#[test]
+fn clamped_fixtures_are_idempotent() {
+    for case in CASES.iter().filter(|case| case.expected.is_clamped()) {
+        let mut packet = case.packet.to_vec();
+        clamp(&mut packet, case.limits);
+        let once = packet.clone();
+        let again = clamp(&mut packet, case.limits);
+        assert!(!again.is_clamped(), "{}: clamped twice", case.name);
+        assert_eq!(packet, once, "{}", case.name);
+    }
+}
+
+#[test]
+fn odd_offset_mss_checksum_equals_full_recomputation() {
+    // Linux's TCPMSS target writes a wrong checksum here (its byte arithmetic assumes an
+    // even offset); RFC 1624 applied to the byte-swapped word gets it right.
+    let mut packet = ODD_OFFSET_SYN_V4.to_vec();
+    assert_eq!(
+        clamp(&mut packet, LIMITS_1400),
+        Outcome::Clamped {
+            from: 1460,
+            to: 1360
+        }
+    );
+    assert_eq!(packet[43..45], [0x05, 0x50]);
+    assert_eq!(
+        common::stored_tcp_checksum(&packet),
+        common::full_tcp_checksum(&packet)
+    );
+}
+
+#[test]
+fn ipv4_first_fragment_is_clamped_with_the_datagram_checksum() {
+    // Only the first fragment is at hand, so the oracle is the checksum of the whole
+    // datagram (this fragment's TCP bytes plus 0..63) with MSS 1360, computed in Python.
+    let mut packet = FIRST_FRAGMENT_SYN_V4.to_vec();
+    assert_eq!(
+        clamp(&mut packet, LIMITS_1400),
+        Outcome::Clamped {
+            from: 1460,
+            to: 1360
+        }
+    );
+    assert_eq!(packet[42..44], [0x05, 0x50]);
+    assert_eq!(packet[36..38], [0x40, 0x36]);
+}
+
+#[test]
+fn padding_past_the_ip_length_is_never_touched() {
+    let mut packet = PADDED_SYN_V4.to_vec();
+    assert!(clamp(&mut packet, LIMITS_1400).is_clamped());
+    assert_eq!(packet[44..], [0xee, 0xee]);
+    let mut packet = PADDED_SYN_V6.to_vec();
+    assert!(clamp(&mut packet, LIMITS_1400).is_clamped());
+    assert_eq!(packet[packet.len() - 4..], [0xee; 4]);
+}
+
+#[test]
+fn clamp_tcp_on_the_bare_segment_matches_clamp() {
+    for case in CASES.iter().filter(|case| case.expected.is_clamped()) {
+        let located = common::locate(case.packet);
+        let Outcome::Clamped { to, .. } = case.expected else {
+            unreachable!()
+        };
+        let mut whole = case.packet.to_vec();
+        clamp(&mut whole, case.limits);
+        let mut segment = case.packet[located.start..located.end].to_vec();
+        assert_eq!(clamp_tcp(&mut segment, to), case.expected, "{}", case.name);
+        assert_eq!(segment, whole[located.start..located.end], "{}", case.name);
+    }
+}
+
+#[test]
+fn clamp_tcp_reports_segment_problems() {
+    assert_eq!(
+        clamp_tcp(&mut [], 1360),
+        Outcome::Unchanged(Reason::TruncatedTcp)
+    );
+    let mut ack = ACK_V4[20..].to_vec();
+    assert_eq!(
+        clamp_tcp(&mut ack, 1360),
+        Outcome::Unchanged(Reason::NotSyn)
+    );
+    assert_eq!(ack, ACK_V4[20..]);
+}
+
+#[test]
+fn limits_from_mtu_follow_the_families_minimums() {
+    assert_eq!(
+        (LIMITS_1400.ipv4_mss(), LIMITS_1400.ipv6_mss()),
+        (1360, 1340)
+    );
+    let pppoe = Limits::from_mtu(1492);
+    assert_eq!((pppoe.ipv4_mss(), pppoe.ipv6_mss()), (1452, 1432));
+    // IPv6 links are never below 1280, so its limit stops at 1220.
+    let small = Limits::from_mtu(576);
+    assert_eq!((small.ipv4_mss(), small.ipv6_mss()), (536, 1220));
+    // Below IPv4's 68 the core does not go: no MSS below 28, no wrap-around.
+    for mtu in [0, 1, 39, 40, 67] {
+        assert_eq!(Limits::from_mtu(mtu).ipv4_mss(), 28, "mtu {mtu}");
+    }
+    assert_eq!(Limits::from_mtu(u16::MAX).ipv4_mss(), 65495);
+    assert_eq!(Limits::new(1000, 1200).ipv6_mss(), 1200);
+}
+
+#[test]
+fn endpoints_name_addresses_and_ports() {
+    let (src, dst) = endpoints(&LINUX_SYN_V4).unwrap();
+    assert_eq!(
+        (src.to_string(), dst.to_string()),
+        ("198.51.100.1:40000".into(), "203.0.113.1:80".into())
+    );
+    let (src, dst) = endpoints(&CHAIN_SYN_V6).unwrap();
+    assert_eq!(
+        (src.to_string(), dst.to_string()),
+        ("[2001:db8::1]:40000".into(), "[2001:db8:1::1]:80".into())
+    );
+    assert_eq!(endpoints(&UDP_V4), None);
+    assert_eq!(endpoints(&[]), None);
+}
