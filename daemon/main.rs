@@ -1,24 +1,19 @@
 //! tcpmssd: clamps the TCP MSS of SYN packets diverted to it by the firewall.
 //!
-//! The daemon is not usable yet: this build only prints its usage.
+//! Not usable yet: the packet logic is complete in `tcpmssd-core`; the daemon around it
+//! (divert(4) and NFQUEUE backends) is the next piece of work. This build parses no
+//! arguments and prints its usage.
 #![deny(unsafe_code)]
-// Modules are being filled in by separate work; main wires them up last.
-#![allow(dead_code)]
-
-mod cli;
-mod counters;
-mod log;
-mod mtu;
-mod nfqueue;
-mod run;
-mod sys;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu}";
 
+/// EX_USAGE from sysexits(3).
+const EX_USAGE: u8 = 64;
+
 fn main() -> ExitCode {
+    eprintln!("tcpmssd: not implemented yet: the daemon is under construction");
     eprintln!("{USAGE}");
-    eprintln!("tcpmssd: the daemon is not implemented yet; the packet logic is the tcpmssd-core crate");
-    ExitCode::from(64)
+    ExitCode::from(EX_USAGE)
 }

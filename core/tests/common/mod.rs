@@ -49,7 +49,11 @@ pub fn locate(packet: &[u8]) -> Located {
             let mut next = packet[6];
             let mut start = 40;
             while next != 6 {
-                let len = if next == 44 { 8 } else { (usize::from(packet[start + 1]) + 1) * 8 };
+                let len = if next == 44 {
+                    8
+                } else {
+                    (usize::from(packet[start + 1]) + 1) * 8
+                };
                 next = packet[start];
                 start += len;
             }
@@ -94,13 +98,18 @@ pub fn mss_options(segment: &[u8]) -> Vec<(usize, u16)> {
             0 => break,
             1 => at += 1,
             kind => {
-                let Some(&len) = segment.get(at + 1) else { break };
+                let Some(&len) = segment.get(at + 1) else {
+                    break;
+                };
                 let len = usize::from(len);
                 if len < 2 || at + len > header_len {
                     break;
                 }
                 if kind == 2 && len == 4 {
-                    found.push((at + 2, u16::from_be_bytes([segment[at + 2], segment[at + 3]])));
+                    found.push((
+                        at + 2,
+                        u16::from_be_bytes([segment[at + 2], segment[at + 3]]),
+                    ));
                 }
                 at += len;
             }
@@ -114,11 +123,26 @@ pub fn tcp(flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
     assert_eq!(options.len() % 4, 0, "options must fill whole words");
     let data_offset = u8::try_from((20 + options.len()) / 4).unwrap();
     let mut segment = vec![
-        0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
-        0x4a, 0x3b, 0x2c, 0x1d, // sequence
-        0x00, 0x00, 0x00, 0x00, // acknowledgment
-        data_offset << 4, flags, 0xfa, 0xf0, // data offset, flags, window 64240
-        0x00, 0x00, 0x00, 0x00, // checksum (filled in later), urgent pointer
+        0x9c,
+        0x40,
+        0x00,
+        0x50, // ports 40000 -> 80
+        0x4a,
+        0x3b,
+        0x2c,
+        0x1d, // sequence
+        0x00,
+        0x00,
+        0x00,
+        0x00, // acknowledgment
+        data_offset << 4,
+        flags,
+        0xfa,
+        0xf0, // data offset, flags, window 64240
+        0x00,
+        0x00,
+        0x00,
+        0x00, // checksum (filled in later), urgent pointer
     ];
     if flags & 0x10 != 0 {
         segment[8..12].copy_from_slice(&[0x11, 0x22, 0x33, 0x44]);
