@@ -11,5 +11,8 @@ fn placeholder_prints_usage_and_exits_64() {
     assert_eq!(output.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not implemented yet"), "{stderr}");
-    assert!(stderr.contains("usage: tcpmssd [-bv] -p port {-i iface | -m mtu}"), "{stderr}");
+    assert!(
+        stderr.contains("usage: tcpmssd [-bv] -p port {-i iface | -m mtu}"),
+        "{stderr}"
+    );
 }

@@ -1,0 +1,513 @@
+//! Properties of `clamp` and `clamp_tcp` over generated packets, checked against the
+//! independent oracle in `common/` (full checksum recomputation, RFC 9293 option walk).
+//!
+//! Valid packets are built first (IHL or extension chain, data offset, then options of that
+//! length, as etherparse's `tcp_any()`), then mutated; arbitrary bytes check "never panics,
+//! unchanged unless clamped".
+mod common;
+
+use std::ops::Range;
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{TestRng, TestRunner};
+use tcpmssd_core::{clamp, clamp_tcp, Limits, Outcome, Reason};
+
+const FLAG_SYN: u8 = 0x02;
+const FLAG_RST: u8 = 0x04;
+const FLAG_ACK: u8 = 0x10;
+
+/// Longest TCP options area: data offset 15 minus the 20 fixed bytes (RFC 9293 section 3.1).
+const MAX_TCP_OPTIONS_LEN: usize = 40;
+/// Longest IPv4 options area: IHL 15 minus the 20 fixed bytes (RFC 791 section 3.1).
+const MAX_IPV4_OPTION_WORDS: usize = 10;
+
+/// 2000 cases per property; no regression files are written beside this source.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// One TCP option as a sender writes it (RFC 9293 section 3.2, RFC 7323, RFC 2018).
+#[derive(Clone, Debug)]
+enum TcpOption {
+    Mss(u16),
+    Nop,
+    SackPermitted,
+    Timestamps(u32, u32),
+    WindowScale(u8),
+    /// Kind 2 with length 6: not an MSS option to either walk, but a well-formed option.
+    MssWrongLength([u8; 4]),
+}
+
+impl TcpOption {
+    fn bytes(&self) -> Vec<u8> {
+        match *self {
+            TcpOption::Mss(value) => {
+                let [high, low] = value.to_be_bytes();
+                vec![2, 4, high, low]
+            }
+            TcpOption::Nop => vec![1],
+            TcpOption::SackPermitted => vec![4, 2],
+            TcpOption::Timestamps(value, echo) => {
+                let mut bytes = vec![8, 10];
+                bytes.extend_from_slice(&value.to_be_bytes());
+                bytes.extend_from_slice(&echo.to_be_bytes());
+                bytes
+            }
+            TcpOption::WindowScale(shift) => vec![3, 3, shift],
+            TcpOption::MssWrongLength(body) => {
+                let mut bytes = vec![2, 6];
+                bytes.extend_from_slice(&body);
+                bytes
+            }
+        }
+    }
+}
+
+/// An IPv6 extension header of the chain (RFC 8200 section 4).
+#[derive(Clone, Copy, Debug)]
+enum ExtensionSpec {
+    HopByHop {
+        units: u8,
+    },
+    Routing {
+        units: u8,
+    },
+    DestinationOptions {
+        units: u8,
+    },
+    /// A first fragment (offset 0), with or without more fragments to follow.
+    FirstFragment {
+        more: bool,
+    },
+}
+
+impl ExtensionSpec {
+    fn build(self) -> common::Extension {
+        match self {
+            ExtensionSpec::HopByHop { units } => common::Extension::options(0, units),
+            ExtensionSpec::Routing { units } => common::Extension::options(43, units),
+            ExtensionSpec::DestinationOptions { units } => common::Extension::options(60, units),
+            ExtensionSpec::FirstFragment { more } => common::Extension::fragment(0, more),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum IpSpec {
+    /// IPv4 with this many 4-byte words of options: NOPs ending in EOL (RFC 791).
+    V4 { option_words: usize },
+    /// IPv6 behind these extension headers, hop-by-hop only first.
+    V6 { extensions: Vec<ExtensionSpec> },
+}
+
+/// A valid TCP packet: every length field agrees with the bytes, the checksum verifies.
+#[derive(Clone, Debug)]
+struct PacketSpec {
+    ip: IpSpec,
+    flags: u8,
+    options: Vec<TcpOption>,
+    payload: Vec<u8>,
+    /// Link-layer padding past the IP length (Ethernet pads short frames to 60 bytes).
+    trailer: Vec<u8>,
+}
+
+impl PacketSpec {
+    /// The options in order, dropping those that no longer fit, padded with EOL and zeros
+    /// to a whole number of words.
+    fn option_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for option in &self.options {
+            let option = option.bytes();
+            if bytes.len() + option.len() <= MAX_TCP_OPTIONS_LEN {
+                bytes.extend_from_slice(&option);
+            }
+        }
+        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+        bytes
+    }
+
+    fn build(&self) -> Vec<u8> {
+        let segment = common::tcp(self.flags, &self.option_bytes(), &self.payload);
+        let mut packet = match &self.ip {
+            IpSpec::V4 { option_words } => {
+                let mut ip_options = vec![1; option_words * 4];
+                if let Some(last) = ip_options.last_mut() {
+                    *last = 0;
+                }
+                common::ipv4(&ip_options, &segment)
+            }
+            IpSpec::V6 { extensions } => {
+                let extensions: Vec<_> = extensions.iter().map(|spec| spec.build()).collect();
+                common::ipv6(&extensions, &segment)
+            }
+        };
+        packet.extend_from_slice(&self.trailer);
+        packet
+    }
+}
+
+/// MSS values: anything, plain ones, and the values of common MTUs so that "equal to the
+/// limit" happens too.
+fn mss_value() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        2 => any::<u16>(),
+        2 => 0u16..=9000,
+        1 => prop::sample::select(vec![0u16, 536, 1220, 1432, 1440, 1452, 1460, 8960, u16::MAX]),
+    ]
+}
+
+fn tcp_option() -> impl Strategy<Value = TcpOption> {
+    prop_oneof![
+        3 => mss_value().prop_map(TcpOption::Mss),
+        3 => Just(TcpOption::Nop),
+        1 => Just(TcpOption::SackPermitted),
+        1 => (any::<u32>(), any::<u32>()).prop_map(|(value, echo)| TcpOption::Timestamps(value, echo)),
+        1 => any::<u8>().prop_map(TcpOption::WindowScale),
+        1 => any::<[u8; 4]>().prop_map(TcpOption::MssWrongLength),
+    ]
+}
+
+/// Options in random order; half the time they start with NOP, MSS so the MSS value sits
+/// at an odd offset from the TCP header (RFC 1071 section 2(B): it enters the sum swapped).
+fn tcp_options() -> impl Strategy<Value = Vec<TcpOption>> {
+    (
+        any::<bool>(),
+        mss_value(),
+        prop::collection::vec(tcp_option(), 0..=12),
+    )
+        .prop_map(|(odd_mss_first, mss, rest)| {
+            let mut options = Vec::new();
+            if odd_mss_first {
+                options.extend([TcpOption::Nop, TcpOption::Mss(mss)]);
+            }
+            options.extend(rest);
+            options
+        })
+}
+
+/// SYN most of the time, SYN-ACK often, sometimes RST, a bare ACK, or any flags at all.
+fn tcp_flags() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        6 => Just(FLAG_SYN),
+        3 => Just(FLAG_SYN | FLAG_ACK),
+        1 => Just(FLAG_SYN | FLAG_RST),
+        1 => Just(FLAG_SYN | FLAG_RST | FLAG_ACK),
+        1 => Just(FLAG_ACK),
+        1 => any::<u8>(),
+    ]
+}
+
+fn ipv6_extensions() -> impl Strategy<Value = Vec<ExtensionSpec>> {
+    let later = prop_oneof![
+        (0u8..=2).prop_map(|units| ExtensionSpec::Routing { units }),
+        (0u8..=2).prop_map(|units| ExtensionSpec::DestinationOptions { units }),
+        any::<bool>().prop_map(|more| ExtensionSpec::FirstFragment { more }),
+    ];
+    (
+        prop::option::of(0u8..=2),
+        prop::collection::vec(later, 0..=3),
+    )
+        .prop_map(|(hop_by_hop, later)| {
+            let mut extensions = Vec::new();
+            if let Some(units) = hop_by_hop {
+                extensions.push(ExtensionSpec::HopByHop { units });
+            }
+            extensions.extend(later);
+            extensions.truncate(3);
+            extensions
+        })
+}
+
+fn ip_spec() -> impl Strategy<Value = IpSpec> {
+    prop_oneof![
+        (0..=MAX_IPV4_OPTION_WORDS).prop_map(|option_words| IpSpec::V4 { option_words }),
+        ipv6_extensions().prop_map(|extensions| IpSpec::V6 { extensions }),
+    ]
+}
+
+fn valid_packet() -> impl Strategy<Value = PacketSpec> {
+    (
+        ip_spec(),
+        tcp_flags(),
+        tcp_options(),
+        prop::collection::vec(any::<u8>(), 0..64),
+        prop_oneof![
+            4 => Just(Vec::new()),
+            1 => prop::collection::vec(any::<u8>(), 1..8),
+        ],
+    )
+        .prop_map(|(ip, flags, options, payload, trailer)| PacketSpec {
+            ip,
+            flags,
+            options,
+            payload,
+            trailer,
+        })
+}
+
+/// Limits from a link MTU most of the time, sometimes any pair of values.
+fn limits() -> impl Strategy<Value = Limits> {
+    prop_oneof![
+        3 => (68u16..=9000).prop_map(Limits::from_mtu),
+        1 => prop::sample::select(vec![1280u16, 1492, 1500]).prop_map(Limits::from_mtu),
+        1 => (any::<u16>(), any::<u16>()).prop_map(|(ipv4, ipv6)| Limits::new(ipv4, ipv6)),
+    ]
+}
+
+/// The limit `clamp` applies to this packet, by its version nibble.
+fn family_limit(packet: &[u8], limits: Limits) -> Option<u16> {
+    match packet.first().map(|byte| byte >> 4) {
+        Some(4) => Some(limits.ipv4_mss()),
+        Some(6) => Some(limits.ipv6_mss()),
+        _ => None,
+    }
+}
+
+/// Where the oracle finds the TCP segment of a valid packet.
+fn segment_range(packet: &[u8]) -> Range<usize> {
+    let located = common::locate(packet);
+    located.start..located.end
+}
+
+/// Checks what must hold after any call of `clamp`, valid packet or not: unchanged means
+/// byte-identical; clamped lowers to the family's limit, and a second clamp does nothing.
+fn check_any_outcome(
+    before: &[u8],
+    after: &mut [u8],
+    limits: Limits,
+    outcome: Outcome,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(before.len(), after.len());
+    match outcome {
+        Outcome::Unchanged(_) => prop_assert_eq!(before, &after[..]),
+        Outcome::Clamped { from, to } => {
+            prop_assert_eq!(Some(to), family_limit(before, limits));
+            prop_assert!(from > to, "from {} not above to {}", from, to);
+            let clamped = after.to_vec();
+            let again = clamp(after, limits);
+            prop_assert!(!again.is_clamped(), "second clamp gave {:?}", again);
+            prop_assert_eq!(&clamped, &after[..]);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// (a) The incremental update gives what a full recomputation gives, MSS at even or odd offsets.
+    #[test]
+    fn clamp_leaves_checksum_equal_to_full_recomputation(
+        spec in valid_packet(),
+        limits in limits(),
+    ) {
+        let mut packet = spec.build();
+        prop_assert!(common::tcp_checksum_verifies(&packet), "generator built a bad checksum");
+        let _ = clamp(&mut packet, limits);
+        prop_assert!(common::tcp_checksum_verifies(&packet));
+        prop_assert_eq!(
+            common::stored_tcp_checksum(&packet),
+            common::full_tcp_checksum(&packet)
+        );
+    }
+
+    /// (b) Only the two value bytes of each MSS option and the two checksum bytes may change.
+    #[test]
+    fn clamp_changes_only_mss_values_and_tcp_checksum(
+        spec in valid_packet(),
+        limits in limits(),
+    ) {
+        let before = spec.build();
+        let mut after = before.clone();
+        let _ = clamp(&mut after, limits);
+        let segment = segment_range(&before);
+        let mut may_change = vec![segment.start + 16, segment.start + 17];
+        for (offset, _) in common::mss_options(&before[segment.clone()]) {
+            may_change.extend([segment.start + offset, segment.start + offset + 1]);
+        }
+        prop_assert_eq!(before.len(), after.len());
+        for (at, (old, new)) in before.iter().zip(&after).enumerate() {
+            prop_assert!(
+                old == new || may_change.contains(&at),
+                "byte {} changed from {:#04x} to {:#04x}",
+                at,
+                old,
+                new
+            );
+        }
+    }
+
+    /// (c) Clamped iff SYN set, RST clear and some MSS above the family limit; those and only
+    /// those become the limit, `from` is the first of them, and no MSS ever rises.
+    #[test]
+    fn clamp_lowers_exactly_the_mss_options_above_the_limit_of_a_syn(
+        spec in valid_packet(),
+        limits in limits(),
+    ) {
+        let before = spec.build();
+        let mut after = before.clone();
+        let outcome = clamp(&mut after, limits);
+        let limit = family_limit(&before, limits).expect("valid packets are IPv4 or IPv6");
+        let segment = segment_range(&before);
+        let old_mss = common::mss_options(&before[segment.clone()]);
+        let new_mss = common::mss_options(&after[segment]);
+
+        let syn_not_rst = spec.flags & FLAG_SYN != 0 && spec.flags & FLAG_RST == 0;
+        let expected_mss: Vec<(usize, u16)> = old_mss
+            .iter()
+            .map(|&(offset, value)| {
+                (offset, if syn_not_rst && value > limit { limit } else { value })
+            })
+            .collect();
+        prop_assert_eq!(&new_mss, &expected_mss);
+        for (&(_, old), &(_, new)) in old_mss.iter().zip(&new_mss) {
+            prop_assert!(new <= old, "MSS rose from {} to {}", old, new);
+        }
+
+        let first_above = old_mss.iter().map(|&(_, value)| value).find(|&value| value > limit);
+        let expected = match first_above {
+            Some(from) if syn_not_rst => Outcome::Clamped { from, to: limit },
+            _ if spec.flags & FLAG_SYN == 0 => Outcome::Unchanged(Reason::NotSyn),
+            _ if spec.flags & FLAG_RST != 0 => Outcome::Unchanged(Reason::Rst),
+            _ if old_mss.is_empty() => Outcome::Unchanged(Reason::NoMss),
+            _ => Outcome::Unchanged(Reason::MssOk),
+        };
+        prop_assert_eq!(outcome, expected);
+        if let Outcome::Clamped { from, to } = outcome {
+            prop_assert!(from > to);
+            prop_assert!(new_mss.iter().all(|&(_, value)| value <= limit));
+        }
+    }
+
+    /// (d) Clamping a clamped packet again changes nothing.
+    #[test]
+    fn second_clamp_is_unchanged_and_byte_identical(
+        spec in valid_packet(),
+        limits in limits(),
+    ) {
+        let mut packet = spec.build();
+        let _ = clamp(&mut packet, limits);
+        let once = packet.clone();
+        let again = clamp(&mut packet, limits);
+        prop_assert!(!again.is_clamped(), "second clamp gave {:?}", again);
+        prop_assert_eq!(&once, &packet);
+    }
+
+    /// (e) Any bytes at all (often behind an IPv4 or IPv6 version nibble): no panic, and
+    /// unchanged means byte-identical.
+    #[test]
+    fn arbitrary_bytes_never_panic_and_stay_identical_unless_clamped(
+        mut bytes in prop::collection::vec(any::<u8>(), 0..300),
+        first in prop::sample::select(vec![None, Some(0x45u8), Some(0x4f), Some(0x60)]),
+        limits in limits(),
+    ) {
+        if let (Some(first), Some(byte)) = (first, bytes.first_mut()) {
+            *byte = first;
+        }
+        let before = bytes.clone();
+        let outcome = clamp(&mut bytes, limits);
+        check_any_outcome(&before, &mut bytes, limits, outcome)?;
+    }
+
+    /// (e) Valid packets with bytes overwritten and cut short: no panic, and unchanged means
+    /// byte-identical.
+    #[test]
+    fn mutated_packets_never_panic_and_stay_identical_unless_clamped(
+        spec in valid_packet(),
+        overwrites in prop::collection::vec((any::<Index>(), any::<u8>()), 0..=4),
+        cut in prop::option::weighted(0.3, any::<Index>()),
+        limits in limits(),
+    ) {
+        let mut packet = spec.build();
+        for (at, byte) in overwrites {
+            let at = at.index(packet.len());
+            packet[at] = byte;
+        }
+        if let Some(cut) = cut {
+            packet.truncate(cut.index(packet.len() + 1));
+        }
+        let before = packet.clone();
+        let outcome = clamp(&mut packet, limits);
+        check_any_outcome(&before, &mut packet, limits, outcome)?;
+    }
+
+    /// (f) `clamp_tcp` on the bare segment agrees with `clamp` on the whole packet.
+    #[test]
+    fn clamp_tcp_on_bare_segment_matches_clamp_on_packet(
+        spec in valid_packet(),
+        limits in limits(),
+    ) {
+        let mut packet = spec.build();
+        let segment = segment_range(&packet);
+        let limit = family_limit(&packet, limits).expect("valid packets are IPv4 or IPv6");
+        let mut bare = packet[segment.clone()].to_vec();
+        let bare_outcome = clamp_tcp(&mut bare, limit);
+        let packet_outcome = clamp(&mut packet, limits);
+        prop_assert_eq!(bare_outcome, packet_outcome);
+        prop_assert_eq!(&bare[..], &packet[segment]);
+    }
+}
+
+/// The generator is only as good as what it reaches: both families, every outcome a valid
+/// packet can have, and clamps of MSS values at odd and even offsets.
+#[test]
+fn valid_packet_generator_reaches_every_outcome_and_both_mss_parities() {
+    let mut runner =
+        TestRunner::new_with_rng(config(), TestRng::deterministic_rng(config().rng_algorithm));
+    let packets = valid_packet();
+    let limits = limits();
+    let mut seen_v4 = false;
+    let mut seen_v6_extensions = false;
+    let mut clamped_at_odd = false;
+    let mut clamped_at_even = false;
+    let mut reasons = Vec::new();
+    for _ in 0..2000 {
+        let spec = packets
+            .new_tree(&mut runner)
+            .expect("strategy generates")
+            .current();
+        let limits = limits
+            .new_tree(&mut runner)
+            .expect("strategy generates")
+            .current();
+        let mut packet = spec.build();
+        let segment = segment_range(&packet);
+        let before = common::mss_options(&packet[segment.clone()]);
+        match &spec.ip {
+            IpSpec::V4 { .. } => seen_v4 = true,
+            IpSpec::V6 { extensions } => seen_v6_extensions |= extensions.len() == 3,
+        }
+        match clamp(&mut packet, limits) {
+            Outcome::Clamped { .. } => {
+                let after = common::mss_options(&packet[segment]);
+                for (&(offset, old), &(_, new)) in before.iter().zip(&after) {
+                    if old != new {
+                        clamped_at_odd |= offset % 2 == 1;
+                        clamped_at_even |= offset % 2 == 0;
+                    }
+                }
+            }
+            Outcome::Unchanged(reason) => {
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+        }
+    }
+    assert!(
+        seen_v4 && seen_v6_extensions,
+        "both families, IPv6 with 3 extensions"
+    );
+    assert!(clamped_at_odd && clamped_at_even, "clamps at both parities");
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [Reason::NotSyn, Reason::Rst, Reason::NoMss, Reason::MssOk]
+    );
+}
