@@ -1066,6 +1066,41 @@ const FIRST_FRAGMENT_SYN_V6: [u8; 72] = [
     0x02, 0x04, 0x05, 0xa0, // MSS 1440
 ];
 
+// Sequence number chosen so that the clamped checksum is 0x0000. RFC 1624 section 4: eqn. 3
+// gives 0x0000 as a full recomputation does; RFC 1141's HC + m + ~m' would give 0xffff.
+#[rustfmt::skip]
+const CHECKSUM_BECOMES_ZERO_SYN_V4: [u8; 44] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x50, 0x97, // sequence number (chosen, see above)
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0xff, 0x9b, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// Data offset 7 (28 bytes) in a 24-byte segment, in a frame whose link padding happens to
+// read as an MSS option: the header runs past the total length, so nothing is touched.
+#[rustfmt::skip]
+const DATA_OFFSET_INTO_PADDING_V4: [u8; 48] = [
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x70, 0x02, 0xfa, 0xf0, // data offset 7, SYN, window 64240
+    0x19, 0xcc, 0x00, 0x00, // TCP checksum (over the 24 bytes in the packet), urgent pointer
+    0x01, 0x01, 0x01, 0x01, // NOP x4: the last bytes inside the total length
+    0x02, 0x04, 0x05, 0xb4, // link padding that looks like MSS 1460
+];
+
 /// One fixture: the packet, the limits, what `clamp` must say, and the bytes it must
 /// write as (offset, new two bytes); every other byte must stay as it was.
 struct Case {
@@ -1141,6 +1176,8 @@ const CASES: &[Case] = &[
     Case { name: "udp_v6", packet: &UDP_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NotTcp), patches: &[] },
     Case { name: "fragment_header_past_payload_v6", packet: &FRAGMENT_HEADER_PAST_PAYLOAD_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[] },
     Case { name: "tcp_cut_short_v6", packet: &TCP_CUT_SHORT_V6, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedTcp), patches: &[] },
+    Case { name: "checksum_becomes_zero_syn_v4", packet: &CHECKSUM_BECOMES_ZERO_SYN_V4, limits: LIMITS_1400, expected: Outcome::Clamped { from: 1460, to: 1360 }, patches: &[(42, [0x05, 0x50]), (36, [0x00, 0x00])] },
+    Case { name: "data_offset_into_padding_v4", packet: &DATA_OFFSET_INTO_PADDING_V4, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedTcp), patches: &[] },
 ];
 
 #[test]
@@ -1206,6 +1243,36 @@ fn every_input_fixture_carries_a_valid_checksum() {
         checked += 1;
     }
     assert!(checked >= 30, "only {checked} rows checked");
+}
+
+#[test]
+fn oracle_option_walk_agrees_with_the_fixture_comments() {
+    // The properties rest on `common::option_walk`; here it meets layouts whose options are
+    // spelled out by hand above.
+    let walk = |packet: &[u8]| {
+        let located = common::locate(packet);
+        let walk = common::option_walk(&packet[located.start..located.end]);
+        (walk.mss, walk.stopped)
+    };
+    assert_eq!(walk(&MACOS_SYN_V4), (vec![(22, 1460)], false));
+    assert_eq!(
+        walk(&THREE_MSS_MIXED_PARITY_V4),
+        (vec![(22, 9000), (27, 1200), (31, 1460)], false)
+    );
+    assert_eq!(
+        walk(&FULL_OPTIONS_MSS_LAST_SYN_V4),
+        (vec![(57, 1460)], false)
+    );
+    assert_eq!(walk(&MSS_WRONG_LENGTH_SYN_V4), (vec![], false));
+    assert_eq!(walk(&EOL_BEFORE_MSS_SYN_V4), (vec![], false));
+    assert_eq!(walk(&OPTION_LENGTH_0_V4), (vec![], true));
+    assert_eq!(walk(&OPTION_LENGTH_1_V4), (vec![], true));
+    assert_eq!(
+        walk(&OPTION_PAST_END_AFTER_MSS_V4),
+        (vec![(22, 1460)], true)
+    );
+    assert_eq!(walk(&LONE_KIND_AT_END_V4), (vec![], true));
+    assert_eq!(walk(&MSS_THEN_LONE_KIND_V4), (vec![(22, 1460)], true));
 }
 
 #[test]
