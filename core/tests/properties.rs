@@ -158,39 +158,37 @@ impl PacketSpec {
                 options.push(option);
             }
         }
-        let Some(broken) = &self.broken else {
-            let mut bytes = options.concat();
-            bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-            return bytes;
-        };
-        match broken.option {
-            BrokenOption::ShortLength { kind, len } => {
-                options.insert(broken.at.index(options.len() + 1), vec![kind, len]);
-                let mut bytes = options.concat();
-                bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-                bytes
+        // Where a past-the-end option starts, to set its length once the padding is known.
+        let mut past_end = None;
+        match self
+            .broken
+            .as_ref()
+            .map(|broken| (broken.option, &broken.at))
+        {
+            None => {}
+            Some((BrokenOption::ShortLength { kind, len }, at)) => {
+                options.insert(at.index(options.len() + 1), vec![kind, len]);
             }
-            BrokenOption::PastEnd { kind, beyond } => {
-                let at = broken.at.index(options.len() + 1);
-                let start: usize = options[..at].iter().map(Vec::len).sum();
+            Some((BrokenOption::PastEnd { kind, beyond }, at)) => {
+                let at = at.index(options.len() + 1);
+                past_end = Some((options[..at].iter().map(Vec::len).sum::<usize>(), beyond));
                 options.insert(at, vec![kind, 0]);
-                let mut bytes = options.concat();
-                bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-                // At most 40 + 1 + 200: still a length byte.
-                bytes[start + 1] = u8::try_from(bytes.len() - start + 1 + usize::from(beyond))
-                    .expect("length fits a byte");
-                bytes
             }
-            BrokenOption::LoneKind { kind } => {
-                let mut bytes = options.concat();
+            Some((BrokenOption::LoneKind { kind }, _)) => {
                 // NOPs up to the last byte of a word, then the kind.
-                while bytes.len() % 4 != 3 {
-                    bytes.push(1);
-                }
-                bytes.push(kind);
-                bytes
+                let mut filler = vec![1; 3 - len % 4];
+                filler.push(kind);
+                options.push(filler);
             }
         }
+        let mut bytes = options.concat();
+        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+        if let Some((start, beyond)) = past_end {
+            // At most 40 + 1 + 200: still a length byte.
+            bytes[start + 1] = u8::try_from(bytes.len() - start + 1 + usize::from(beyond))
+                .expect("length fits a byte");
+        }
+        bytes
     }
 
     fn build(&self) -> Vec<u8> {
