@@ -98,10 +98,34 @@ impl ExtensionSpec {
     }
 }
 
+/// An option that stops the walk (RFC 9293 section 3.1 gives no way past it). Receivers use
+/// the options parsed before it, so MSS options before it are still lowered; any after it
+/// must be left alone.
+#[derive(Clone, Copy, Debug)]
+enum BrokenOption {
+    /// A kind other than EOL and NOP with length 0 or 1.
+    ShortLength { kind: u8, len: u8 },
+    /// A length running `beyond` + 1 bytes past the end of the options.
+    PastEnd { kind: u8, beyond: u8 },
+    /// A kind in the last option byte, with no room for its length.
+    LoneKind { kind: u8 },
+}
+
+/// Where a broken option goes: at the end, or before the option with this index.
+#[derive(Clone, Debug)]
+struct BrokenTail {
+    option: BrokenOption,
+    at: Index,
+}
+
 #[derive(Clone, Debug)]
 enum IpSpec {
-    /// IPv4 with this many 4-byte words of options: NOPs ending in EOL (RFC 791).
-    V4 { option_words: usize },
+    /// IPv4 with this many 4-byte words of options: NOPs ending in EOL (RFC 791); either
+    /// don't-fragment or the first fragment (more fragments, offset 0).
+    V4 {
+        option_words: usize,
+        first_fragment: bool,
+    },
     /// IPv6 behind these extension headers, hop-by-hop only first.
     V6 { extensions: Vec<ExtensionSpec> },
 }
@@ -112,35 +136,74 @@ struct PacketSpec {
     ip: IpSpec,
     flags: u8,
     options: Vec<TcpOption>,
+    /// A broken option somewhere in the options, or none.
+    broken: Option<BrokenTail>,
     payload: Vec<u8>,
     /// Link-layer padding past the IP length (Ethernet pads short frames to 60 bytes).
     trailer: Vec<u8>,
 }
 
 impl PacketSpec {
-    /// The options in order, dropping those that no longer fit, padded with EOL and zeros
-    /// to a whole number of words.
+    /// The options in order, dropping those that no longer fit, with the broken option (if
+    /// any) in its place, padded with EOL and zeros to a whole number of words.
     fn option_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::new();
+        // A broken option takes at most 2 bytes plus padding to the next word.
+        let budget = MAX_TCP_OPTIONS_LEN - if self.broken.is_some() { 4 } else { 0 };
+        let mut options: Vec<Vec<u8>> = Vec::new();
+        let mut len = 0;
         for option in &self.options {
             let option = option.bytes();
-            if bytes.len() + option.len() <= MAX_TCP_OPTIONS_LEN {
-                bytes.extend_from_slice(&option);
+            if len + option.len() <= budget {
+                len += option.len();
+                options.push(option);
             }
         }
+        // Where a past-the-end option starts, to set its length once the padding is known.
+        let mut past_end = None;
+        match self
+            .broken
+            .as_ref()
+            .map(|broken| (broken.option, &broken.at))
+        {
+            None => {}
+            Some((BrokenOption::ShortLength { kind, len }, at)) => {
+                options.insert(at.index(options.len() + 1), vec![kind, len]);
+            }
+            Some((BrokenOption::PastEnd { kind, beyond }, at)) => {
+                let at = at.index(options.len() + 1);
+                past_end = Some((options[..at].iter().map(Vec::len).sum::<usize>(), beyond));
+                options.insert(at, vec![kind, 0]);
+            }
+            Some((BrokenOption::LoneKind { kind }, _)) => {
+                // NOPs up to the last byte of a word, then the kind.
+                let mut filler = vec![1; 3 - len % 4];
+                filler.push(kind);
+                options.push(filler);
+            }
+        }
+        let mut bytes = options.concat();
         bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+        if let Some((start, beyond)) = past_end {
+            // At most 40 + 1 + 200: still a length byte.
+            bytes[start + 1] = u8::try_from(bytes.len() - start + 1 + usize::from(beyond))
+                .expect("length fits a byte");
+        }
         bytes
     }
 
     fn build(&self) -> Vec<u8> {
         let segment = common::tcp(self.flags, &self.option_bytes(), &self.payload);
         let mut packet = match &self.ip {
-            IpSpec::V4 { option_words } => {
+            IpSpec::V4 {
+                option_words,
+                first_fragment,
+            } => {
                 let mut ip_options = vec![1; option_words * 4];
                 if let Some(last) = ip_options.last_mut() {
                     *last = 0;
                 }
-                common::ipv4(&ip_options, &segment)
+                let flags = if *first_fragment { 0x2000 } else { 0x4000 };
+                common::ipv4_with_flags(&ip_options, flags, &segment)
             }
             IpSpec::V6 { extensions } => {
                 let extensions: Vec<_> = extensions.iter().map(|spec| spec.build()).collect();
@@ -203,6 +266,21 @@ fn tcp_flags() -> impl Strategy<Value = u8> {
     ]
 }
 
+/// Any kind but EOL and NOP, MSS's own kind often.
+fn broken_kind() -> impl Strategy<Value = u8> {
+    prop_oneof![Just(2u8), 2u8..=255]
+}
+
+fn broken_tail() -> impl Strategy<Value = BrokenTail> {
+    let option = prop_oneof![
+        (broken_kind(), 0u8..=1).prop_map(|(kind, len)| BrokenOption::ShortLength { kind, len }),
+        (broken_kind(), 0u8..=200)
+            .prop_map(|(kind, beyond)| BrokenOption::PastEnd { kind, beyond }),
+        broken_kind().prop_map(|kind| BrokenOption::LoneKind { kind }),
+    ];
+    (option, any::<Index>()).prop_map(|(option, at)| BrokenTail { option, at })
+}
+
 fn ipv6_extensions() -> impl Strategy<Value = Vec<ExtensionSpec>> {
     let later = prop_oneof![
         (0u8..=2).prop_map(|units| ExtensionSpec::Routing { units }),
@@ -226,7 +304,12 @@ fn ipv6_extensions() -> impl Strategy<Value = Vec<ExtensionSpec>> {
 
 fn ip_spec() -> impl Strategy<Value = IpSpec> {
     prop_oneof![
-        (0..=MAX_IPV4_OPTION_WORDS).prop_map(|option_words| IpSpec::V4 { option_words }),
+        (0..=MAX_IPV4_OPTION_WORDS, prop::bool::weighted(0.2)).prop_map(
+            |(option_words, first_fragment)| IpSpec::V4 {
+                option_words,
+                first_fragment
+            }
+        ),
         ipv6_extensions().prop_map(|extensions| IpSpec::V6 { extensions }),
     ]
 }
@@ -236,19 +319,23 @@ fn valid_packet() -> impl Strategy<Value = PacketSpec> {
         ip_spec(),
         tcp_flags(),
         tcp_options(),
+        prop::option::weighted(0.2, broken_tail()),
         prop::collection::vec(any::<u8>(), 0..64),
         prop_oneof![
             4 => Just(Vec::new()),
             1 => prop::collection::vec(any::<u8>(), 1..8),
         ],
     )
-        .prop_map(|(ip, flags, options, payload, trailer)| PacketSpec {
-            ip,
-            flags,
-            options,
-            payload,
-            trailer,
-        })
+        .prop_map(
+            |(ip, flags, options, broken, payload, trailer)| PacketSpec {
+                ip,
+                flags,
+                options,
+                broken,
+                payload,
+                trailer,
+            },
+        )
 }
 
 /// Limits from a link MTU most of the time, sometimes any pair of values.
@@ -343,8 +430,9 @@ proptest! {
         }
     }
 
-    /// (c) Clamped iff SYN set, RST clear and some MSS above the family limit; those and only
-    /// those become the limit, `from` is the first of them, and no MSS ever rises.
+    /// (c) Clamped iff SYN set, RST clear and some MSS the option walk meets is above the
+    /// family limit; those and only those become the limit, `from` is the first of them, and
+    /// no MSS ever rises. MSS options after a broken option are not met, so not lowered.
     #[test]
     fn clamp_lowers_exactly_the_mss_options_above_the_limit_of_a_syn(
         spec in valid_packet(),
@@ -355,7 +443,8 @@ proptest! {
         let outcome = clamp(&mut after, limits);
         let limit = family_limit(&before, limits).expect("valid packets are IPv4 or IPv6");
         let segment = segment_range(&before);
-        let old_mss = common::mss_options(&before[segment.clone()]);
+        let walk = common::option_walk(&before[segment.clone()]);
+        let old_mss = walk.mss;
         let new_mss = common::mss_options(&after[segment]);
 
         let syn_not_rst = spec.flags & FLAG_SYN != 0 && spec.flags & FLAG_RST == 0;
@@ -375,6 +464,7 @@ proptest! {
             Some(from) if syn_not_rst => Outcome::Clamped { from, to: limit },
             _ if spec.flags & FLAG_SYN == 0 => Outcome::Unchanged(Reason::NotSyn),
             _ if spec.flags & FLAG_RST != 0 => Outcome::Unchanged(Reason::Rst),
+            _ if walk.stopped => Outcome::Unchanged(Reason::MalformedOptions),
             _ if old_mss.is_empty() => Outcome::Unchanged(Reason::NoMss),
             _ => Outcome::Unchanged(Reason::MssOk),
         };
@@ -397,6 +487,24 @@ proptest! {
         let again = clamp(&mut packet, limits);
         prop_assert!(!again.is_clamped(), "second clamp gave {:?}", again);
         prop_assert_eq!(&once, &packet);
+    }
+
+    /// (a') A checksum that was wrong stays wrong by exactly as much: the update is
+    /// incremental, so a damaged packet is not made to look intact (a full recomputation
+    /// would do that), and the MSS words enter the sum at the right parity.
+    #[test]
+    fn clamp_keeps_a_bad_checksum_exactly_as_bad(
+        spec in valid_packet(),
+        damage in 1u16..,
+        limits in limits(),
+    ) {
+        let mut packet = spec.build();
+        let checksum_at = segment_range(&packet).start + 16;
+        let stored = u16::from_be_bytes([packet[checksum_at], packet[checksum_at + 1]]);
+        packet[checksum_at..checksum_at + 2].copy_from_slice(&(stored ^ damage).to_be_bytes());
+        let sum = common::tcp_sum(&packet);
+        let _ = clamp(&mut packet, limits);
+        prop_assert_eq!(common::tcp_sum(&packet), sum);
     }
 
     /// (e) Any bytes at all (often behind an IPv4 or IPv6 version nibble): no panic, and
@@ -466,6 +574,7 @@ fn valid_packet_generator_reaches_every_outcome_and_both_mss_parities() {
     let mut seen_v6_extensions = false;
     let mut clamped_at_odd = false;
     let mut clamped_at_even = false;
+    let mut clamped_before_broken_option = false;
     let mut reasons = Vec::new();
     for _ in 0..2000 {
         let spec = packets
@@ -485,6 +594,8 @@ fn valid_packet_generator_reaches_every_outcome_and_both_mss_parities() {
         }
         match clamp(&mut packet, limits) {
             Outcome::Clamped { .. } => {
+                clamped_before_broken_option |=
+                    common::option_walk(&packet[segment.clone()]).stopped;
                 let after = common::mss_options(&packet[segment]);
                 for (&(offset, old), &(_, new)) in before.iter().zip(&after) {
                     if old != new {
@@ -505,9 +616,19 @@ fn valid_packet_generator_reaches_every_outcome_and_both_mss_parities() {
         "both families, IPv6 with 3 extensions"
     );
     assert!(clamped_at_odd && clamped_at_even, "clamps at both parities");
+    assert!(
+        clamped_before_broken_option,
+        "a clamp of an MSS before a broken option"
+    );
     reasons.sort();
     assert_eq!(
         reasons,
-        [Reason::NotSyn, Reason::Rst, Reason::NoMss, Reason::MssOk]
+        [
+            Reason::NotSyn,
+            Reason::Rst,
+            Reason::NoMss,
+            Reason::MalformedOptions,
+            Reason::MssOk
+        ]
     );
 }

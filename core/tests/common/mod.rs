@@ -81,32 +81,49 @@ pub fn stored_tcp_checksum(packet: &[u8]) -> u16 {
     u16::from_be_bytes([packet[start + 16], packet[start + 17]])
 }
 
-/// True when the stored TCP checksum verifies (the whole sum is 0xffff).
-pub fn tcp_checksum_verifies(packet: &[u8]) -> bool {
+/// Returns the ones' complement sum of pseudo-header and segment, stored checksum included:
+/// 0xffff when the checksum verifies, and otherwise off by as much as the packet is damaged.
+pub fn tcp_sum(packet: &[u8]) -> u16 {
     let located = locate(packet);
-    ones_complement_sum(&[&located.pseudo, &packet[located.start..located.end]]) == 0xffff
+    ones_complement_sum(&[&located.pseudo, &packet[located.start..located.end]])
 }
 
-/// Returns (offset of the value from the TCP header start, value) of every MSS option
-/// (kind 2, length 4), walking options as RFC 9293 section 3.2 describes.
-pub fn mss_options(segment: &[u8]) -> Vec<(usize, u16)> {
+/// True when the stored TCP checksum verifies (the whole sum is 0xffff).
+pub fn tcp_checksum_verifies(packet: &[u8]) -> bool {
+    tcp_sum(packet) == 0xffff
+}
+
+/// What a walk of the TCP options finds, as RFC 9293 section 3.1 describes them: EOL ends
+/// the list, NOP is one byte, every other kind has a length byte counting kind and length.
+pub struct OptionWalk {
+    /// (offset of the value from the TCP header start, value) of every MSS option (kind 2,
+    /// length 4) met before the walk ended.
+    pub mss: Vec<(usize, u16)>,
+    /// True when the walk stopped on a bad option (no room for its length byte, a length
+    /// below 2, or a length past the header) rather than at EOL or the header's end.
+    pub stopped: bool,
+}
+
+/// Walks the options of a TCP segment whose data offset fits in it.
+pub fn option_walk(segment: &[u8]) -> OptionWalk {
     let header_len = usize::from(segment[12] >> 4) * 4;
-    let mut found = Vec::new();
+    let mut mss = Vec::new();
     let mut at = 20;
     while at < header_len {
         match segment[at] {
             0 => break,
             1 => at += 1,
             kind => {
-                let Some(&len) = segment.get(at + 1) else {
-                    break;
+                let len = if at + 1 < header_len {
+                    usize::from(segment[at + 1])
+                } else {
+                    0
                 };
-                let len = usize::from(len);
                 if len < 2 || at + len > header_len {
-                    break;
+                    return OptionWalk { mss, stopped: true };
                 }
                 if kind == 2 && len == 4 {
-                    found.push((
+                    mss.push((
                         at + 2,
                         u16::from_be_bytes([segment[at + 2], segment[at + 3]]),
                     ));
@@ -115,7 +132,16 @@ pub fn mss_options(segment: &[u8]) -> Vec<(usize, u16)> {
             }
         }
     }
-    found
+    OptionWalk {
+        mss,
+        stopped: false,
+    }
+}
+
+/// Returns (offset of the value from the TCP header start, value) of every MSS option
+/// (kind 2, length 4) the option walk meets.
+pub fn mss_options(segment: &[u8]) -> Vec<(usize, u16)> {
+    option_walk(segment).mss
 }
 
 /// Builds a TCP header (checksum zero) with the given flags, options and payload.
@@ -152,15 +178,25 @@ pub fn tcp(flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
     segment
 }
 
-/// Wraps a TCP segment in IPv4 (with `ip_options`), filling both checksums.
+/// Wraps a TCP segment in IPv4 (with `ip_options`, don't-fragment set), filling both
+/// checksums.
 pub fn ipv4(ip_options: &[u8], segment: &[u8]) -> Vec<u8> {
+    ipv4_with_flags(ip_options, 0x4000, segment)
+}
+
+/// Wraps a TCP segment in IPv4 with this flags/fragment-offset word (RFC 791 section 3.1:
+/// 0x4000 don't fragment, 0x2000 more fragments), filling both checksums over the bytes
+/// given, as if they were the whole datagram.
+pub fn ipv4_with_flags(ip_options: &[u8], flags_fragment: u16, segment: &[u8]) -> Vec<u8> {
     assert_eq!(ip_options.len() % 4, 0);
     let header_len = 20 + ip_options.len();
     let total = u16::try_from(header_len + segment.len()).unwrap();
     let ihl = u8::try_from(header_len / 4).unwrap();
     let mut packet = vec![0x40 | ihl, 0x00];
     packet.extend_from_slice(&total.to_be_bytes());
-    packet.extend_from_slice(&[0x8a, 0x1c, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00]);
+    packet.extend_from_slice(&[0x8a, 0x1c]);
+    packet.extend_from_slice(&flags_fragment.to_be_bytes());
+    packet.extend_from_slice(&[0x40, 0x06, 0x00, 0x00]);
     packet.extend_from_slice(&SRC_V4);
     packet.extend_from_slice(&DST_V4);
     packet.extend_from_slice(ip_options);
