@@ -45,7 +45,7 @@ pub enum Reason {
     /// IP header claims.
     TruncatedIp,
     /// An impossible IP header: IPv4 IHL below 5 or total length below the header length,
-    /// an IPv6 hop-by-hop header that is not the first, a bad extension header.
+    /// or an IPv6 hop-by-hop header that is not the first.
     MalformedIp,
     /// A fragment other than the first: it carries no TCP header.
     Fragment,
