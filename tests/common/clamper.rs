@@ -1,0 +1,306 @@
+//! What clamps the MSS on r: nothing, the kernel's own TCPMSS target, or tcpmssd behind an
+//! NFQUEUE rule. The kernel stand-in proves each scenario (and this harness) can pass before
+//! the daemon exists; the same scenario with the daemon then proves the daemon.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::MetadataExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::netns::{Family, Topology, FAMILIES};
+
+/// How long the daemon may take to bind its queue, or to notice a change.
+pub const DAEMON_WAIT: Duration = Duration::from_secs(5);
+
+/// Which packets r hands to the daemon's queue.
+#[derive(Clone, Copy, Debug)]
+pub enum Queued {
+    /// SYN set, RST clear (SYN and SYN-ACK): the deployment rule.
+    Syns,
+    /// Every TCP packet, so the daemon's verdicts carry whole transfers.
+    AllTcp,
+}
+
+/// The daemon's arguments after `-v -p <queue>`, and the rule that feeds it.
+#[derive(Clone, Debug)]
+pub struct DaemonSetup {
+    pub args: Vec<String>,
+    /// The mangle chain of r holding the NFQUEUE rule.
+    pub chain: &'static str,
+    pub queued: Queued,
+}
+
+#[derive(Clone, Debug)]
+pub enum Clamper {
+    /// Nothing on r touches the MSS.
+    None,
+    /// `TCPMSS --set-mss` with MTU − 40 (IPv4) and MTU − 60 (IPv6) in r's mangle FORWARD.
+    Kernel { mtu: u16 },
+    /// tcpmssd on r.
+    Daemon(DaemonSetup),
+}
+
+impl Clamper {
+    /// tcpmssd with `args`, fed the SYNs r forwards (mangle FORWARD).
+    pub fn daemon(args: &[&str]) -> Clamper {
+        Clamper::Daemon(DaemonSetup {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            chain: "FORWARD",
+            queued: Queued::Syns,
+        })
+    }
+
+    /// Puts the clamper in place on r; the daemon (if any) runs until the result is dropped.
+    #[must_use = "the daemon is stopped when this is dropped"]
+    pub fn install(&self, topology: &Topology) -> Option<Daemon> {
+        match self {
+            Clamper::None => None,
+            Clamper::Kernel { mtu } => {
+                for family in FAMILIES {
+                    let mss = family.mss_for_mtu(*mtu).to_string();
+                    topology.exec(
+                        &topology.r,
+                        &[
+                            family.iptables(),
+                            "-t",
+                            "mangle",
+                            "-A",
+                            "FORWARD",
+                            "-p",
+                            "tcp",
+                            "--tcp-flags",
+                            "SYN,RST",
+                            "SYN",
+                            "-j",
+                            "TCPMSS",
+                            "--set-mss",
+                            &mss,
+                        ],
+                    );
+                }
+                None
+            }
+            Clamper::Daemon(setup) => {
+                let queue = queue_number(topology);
+                queue_to(topology, setup.chain, setup.queued, queue);
+                let args: Vec<&str> = setup.args.iter().map(String::as_str).collect();
+                Some(Daemon::start(topology, queue, &args))
+            }
+        }
+    }
+}
+
+/// The queue number of a topology's daemon: unique within the test process, although queues
+/// are per namespace anyway.
+pub fn queue_number(topology: &Topology) -> u16 {
+    1000 + topology.id()
+}
+
+/// Adds r's rule that hands `queued` packets in mangle `chain` to NFQUEUE `queue`, both
+/// families. Deliberately without `--queue-bypass`: with no daemon bound the packets are
+/// dropped, so a daemon that is not there fails a test instead of letting SYNs pass unclamped.
+pub fn queue_to(topology: &Topology, chain: &str, queued: Queued, queue: u16) {
+    let queue = queue.to_string();
+    for family in FAMILIES {
+        let mut args = vec![family.iptables(), "-t", "mangle", "-A", chain, "-p", "tcp"];
+        if let Queued::Syns = queued {
+            args.extend_from_slice(&["--tcp-flags", "SYN,RST", "SYN"]);
+        }
+        args.extend_from_slice(&["-j", "NFQUEUE", "--queue-num", &queue]);
+        topology.exec(&topology.r, &args);
+    }
+}
+
+/// One line of /proc/net/netfilter/nfnetlink_queue: a bound queue and its counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueStats {
+    pub copy_mode: u32,
+    pub copy_range: u32,
+    /// Dropped by the kernel: queue full without fail-open, or no verdict space.
+    pub queue_dropped: u32,
+    /// Dropped because the netlink socket could not take them.
+    pub user_dropped: u32,
+    /// The id of the last packet queued: how many packets passed through the queue.
+    pub id_sequence: u32,
+}
+
+/// The stats of `queue` as process `pid`'s namespace sees them, if it is bound.
+fn queue_stats(pid: u32, queue: u16) -> Option<QueueStats> {
+    let table =
+        std::fs::read_to_string(format!("/proc/{pid}/net/netfilter/nfnetlink_queue")).ok()?;
+    table.lines().find_map(|line| {
+        let fields: Vec<u32> = line
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // queue_number peer_portid queue_total copy_mode copy_range queue_dropped
+        // user_dropped id_sequence 1
+        (fields.len() >= 8 && fields[0] == u32::from(queue)).then(|| QueueStats {
+            copy_mode: fields[3],
+            copy_range: fields[4],
+            queue_dropped: fields[5],
+            user_dropped: fields[6],
+            id_sequence: fields[7],
+        })
+    })
+}
+
+/// Whether process `pid` lives in namespace `ns` (so far it may still be `ip netns exec`).
+fn in_namespace(pid: u32, ns: &str) -> bool {
+    let inode = |path: String| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
+    let theirs = inode(format!("/proc/{pid}/ns/net"));
+    theirs.is_some() && theirs == inode(Topology::handle(ns))
+}
+
+/// `tcpmssd -v -p <queue> ...` running in r; stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Daemon {
+    child: Child,
+    queue: u16,
+    ns: String,
+    log: Arc<Mutex<Vec<String>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Daemon {
+    /// Starts the daemon in r and waits until it has bound `queue` in copy-packet mode: only
+    /// then is a packet sent to the queue sure to reach it.
+    pub fn start(topology: &Topology, queue: u16, args: &[&str]) -> Daemon {
+        let queue_arg = queue.to_string();
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", &topology.r, env!("CARGO_BIN_EXE_tcpmssd")])
+            .args(["-v", "-p", &queue_arg])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn tcpmssd: {e}"));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let lines = Arc::clone(&log);
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Shown with the test's output when it fails.
+                eprintln!("[tcpmssd -p {queue}] {line}");
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            queue,
+            ns: topology.r.clone(),
+            log,
+            reader: Some(reader),
+        };
+        daemon.wait_until_bound(args);
+        daemon
+    }
+
+    fn wait_until_bound(&mut self, args: &[&str]) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                self.join_reader();
+                panic!(
+                    "tcpmssd -v -p {} {} exited ({status}) before binding its queue; stderr:\n{}",
+                    self.queue,
+                    args.join(" "),
+                    self.log().join("\n")
+                );
+            }
+            let bound = in_namespace(self.child.id(), &self.ns)
+                .then(|| queue_stats(self.child.id(), self.queue))
+                .flatten();
+            // Copy mode 2 is NFQNL_COPY_PACKET; 0 would mean bound but not yet configured.
+            if bound.is_some_and(|stats| stats.copy_mode == 2) {
+                return;
+            }
+            assert!(
+                start.elapsed() < DAEMON_WAIT,
+                "tcpmssd did not bind queue {} in copy-packet mode within {DAEMON_WAIT:?} \
+                 (now: {bound:?}); stderr:\n{}",
+                self.queue,
+                self.log().join("\n")
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn join_reader(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+
+    /// The daemon's stderr lines so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a stderr line satisfies `wanted`; false after [`DAEMON_WAIT`].
+    pub fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < DAEMON_WAIT {
+            if self.log().iter().any(|line| wanted(line)) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The kernel's counters for the daemon's queue; panics if it is no longer bound.
+    pub fn queue_stats(&self) -> QueueStats {
+        queue_stats(self.child.id(), self.queue)
+            .unwrap_or_else(|| panic!("queue {} is not bound any more", self.queue))
+    }
+
+    /// SIGTERM, then the exit status (SIGKILL after [`DAEMON_WAIT`], and a panic).
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                self.join_reader();
+                return status;
+            }
+            assert!(
+                start.elapsed() < DAEMON_WAIT,
+                "tcpmssd still running {DAEMON_WAIT:?} after SIGTERM"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child, which has not been reaped (so the pid is its).
+        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(libc::SIGTERM);
+            let start = Instant::now();
+            while let Ok(None) = self.child.try_wait() {
+                if start.elapsed() > Duration::from_secs(2) {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.join_reader();
+    }
+}
+
+/// The MSS a clamper for `mtu` leaves on a SYN that arrives with `mss`.
+pub fn expected_mss(family: Family, mtu: u16, mss: u16) -> u16 {
+    mss.min(family.mss_for_mtu(mtu))
+}

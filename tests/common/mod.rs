@@ -1,0 +1,21 @@
+//! The end-to-end harness: namespaces a — r — b, packet capture, real TCP, and the clamper on r.
+//!
+//! Linux only, as root. Everything a test creates lives in namespaces named after the test
+//! process and is removed when the test's guards drop, whether it passed or not.
+
+pub mod capture;
+pub mod clamper;
+pub mod netns;
+pub mod transfer;
+
+/// Returns from the calling test (after saying why) where it cannot run: not root, or no
+/// `ip netns`. Nothing else is a reason to skip.
+#[macro_export]
+macro_rules! require_netns {
+    () => {
+        if let Some(reason) = $crate::common::netns::skip_reason() {
+            eprintln!("skipped: {reason}");
+            return;
+        }
+    };
+}

@@ -1,0 +1,619 @@
+//! End to end through the Linux kernel: namespaces a — r — b, real TCP stacks, the MSS clamped
+//! on r. Root only (skipped otherwise, with the reason).
+//!
+//! Each scenario takes the clamper as a parameter. `kernel_*` tests run it with the kernel's
+//! TCPMSS target: they prove the scenario and this harness can pass (and fail: the `no_clamper_*`
+//! tests) independently of tcpmssd. `daemon_*` tests run the same scenario with tcpmssd behind
+//! NFQUEUE, plus what only the daemon has (`-i`, `-b`, detaching).
+
+mod common;
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::capture::{Capture, Segment};
+use common::clamper::{
+    expected_mss, queue_number, queue_to, Clamper, DaemonSetup, Queued, DAEMON_WAIT,
+};
+use common::netns::{Family, Topology, A_IF, B_IF, FAMILIES, LINK_MTU, R_A_IF};
+use common::transfer::{connect, download, listen, Failure, Server};
+
+/// The MTU every clamper in these tests works to: MSS 1360 for IPv4, 1340 for IPv6.
+const MTU: u16 = 1400;
+/// b's listening port.
+const PORT: u16 = 8080;
+/// How long a download may take before it counts as stalled. A completing one takes
+/// milliseconds inside the namespaces; a black-holed one makes no progress at all.
+const STALL_DEADLINE: Duration = Duration::from_secs(5);
+const MIB: usize = 1 << 20;
+
+fn kernel() -> Clamper {
+    Clamper::Kernel { mtu: MTU }
+}
+
+fn daemon_m() -> Clamper {
+    Clamper::daemon(&["-m", "1400"])
+}
+
+/// The MSS a host on a 1500-byte link advertises: 1460 (IPv4), 1440 (IPv6).
+fn unclamped(family: Family) -> u16 {
+    family.mss_for_mtu(LINK_MTU)
+}
+
+/// The one segment of `segments`, or a panic that lists them.
+fn only<'a>(segments: &'a [Segment], what: &str) -> &'a Segment {
+    match segments {
+        [segment] => segment,
+        _ => panic!(
+            "expected one {what}, captured {}:\n{}",
+            segments.len(),
+            segments
+                .iter()
+                .map(|s| format!("  {s}\n"))
+                .collect::<String>()
+        ),
+    }
+}
+
+/// What a connection from a to b looked like: the SYN as b received it and the SYN-ACK as a
+/// received it.
+struct Handshake {
+    syn: Segment,
+    syn_ack: Segment,
+}
+
+/// Connects a to b once and captures the handshake at both ends.
+fn handshake(topology: &Topology, family: Family) -> Handshake {
+    let _listener = listen(&topology.b, family.b_port(PORT));
+    let at_b = Capture::open(&topology.b, B_IF);
+    let at_a = Capture::open(&topology.a, A_IF);
+    let stream = connect(&topology.a, family.b_port(PORT))
+        .unwrap_or_else(|e| panic!("{family:?} connect a -> b: {e}"));
+    // connect() returned, so the SYN reached b and the SYN-ACK reached a: both were handed to
+    // the capture sockets before the stacks saw them.
+    let handshake = Handshake {
+        syn: only(&at_b.received_syns(), "SYN at b").clone(),
+        syn_ack: only(&at_a.received_syn_acks(), "SYN-ACK at a").clone(),
+    };
+    // The SYN is a's, not something else's.
+    assert_eq!(handshake.syn.src, family.a(), "{}", handshake.syn);
+    assert_eq!(
+        handshake.syn.src_port(),
+        stream.local_addr().unwrap().port()
+    );
+    handshake
+}
+
+// ---- 1. SYNs through r: clamped to MTU − 40 / MTU − 60, checksum valid --------------------
+
+fn syn_clamped_with_valid_checksum(clamper: Clamper, family: Family) {
+    require_netns!();
+    let topology = Topology::new();
+    let _clamper = clamper.install(&topology);
+    let Handshake { syn, syn_ack } = handshake(&topology, family);
+    // a and b advertise more than the limit, so the clamp lands exactly on it.
+    let limit = family.mss_for_mtu(MTU);
+    assert_eq!(syn.mss(), limit, "SYN at b: {syn}");
+    assert!(syn.checksum_valid(), "SYN at b: {syn}");
+    assert_eq!(syn_ack.mss(), limit, "SYN-ACK at a: {syn_ack}");
+    assert!(syn_ack.checksum_valid(), "SYN-ACK at a: {syn_ack}");
+}
+
+#[test]
+fn kernel_ipv4_syn_clamped_to_mtu_minus_40_checksum_valid() {
+    syn_clamped_with_valid_checksum(kernel(), Family::V4);
+}
+
+#[test]
+fn kernel_ipv6_syn_clamped_to_mtu_minus_60_checksum_valid() {
+    syn_clamped_with_valid_checksum(kernel(), Family::V6);
+}
+
+#[test]
+fn daemon_ipv4_syn_clamped_to_mtu_minus_40_checksum_valid() {
+    syn_clamped_with_valid_checksum(daemon_m(), Family::V4);
+}
+
+#[test]
+fn daemon_ipv6_syn_clamped_to_mtu_minus_60_checksum_valid() {
+    syn_clamped_with_valid_checksum(daemon_m(), Family::V6);
+}
+
+/// Without a clamper the same handshake keeps 1460 / 1440: the clamp tests above can fail.
+#[test]
+fn no_clamper_syn_arrives_with_link_mss() {
+    require_netns!();
+    let topology = Topology::new();
+    for family in FAMILIES {
+        let Handshake { syn, syn_ack } = handshake(&topology, family);
+        assert_eq!(syn.mss(), unclamped(family), "SYN at b: {syn}");
+        assert!(syn.checksum_valid(), "SYN at b: {syn}");
+        assert_eq!(syn_ack.mss(), unclamped(family), "SYN-ACK at a: {syn_ack}");
+    }
+}
+
+// ---- 1b. A SYN already below the limit passes byte for byte ------------------------------
+
+fn syn_below_limit_arrives_unchanged(clamper: Clamper, family: Family) {
+    require_netns!();
+    let topology = Topology::new();
+    let _clamper = clamper.install(&topology);
+    topology.set_a_advmss(family, 1000);
+    let _listener = listen(&topology.b, family.b_port(PORT));
+    let into_r = Capture::open(&topology.r, R_A_IF);
+    let at_b = Capture::open(&topology.b, B_IF);
+    let _stream = connect(&topology.a, family.b_port(PORT))
+        .unwrap_or_else(|e| panic!("{family:?} connect a -> b: {e}"));
+    let sent = only(&into_r.received_syns(), "SYN entering r").clone();
+    let arrived = only(&at_b.received_syns(), "SYN at b").clone();
+    assert_eq!(arrived.mss(), 1000, "SYN at b: {arrived}");
+    // The whole TCP segment, checksum included; only the IP header (TTL / hop limit) changes.
+    assert_eq!(
+        arrived.tcp, sent.tcp,
+        "r changed the SYN:\n  {sent}\n  {arrived}"
+    );
+    assert!(arrived.checksum_valid(), "SYN at b: {arrived}");
+}
+
+#[test]
+fn kernel_ipv4_syn_below_limit_arrives_unchanged() {
+    syn_below_limit_arrives_unchanged(kernel(), Family::V4);
+}
+
+#[test]
+fn kernel_ipv6_syn_below_limit_arrives_unchanged() {
+    syn_below_limit_arrives_unchanged(kernel(), Family::V6);
+}
+
+#[test]
+fn daemon_ipv4_syn_below_limit_arrives_unchanged() {
+    syn_below_limit_arrives_unchanged(daemon_m(), Family::V4);
+}
+
+#[test]
+fn daemon_ipv6_syn_below_limit_arrives_unchanged() {
+    syn_below_limit_arrives_unchanged(daemon_m(), Family::V6);
+}
+
+// ---- 2. Long transfers through the clamper ----------------------------------------------
+
+/// a downloads 8 MiB from b over each family; every byte is checked.
+fn transfer_8mib_byte_exact(topology: &Topology) {
+    for family in FAMILIES {
+        let server = Server::start(&topology.b, family.b_port(PORT), 8 * MIB);
+        let took = download(
+            &topology.a,
+            server.address,
+            8 * MIB,
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|failure| panic!("{family:?} 8 MiB download: {failure}"));
+        server.finish().expect("server sent everything");
+        eprintln!("{family:?}: 8 MiB in {took:?}");
+    }
+}
+
+#[test]
+fn kernel_8mib_transfer_byte_exact() {
+    require_netns!();
+    let topology = Topology::new();
+    let _clamper = kernel().install(&topology);
+    transfer_8mib_byte_exact(&topology);
+}
+
+#[test]
+fn daemon_every_tcp_packet_queued_8mib_transfer_byte_exact() {
+    require_netns!();
+    let topology = Topology::new();
+    let daemon = Clamper::Daemon(DaemonSetup {
+        args: vec!["-m".into(), "1400".into()],
+        chain: "FORWARD",
+        queued: Queued::AllTcp,
+    })
+    .install(&topology)
+    .expect("a daemon");
+    transfer_8mib_byte_exact(&topology);
+    let stats = daemon.queue_stats();
+    // 16 MiB of payload in segments of at most 1360 bytes, and their ACKs, all went through
+    // the queue; none was dropped on the way to the daemon.
+    assert!(
+        stats.id_sequence as usize >= 16 * MIB / 1360,
+        "only {} packets queued: {stats:?}",
+        stats.id_sequence
+    );
+    assert_eq!(
+        (stats.queue_dropped, stats.user_dropped),
+        (0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(
+        daemon.stop().code(),
+        Some(0),
+        "SIGTERM ends the daemon with 0"
+    );
+}
+
+// ---- 3. The PMTU black hole --------------------------------------------------------------
+
+/// r's link toward a has MTU 1400 and r's ICMP about it is dropped; a downloads 2 MiB from b.
+/// Returns how the download ended and how many ICMP errors r dropped.
+fn black_hole_download(clamper: Clamper, family: Family) -> (Result<Duration, Failure>, u64) {
+    let topology = Topology::new();
+    topology.black_hole(MTU);
+    let _clamper = clamper.install(&topology);
+    let server = Server::start(&topology.b, family.b_port(PORT), 2 * MIB);
+    let result = download(&topology.a, server.address, 2 * MIB, STALL_DEADLINE);
+    if result.is_ok() {
+        server.finish().expect("server sent everything");
+    }
+    (result, topology.black_hole_drops(family))
+}
+
+fn black_hole_download_stalls_without_clamper(family: Family) {
+    require_netns!();
+    match black_hole_download(Clamper::None, family) {
+        (Err(Failure::Stalled { received, .. }), drops) => {
+            assert!(received < 2 * MIB);
+            // The stall is the black hole's doing: r had ICMP to send and dropped it.
+            assert!(drops > 0, "r dropped no ICMP, so something else stalled");
+        }
+        (Ok(took), _) => panic!("{family:?}: expected a stall, completed in {took:?}"),
+        (Err(failure), _) => panic!("{family:?}: expected a stall: {failure}"),
+    }
+}
+
+fn black_hole_download_completes(clamper: Clamper, family: Family) {
+    require_netns!();
+    let (result, drops) = black_hole_download(clamper, family);
+    let took = result.unwrap_or_else(|failure| panic!("{family:?} download: {failure}"));
+    eprintln!("{family:?}: 2 MiB through the black hole in {took:?}");
+    // No segment was too big for r's small link, so r never had an ICMP error to drop.
+    assert_eq!(
+        drops, 0,
+        "r dropped {drops} ICMP errors: some segment was too big"
+    );
+}
+
+#[test]
+fn no_clamper_black_hole_ipv4_download_stalls() {
+    black_hole_download_stalls_without_clamper(Family::V4);
+}
+
+#[test]
+fn no_clamper_black_hole_ipv6_download_stalls() {
+    black_hole_download_stalls_without_clamper(Family::V6);
+}
+
+/// The control for the stall: with the ICMP errors let through, path MTU discovery alone
+/// completes the same download, so the stall above is the black hole and nothing else.
+#[test]
+fn no_clamper_small_link_download_completes_when_icmp_passes() {
+    require_netns!();
+    let topology = Topology::new();
+    topology.set_r_mtu(R_A_IF, MTU);
+    for family in FAMILIES {
+        let server = Server::start(&topology.b, family.b_port(PORT), 2 * MIB);
+        download(&topology.a, server.address, 2 * MIB, STALL_DEADLINE)
+            .unwrap_or_else(|failure| panic!("{family:?} download: {failure}"));
+    }
+}
+
+#[test]
+fn kernel_black_hole_ipv4_download_completes() {
+    black_hole_download_completes(kernel(), Family::V4);
+}
+
+#[test]
+fn kernel_black_hole_ipv6_download_completes() {
+    black_hole_download_completes(kernel(), Family::V6);
+}
+
+#[test]
+fn daemon_m_black_hole_ipv4_download_completes() {
+    black_hole_download_completes(daemon_m(), Family::V4);
+}
+
+#[test]
+fn daemon_m_black_hole_ipv6_download_completes() {
+    black_hole_download_completes(daemon_m(), Family::V6);
+}
+
+#[test]
+fn daemon_i_black_hole_ipv4_download_completes() {
+    black_hole_download_completes(Clamper::daemon(&["-i", R_A_IF]), Family::V4);
+}
+
+#[test]
+fn daemon_i_black_hole_ipv6_download_completes() {
+    black_hole_download_completes(Clamper::daemon(&["-i", R_A_IF]), Family::V6);
+}
+
+// ---- 4. -i follows the interface's MTU ---------------------------------------------------
+
+#[test]
+fn daemon_i_mtu_lowered_while_running_next_syn_gets_new_mss() {
+    require_netns!();
+    let topology = Topology::new();
+    topology.set_r_mtu(R_A_IF, MTU);
+    let _daemon = Clamper::daemon(&["-i", R_A_IF]).install(&topology);
+    for family in FAMILIES {
+        let syn = handshake(&topology, family).syn;
+        assert_eq!(
+            syn.mss(),
+            family.mss_for_mtu(MTU),
+            "before the change: {syn}"
+        );
+    }
+    topology.set_r_mtu(R_A_IF, 1300);
+    // The daemon learns of the change from rtnetlink, asynchronously: allow it a moment, but
+    // no connection may see anything but the old or the new limit meanwhile.
+    for family in FAMILIES {
+        let (old, new) = (family.mss_for_mtu(MTU), family.mss_for_mtu(1300));
+        let start = Instant::now();
+        loop {
+            let syn = handshake(&topology, family).syn;
+            assert!(syn.checksum_valid(), "{syn}");
+            match syn.mss() {
+                mss if mss == new => break,
+                mss if mss == old && start.elapsed() < DAEMON_WAIT => {}
+                _ => panic!("{family:?}: after MTU 1300 expected MSS {new}, got {syn}"),
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+// ---- 5. Outbound hooks only, unless -b ---------------------------------------------------
+
+/// The daemon fed from r's PREROUTING (an inbound hook): the SYN at b and the SYN-ACK at a.
+fn prerouting_handshakes(args: &[&str]) -> Vec<(Family, Handshake)> {
+    let topology = Topology::new();
+    let daemon = Clamper::Daemon(DaemonSetup {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        chain: "PREROUTING",
+        queued: Queued::Syns,
+    })
+    .install(&topology)
+    .expect("a daemon");
+    let handshakes: Vec<_> = FAMILIES
+        .into_iter()
+        .map(|family| (family, handshake(&topology, family)))
+        .collect();
+    // Both families' SYN and SYN-ACK went through the daemon, whatever it did with them (the
+    // rule has no bypass: had it dropped them, there would have been no handshake).
+    let queued = daemon.queue_stats().id_sequence;
+    assert!(queued >= 4, "only {queued} packets reached the queue");
+    handshakes
+}
+
+#[test]
+fn daemon_default_prerouting_syn_left_unclamped() {
+    require_netns!();
+    for (family, Handshake { syn, syn_ack }) in prerouting_handshakes(&["-m", "1400"]) {
+        assert_eq!(syn.mss(), unclamped(family), "SYN at b: {syn}");
+        assert_eq!(syn_ack.mss(), unclamped(family), "SYN-ACK at a: {syn_ack}");
+    }
+}
+
+#[test]
+fn daemon_b_prerouting_syn_clamped() {
+    require_netns!();
+    for (family, Handshake { syn, syn_ack }) in prerouting_handshakes(&["-b", "-m", "1400"]) {
+        let limit = family.mss_for_mtu(MTU);
+        assert_eq!(syn.mss(), limit, "SYN at b: {syn}");
+        assert!(syn.checksum_valid(), "SYN at b: {syn}");
+        assert_eq!(syn_ack.mss(), limit, "SYN-ACK at a: {syn_ack}");
+        assert!(syn_ack.checksum_valid(), "SYN-ACK at a: {syn_ack}");
+    }
+}
+
+// ---- -v: one line per clamp, SIGTERM exits 0 ---------------------------------------------
+
+#[test]
+fn daemon_v_logs_one_line_per_clamp_and_exits_0_on_sigterm() {
+    require_netns!();
+    let topology = Topology::new();
+    let daemon = daemon_m().install(&topology).expect("a daemon");
+    let _listener = listen(&topology.b, Family::V4.b_port(PORT));
+    let stream = connect(&topology.a, Family::V4.b_port(PORT)).expect("connect a -> b");
+    let port = stream.local_addr().unwrap().port();
+    let syn_line = format!("MSS 1460 -> 1360 198.51.100.1:{port} -> 203.0.113.1:{PORT}");
+    let syn_ack_line = format!("MSS 1460 -> 1360 203.0.113.1:{PORT} -> 198.51.100.1:{port}");
+    for wanted in [&syn_line, &syn_ack_line] {
+        assert!(
+            daemon.wait_for_line(|line| line.contains(wanted.as_str())),
+            "no line with {wanted:?} in:\n{}",
+            daemon.log().join("\n")
+        );
+    }
+    let log = daemon.log();
+    for wanted in [&syn_line, &syn_ack_line] {
+        let count = log.iter().filter(|l| l.contains(wanted.as_str())).count();
+        assert_eq!(
+            count,
+            1,
+            "{wanted:?} logged {count} times:\n{}",
+            log.join("\n")
+        );
+    }
+    assert_eq!(
+        daemon.stop().code(),
+        Some(0),
+        "SIGTERM ends the daemon with 0"
+    );
+}
+
+// ---- 8. Detached: pidfile, lock, second instance, SIGTERM --------------------------------
+
+/// A directory for one test's files, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(topology: &Topology) -> TempDir {
+        let path = std::env::temp_dir().join(format!("{}-files", topology.r));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path).expect("temp dir");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs tcpmssd without -v in r; returns its exit code and stderr. Its output goes to files,
+/// not pipes: a detached daemon that kept a pipe open would hang the test instead of failing.
+fn run_detaching(topology: &Topology, dir: &Path, queue: u16, pidfile: &Path) -> (i32, String) {
+    let stderr_path = dir.join(format!("stderr-{queue}"));
+    let stderr = File::create(&stderr_path).expect("stderr file");
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &topology.r, env!("CARGO_BIN_EXE_tcpmssd")])
+        .args(["-p", &queue.to_string(), "-m", "1400", "-P"])
+        .arg(pidfile)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn tcpmssd");
+    let status = wait_until(|| child.try_wait().expect("try_wait"))
+        .unwrap_or_else(|| panic!("tcpmssd (parent) still running after {DAEMON_WAIT:?}"));
+    let stderr = std::fs::read_to_string(stderr_path).unwrap_or_default();
+    (status.code().unwrap_or(-1), stderr)
+}
+
+/// Polls `f` until it returns something, for at most [`DAEMON_WAIT`].
+fn wait_until<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = f() {
+            return Some(value);
+        }
+        if start.elapsed() > DAEMON_WAIT {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether process `pid` is still running (a zombie has finished: once detached, the daemon
+/// is no child of ours, and this container's init may not reap it).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Whether someone holds an flock(2) on `path` (pidfile(3) locks with flock, as the daemon).
+fn flock_held(path: &Path) -> bool {
+    let file = File::open(path).expect("open pidfile");
+    // SAFETY: flock on a descriptor we own; released when `file` closes.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
+#[test]
+fn daemon_detached_pidfile_locked_second_instance_refused_sigterm_removes_it() {
+    require_netns!();
+    let topology = Topology::new();
+    let dir = TempDir::new(&topology);
+    let pidfile = dir.0.join("tcpmssd.pid");
+    let queue = queue_number(&topology);
+    queue_to(&topology, "FORWARD", Queued::Syns, queue);
+
+    let (code, stderr) = run_detaching(&topology, &dir.0, queue, &pidfile);
+    assert_eq!(code, 0, "detaching tcpmssd: {stderr}");
+    let pid: u32 = wait_until(|| std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {} after {DAEMON_WAIT:?}", pidfile.display()));
+    assert!(running(pid), "pidfile names {pid}, which is not running");
+    assert!(flock_held(&pidfile), "the pidfile is not locked");
+
+    // Another queue number, so that only the pidfile can be the reason to refuse.
+    let (code, stderr) = run_detaching(&topology, &dir.0, queue + 1, &pidfile);
+    assert_ne!(
+        code, 0,
+        "a second instance on the same pidfile started: {stderr}"
+    );
+    let still: u32 = std::fs::read_to_string(&pidfile)
+        .expect("pidfile kept")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert_eq!(still, pid, "the refused instance rewrote the pidfile");
+
+    // The detached daemon does its job.
+    let syn = handshake(&topology, Family::V4).syn;
+    assert_eq!(syn.mss(), expected_mss(Family::V4, MTU, 1460), "{syn}");
+
+    // SAFETY: kill(2) on the pid the daemon wrote, checked to be running just above.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    assert!(
+        wait_until(|| (!running(pid)).then_some(())).is_some(),
+        "tcpmssd {pid} still running after SIGTERM"
+    );
+    assert!(
+        wait_until(|| (!pidfile.exists()).then_some(())).is_some(),
+        "pidfile left behind after SIGTERM"
+    );
+}
+
+// ---- Oracle: the daemon clamps real SYNs exactly as the kernel's TCPMSS target ------------
+
+/// The MSS values of the SYN at b and the SYN-ACK at a, for a's SYN carrying `advmss`
+/// (None: the link's), through `clamper`; both checksums must be valid.
+fn clamped_values(clamper: &Clamper, family: Family, advmss: Option<u16>) -> (Vec<u16>, Vec<u16>) {
+    let topology = Topology::new();
+    let _clamper = clamper.install(&topology);
+    if let Some(mss) = advmss {
+        topology.set_a_advmss(family, mss);
+    }
+    let Handshake { syn, syn_ack } = handshake(&topology, family);
+    assert!(syn.checksum_valid(), "{clamper:?}: SYN at b: {syn}");
+    assert!(
+        syn_ack.checksum_valid(),
+        "{clamper:?}: SYN-ACK at a: {syn_ack}"
+    );
+    (syn.mss_values(), syn_ack.mss_values())
+}
+
+#[test]
+fn daemon_and_kernel_tcpmss_clamp_real_syns_identically() {
+    require_netns!();
+    // Around each family's limit (1360 / 1340): above, one above, equal, below.
+    let cases = [
+        (Family::V4, None),
+        (Family::V4, Some(1361)),
+        (Family::V4, Some(1360)),
+        (Family::V4, Some(536)),
+        (Family::V6, None),
+        (Family::V6, Some(1341)),
+        (Family::V6, Some(1340)),
+        (Family::V6, Some(1220)),
+    ];
+    let (kernel, daemon) = (kernel(), daemon_m());
+    for (family, advmss) in cases {
+        let by_kernel = clamped_values(&kernel, family, advmss);
+        // The kernel's own result is what the contract says, or the oracle is no oracle.
+        let sent = advmss.unwrap_or(unclamped(family));
+        let limit = |mss| expected_mss(family, MTU, mss);
+        assert_eq!(
+            by_kernel,
+            (vec![limit(sent)], vec![limit(unclamped(family))])
+        );
+        let by_daemon = clamped_values(&daemon, family, advmss);
+        assert_eq!(
+            by_daemon, by_kernel,
+            "{family:?} advmss {advmss:?}: daemon vs kernel"
+        );
+    }
+}
