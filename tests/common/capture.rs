@@ -308,3 +308,139 @@ fn ones_complement_sum(parts: &[&[u8]]) -> u16 {
     }
     sum as u16
 }
+
+/// The parser and the checksum oracle against frames tcpdump decoded. Captured on a veth whose
+/// sender offloads the checksum, so the field holds the pseudo-header sum: tcpdump -vv reports
+/// it "incorrect" and prints the right value, which the second fixture of each pair carries.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // tcpdump -vv: 198.51.100.1.55342 > 198.51.100.2.http: Flags [S], cksum 0x5499
+    // (incorrect -> 0x25bf), options [mss 1460,sackOK,TS val 3930233692 ecr 0,nop,wscale 10]
+    #[rustfmt::skip]
+    const SYN_V4_OFFLOADED: [u8; 74] = [
+        0x62, 0xeb, 0x0a, 0xd8, 0x77, 0x9f, // Ethernet destination
+        0xc2, 0x9b, 0xf8, 0xc0, 0xc1, 0x24, // Ethernet source
+        0x08, 0x00,                         // ethertype IPv4
+        0x45, 0x00, 0x00, 0x3c,             // IPv4, IHL 5, total length 60
+        0x2d, 0xc7, 0x40, 0x00,             // id, DF, offset 0
+        0x40, 0x06, 0xb8, 0x8a,             // TTL 64, TCP, header checksum
+        0xc6, 0x33, 0x64, 0x01,             // source 198.51.100.1
+        0xc6, 0x33, 0x64, 0x02,             // destination 198.51.100.2
+        0xd8, 0x2e, 0x00, 0x50,             // ports 55342 -> 80
+        0xd7, 0xfe, 0x9c, 0xc5,             // sequence number
+        0x00, 0x00, 0x00, 0x00,             // acknowledgment number
+        0xa0, 0x02, 0xfa, 0xf0,             // data offset 10, SYN, window 64240
+        0x54, 0x99, 0x00, 0x00,             // checksum (pseudo-header sum only), urgent
+        0x02, 0x04, 0x05, 0xb4,             // MSS 1460
+        0x04, 0x02,                         // SACK permitted
+        0x08, 0x0a, 0xea, 0x42, 0x9b, 0x5c, // timestamps: value
+        0x00, 0x00, 0x00, 0x00,             //   echo reply 0
+        0x01,                               // NOP
+        0x03, 0x03, 0x0a,                   // window scale 10
+    ];
+
+    // tcpdump -vv: 2001:db8:1::1.60078 > 2001:db8:1::2.http: Flags [S], cksum 0x5ba5
+    // (incorrect -> 0xf882), options [mss 1440,sackOK,TS val 3953267222 ecr 0,nop,wscale 10]
+    #[rustfmt::skip]
+    const SYN_V6_OFFLOADED: [u8; 94] = [
+        0x62, 0xeb, 0x0a, 0xd8, 0x77, 0x9f, // Ethernet destination
+        0xc2, 0x9b, 0xf8, 0xc0, 0xc1, 0x24, // Ethernet source
+        0x86, 0xdd,                         // ethertype IPv6
+        0x60, 0x0c, 0xc5, 0x92,             // IPv6, flow label 0xcc592
+        0x00, 0x28, 0x06, 0x40,             // payload length 40, TCP, hop limit 64
+        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, // source 2001:db8:1::1
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, // destination 2001:db8:1::2
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+        0xea, 0xae, 0x00, 0x50,             // ports 60078 -> 80
+        0x53, 0x86, 0xba, 0xb8,             // sequence number
+        0x00, 0x00, 0x00, 0x00,             // acknowledgment number
+        0xa0, 0x02, 0xfd, 0x20,             // data offset 10, SYN, window 64800
+        0x5b, 0xa5, 0x00, 0x00,             // checksum (pseudo-header sum only), urgent
+        0x02, 0x04, 0x05, 0xa0,             // MSS 1440
+        0x04, 0x02,                         // SACK permitted
+        0x08, 0x0a, 0xeb, 0xa2, 0x12, 0x16, // timestamps: value
+        0x00, 0x00, 0x00, 0x00,             //   echo reply 0
+        0x01,                               // NOP
+        0x03, 0x03, 0x0a,                   // window scale 10
+    ];
+
+    /// Byte offset of the TCP checksum in the IPv4 / IPv6 frame.
+    const CHECKSUM_V4: usize = 14 + 20 + 16;
+    const CHECKSUM_V6: usize = 14 + 40 + 16;
+
+    fn with_checksum<const N: usize>(frame: [u8; N], at: usize, checksum: u16) -> [u8; N] {
+        let mut frame = frame;
+        frame[at..at + 2].copy_from_slice(&checksum.to_be_bytes());
+        frame
+    }
+
+    #[test]
+    fn captured_ipv4_syn_parsed_addresses_ports_flags_mss() {
+        let segment = Segment::parse(&SYN_V4_OFFLOADED, true).expect("a TCP segment");
+        assert_eq!(segment.src, "198.51.100.1".parse::<IpAddr>().unwrap());
+        assert_eq!(segment.dst, "198.51.100.2".parse::<IpAddr>().unwrap());
+        assert_eq!((segment.src_port(), segment.dst_port()), (55342, 80));
+        assert_eq!(segment.flags(), SYN);
+        assert_eq!(segment.mss_values(), [1460]);
+        assert_eq!(segment.tcp.len(), 40);
+    }
+
+    #[test]
+    fn captured_ipv6_syn_parsed_addresses_ports_flags_mss() {
+        let segment = Segment::parse(&SYN_V6_OFFLOADED, true).expect("a TCP segment");
+        assert_eq!(segment.src, "2001:db8:1::1".parse::<IpAddr>().unwrap());
+        assert_eq!(segment.dst, "2001:db8:1::2".parse::<IpAddr>().unwrap());
+        assert_eq!((segment.src_port(), segment.dst_port()), (60078, 80));
+        assert_eq!(segment.flags(), SYN);
+        assert_eq!(segment.mss_values(), [1440]);
+    }
+
+    #[test]
+    fn offloaded_checksum_invalid_tcpdump_value_valid_ipv4() {
+        let offloaded = Segment::parse(&SYN_V4_OFFLOADED, true).unwrap();
+        assert!(!offloaded.checksum_valid());
+        let fixed = with_checksum(SYN_V4_OFFLOADED, CHECKSUM_V4, 0x25bf);
+        assert!(Segment::parse(&fixed, true).unwrap().checksum_valid());
+        let off_by_one = with_checksum(SYN_V4_OFFLOADED, CHECKSUM_V4, 0x25be);
+        assert!(!Segment::parse(&off_by_one, true).unwrap().checksum_valid());
+    }
+
+    #[test]
+    fn offloaded_checksum_invalid_tcpdump_value_valid_ipv6() {
+        let offloaded = Segment::parse(&SYN_V6_OFFLOADED, true).unwrap();
+        assert!(!offloaded.checksum_valid());
+        let fixed = with_checksum(SYN_V6_OFFLOADED, CHECKSUM_V6, 0xf882);
+        assert!(Segment::parse(&fixed, true).unwrap().checksum_valid());
+        let off_by_one = with_checksum(SYN_V6_OFFLOADED, CHECKSUM_V6, 0xf883);
+        assert!(!Segment::parse(&off_by_one, true).unwrap().checksum_valid());
+    }
+
+    #[test]
+    fn mss_walk_finds_every_mss_after_nops_and_stops_at_end_of_options() {
+        let mut frame = with_checksum(SYN_V4_OFFLOADED, CHECKSUM_V4, 0x25bf);
+        // Options become: NOP, MSS 1000 (odd offset), MSS 1460, end of options, junk that
+        // would read as MSS 9999 if the walk went on.
+        #[rustfmt::skip]
+        let options = [
+            0x01,                   // NOP
+            0x02, 0x04, 0x03, 0xe8, // MSS 1000
+            0x02, 0x04, 0x05, 0xb4, // MSS 1460
+            0x00,                   // end of options
+            0x02, 0x04, 0x27, 0x0f, // not an option any more
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        frame[54..74].copy_from_slice(&options);
+        let segment = Segment::parse(&frame, true).unwrap();
+        assert_eq!(segment.mss_values(), [1000, 1460]);
+    }
+
+    #[test]
+    fn non_tcp_frame_not_parsed() {
+        let mut frame = SYN_V4_OFFLOADED;
+        frame[14 + 9] = 17; // UDP
+        assert!(Segment::parse(&frame, true).is_none());
+    }
+}
