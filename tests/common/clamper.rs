@@ -230,9 +230,17 @@ impl Daemon {
         }
     }
 
+    /// Waits (briefly) for the last stderr lines. Bounded: a process the daemon left behind
+    /// could hold the pipe open, and that must not hang the test.
     fn join_reader(&mut self) {
         if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
+            let start = Instant::now();
+            while !reader.is_finished() && start.elapsed() < Duration::from_secs(1) {
+                thread::sleep(Duration::from_millis(10));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            }
         }
     }
 
@@ -284,7 +292,15 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            if thread::panicking() {
+                // A test failing because the daemon died says so, beside its stderr.
+                eprintln!(
+                    "tcpmssd -p {} had exited during the test: {status}",
+                    self.queue
+                );
+            }
+        } else {
             self.signal(libc::SIGTERM);
             let start = Instant::now();
             while let Ok(None) = self.child.try_wait() {
