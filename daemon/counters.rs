@@ -140,7 +140,7 @@ impl Counters {
             if line.as_str().len() + item.as_str().len() > LINE_LEN {
                 emit(line.as_str());
                 line.clear();
-                // The continuation names itself, so a grep for "counters" finds both lines.
+                // Syslog may interleave other lines: say this one continues the summary.
                 let _ = write!(line, "counters (cont.): {name} {value}");
             } else {
                 let _ = line.write_str(item.as_str());
