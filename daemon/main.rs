@@ -4,6 +4,12 @@
 //! (divert(4) and NFQUEUE backends) is the next piece of work. This build parses no
 //! arguments and prints its usage.
 #![deny(unsafe_code)]
+// The NFQUEUE and rtnetlink modules wait for the packet loop that uses them.
+#![allow(dead_code)]
+
+mod mtu;
+mod nfqueue;
+mod sys;
 
 use std::process::ExitCode;
 

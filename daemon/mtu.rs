@@ -1,0 +1,1 @@
+//! rtnetlink link messages (filled in the next commits).

@@ -1,0 +1,1 @@
+//! NFQUEUE messages (filled in the next commits).

@@ -1,0 +1,1 @@
+//! Netlink sockets (filled in the next commits).
