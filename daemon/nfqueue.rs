@@ -180,6 +180,7 @@ pub(crate) struct Frames<'a> {
 }
 
 impl<'a> Frames<'a> {
+    /// Starts at the first byte of a receive buffer.
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Frames { buf, at: 0 }
     }
@@ -233,8 +234,11 @@ impl<'a> Iterator for Frames<'a> {
 /// One attribute: its type (flags masked off), its value and where the value starts in the buffer.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Attr<'a> {
+    /// `nla_type` without the NESTED and NET_BYTEORDER flags.
     pub kind: u16,
+    /// The value, without header or padding.
     pub value: &'a [u8],
+    /// Offset of `value` in the whole buffer.
     pub value_start: usize,
 }
 
@@ -600,7 +604,8 @@ pub struct Packet {
     pub hook: u8,
     /// EtherType of the payload: 0x0800 IPv4, 0x86dd IPv6.
     pub hw_protocol: u16,
-    /// Where the IP packet lies in the receive buffer; empty when the message had none.
+    /// Where the IP packet lies in the receive buffer; empty when the message had none or its
+    /// payload attribute was cut off.
     pub payload: Range<usize>,
     /// The payload is not the whole packet: the kernel copied less (`NFQA_CAP_LEN`), the
     /// datagram was cut, or the attributes after the packet header were broken. Such a packet
@@ -1187,7 +1192,6 @@ mod tests {
         put_accept_with_payload(&mut wire, 0, 4242, 1, payload.len()).unwrap();
         wire.extend_from_slice(payload);
         wire.extend_from_slice(payload_padding(payload.len()));
-        put_accept(&mut [0u8; 32], 0, 0, 0).unwrap();
         let mut frames = Frames::new(&wire);
         let frame = frames.next().unwrap().unwrap();
         assert!(!frame.cut);
