@@ -4,12 +4,14 @@
 //! (divert(4) and NFQUEUE backends) is the next piece of work. This build parses the command
 //! line, answers `--help` and `--version`, and stops there.
 #![deny(unsafe_code)]
-// The process, log and counter modules wait for the packet loop that uses them.
+// The modules below wait for the packet loop that uses them.
 #![allow(dead_code)]
 
 mod cli;
 mod counters;
 mod log;
+mod mtu;
+mod nfqueue;
 mod sys;
 
 use std::process::ExitCode;

@@ -3,6 +3,8 @@
 //! Everything here moves bytes and returns `io::Result`; nothing interprets them.
 #![allow(unsafe_code)]
 
+#[cfg(target_os = "linux")]
+pub mod netlink;
 pub mod process;
 
 use std::io;
