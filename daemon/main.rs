@@ -1,19 +1,40 @@
 //! tcpmssd: clamps the TCP MSS of SYN packets diverted to it by the firewall.
 //!
 //! Not usable yet: the packet logic is complete in `tcpmssd-core`; the daemon around it
-//! (divert(4) and NFQUEUE backends) is the next piece of work. This build parses no
-//! arguments and prints its usage.
+//! (divert(4) and NFQUEUE backends) is the next piece of work. This build parses the command
+//! line, answers `--help` and `--version`, and stops there.
 #![deny(unsafe_code)]
+// The modules below wait for the packet loop that uses them.
+#![allow(dead_code)]
+
+mod cli;
+mod counters;
+mod log;
+mod mtu;
+mod nfqueue;
+mod sys;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu}";
-
-/// EX_USAGE from sysexits(3).
-const EX_USAGE: u8 = 64;
-
 fn main() -> ExitCode {
-    eprintln!("tcpmssd: not implemented yet: the daemon is under construction");
-    eprintln!("{USAGE}");
-    ExitCode::from(EX_USAGE)
+    match cli::parse_env() {
+        Ok(cli::Command::Help) => {
+            print!("{}", cli::HELP);
+            ExitCode::SUCCESS
+        }
+        Ok(cli::Command::Version) => {
+            println!("{}", cli::VERSION);
+            ExitCode::SUCCESS
+        }
+        Ok(cli::Command::Run(_)) => {
+            eprintln!("tcpmssd: not implemented yet: the daemon is under construction");
+            eprintln!("{}", cli::USAGE);
+            ExitCode::from(cli::EX_USAGE)
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            eprintln!("{}", cli::USAGE);
+            ExitCode::from(cli::EX_USAGE)
+        }
+    }
 }

@@ -1,0 +1,546 @@
+//! The command line: `tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]`, parsed in the
+//! BSD getopt style of the original tcpmssd(8) (clustered flags, `-p5` and `-p 5`), plus
+//! `-h`/`--help` and `-V`/`--version`. Every exit-64 message is written here.
+
+// `UsageError` is a 256-byte line on the stack: parsing runs once at start-up, and boxing it
+// would allocate to save a copy of a few hundred bytes.
+#![allow(clippy::result_large_err)]
+
+use core::fmt::{self, Write as _};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use lexopt::Arg;
+
+use crate::log::{Line, LINE_LEN};
+
+/// Exit status for a bad command line (sysexits(3) `EX_USAGE`).
+pub const EX_USAGE: u8 = 64;
+/// Exit status for a missing input, such as an unknown interface (`EX_NOINPUT`).
+pub const EX_NOINPUT: u8 = 66;
+/// Exit status when a service is unavailable: the queue or divert port is taken, another
+/// instance runs (`EX_UNAVAILABLE`).
+pub const EX_UNAVAILABLE: u8 = 69;
+/// Exit status for a failed system call (`EX_OSERR`).
+pub const EX_OSERR: u8 = 71;
+/// Exit status when the pidfile cannot be created (`EX_CANTCREAT`).
+pub const EX_CANTCREAT: u8 = 73;
+/// Exit status for missing privileges (`EX_NOPERM`).
+pub const EX_NOPERM: u8 = 77;
+
+/// The one-line synopsis printed after every usage error.
+pub const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]";
+
+/// The `--help` text: every option on one screen.
+pub const HELP: &str = "\
+usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]
+
+Lowers the TCP MSS option of SYN and SYN-ACK packets the firewall queues to it,
+so that connections work across a link with a small MTU even where ICMP is lost.
+
+  -p port        NFQUEUE queue (Linux) or divert(4) port (FreeBSD), 0..65535
+  -i iface       clamp for this interface's MTU, followed when it changes
+  -m mtu         clamp for this fixed MTU, 68..65535
+  -b             clamp packets in both directions (default: outbound only)
+  -v             stay in the foreground and log every clamp to stderr
+  -P pidfile     pidfile path, absolute (default: /var/run/tcpmssd.<iface>.pid
+                 with -i, /var/run/tcpmssd.<port>.pid with -m; none with -v)
+  -h, --help     print this help and exit
+  -V, --version  print the version and exit
+
+Signals: TERM and INT exit, HUP re-reads the interface MTU,
+USR1 (and INFO on FreeBSD) logs the counters.
+";
+
+/// The `--version` line.
+pub const VERSION: &str = concat!("tcpmssd ", env!("CARGO_PKG_VERSION"));
+
+/// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less the terminating NUL.
+pub const IFNAME_MAX: usize = 15;
+
+/// Smallest MTU accepted: the IPv4 minimum every link must carry (RFC 791, section 3.2).
+pub const MTU_MIN: u16 = 68;
+
+/// Where the MTU that sets the MSS limit comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MtuSource {
+    /// `-i`: this interface's MTU, read at start and followed; the name is checked for shape
+    /// only, its existence at start-up.
+    Interface(heapless::String<IFNAME_MAX>),
+    /// `-m`: this MTU, 68..=65535.
+    Fixed(u16),
+}
+
+/// A complete, valid command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `-b`: clamp inbound packets too.
+    pub both: bool,
+    /// `-v`: stay in the foreground and log to stderr.
+    pub verbose: bool,
+    /// `-p`: NFQUEUE queue number on Linux, divert(4) port on FreeBSD.
+    pub port: u16,
+    /// `-i` or `-m`.
+    pub mtu_source: MtuSource,
+    /// The pidfile to write: `-P`, else the default when detaching, else (`-v`) none.
+    ///
+    /// A `PathBuf`, not a fixed-size string: a path is bytes rather than UTF-8, `PATH_MAX`
+    /// differs between the systems, and it is built once at start-up, never per packet.
+    pub pidfile: Option<PathBuf>,
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Run the daemon.
+    Run(Config),
+    /// `-h`/`--help`: print [`HELP`] to stdout and exit 0.
+    Help,
+    /// `-V`/`--version`: print [`VERSION`] to stdout and exit 0.
+    Version,
+}
+
+/// A bad command line: one line, `tcpmssd: <what is wrong>`, to print before [`USAGE`] and
+/// exit with [`EX_USAGE`].
+pub struct UsageError {
+    line: Line<LINE_LEN>,
+}
+
+impl UsageError {
+    fn new(args: fmt::Arguments<'_>) -> UsageError {
+        let mut line = Line::new();
+        let _ = write!(line, "tcpmssd: {args}");
+        UsageError { line }
+    }
+
+    /// Returns the message, without a newline.
+    #[must_use]
+    pub fn line(&self) -> &str {
+        self.line.as_str()
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.line())
+    }
+}
+
+impl fmt::Debug for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.line(), f)
+    }
+}
+
+/// Shows a command-line value in a message: as typed when it is plain printable ASCII,
+/// otherwise quoted with escapes, so empty, blank and non-UTF-8 values stay visible.
+struct Shown<'a>(&'a OsStr);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bytes = self.0.as_bytes();
+        match self.0.to_str() {
+            Some(text) if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_graphic) => {
+                f.write_str(text)
+            }
+            _ => fmt::Debug::fmt(self.0, f),
+        }
+    }
+}
+
+/// Reads `value` as an unsigned decimal number: ASCII digits only, no sign, no blanks, no
+/// prefix. `None` when it is not one; numbers past `u32::MAX` saturate (they are out of
+/// every range anyway).
+fn decimal(value: &OsStr) -> Option<u32> {
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(bytes.iter().fold(0u32, |n, digit| {
+        n.saturating_mul(10).saturating_add(u32::from(digit - b'0'))
+    }))
+}
+
+fn parse_port(value: &OsStr) -> Result<u16, UsageError> {
+    let shown = Shown(value);
+    let n = decimal(value).ok_or_else(|| {
+        UsageError::new(format_args!("-p {shown}: port must be a decimal number"))
+    })?;
+    u16::try_from(n).map_err(|_| UsageError::new(format_args!("-p {shown}: port must be 0..65535")))
+}
+
+fn parse_mtu(value: &OsStr) -> Result<u16, UsageError> {
+    let shown = Shown(value);
+    let n = decimal(value)
+        .ok_or_else(|| UsageError::new(format_args!("-m {shown}: MTU must be a decimal number")))?;
+    u16::try_from(n)
+        .ok()
+        .filter(|&mtu| mtu >= MTU_MIN)
+        .ok_or_else(|| UsageError::new(format_args!("-m {shown}: MTU must be 68..65535")))
+}
+
+fn parse_interface(value: &OsStr) -> Result<heapless::String<IFNAME_MAX>, UsageError> {
+    let shown = Shown(value);
+    if value.is_empty() || value.len() > IFNAME_MAX {
+        return Err(UsageError::new(format_args!(
+            "-i {shown}: interface name must be 1..15 bytes"
+        )));
+    }
+    let Some(name) = value.to_str() else {
+        return Err(UsageError::new(format_args!(
+            "-i {shown}: interface name must be UTF-8"
+        )));
+    };
+    // '/' would put the default pidfile outside /var/run; control characters (NUL among
+    // them) would reach terminals and logs raw. Linux's dev_valid_name() refuses '/' and
+    // white space too.
+    if name
+        .chars()
+        .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+    {
+        return Err(UsageError::new(format_args!(
+            "-i {shown}: interface name must not contain '/', white space or control characters"
+        )));
+    }
+    heapless::String::try_from(name).map_err(|()| {
+        UsageError::new(format_args!(
+            "-i {shown}: interface name must be 1..15 bytes"
+        ))
+    })
+}
+
+fn parse_pidfile(value: OsString) -> Result<PathBuf, UsageError> {
+    // The daemon changes to `/`: a relative path would be removed in the wrong place at exit.
+    if value.as_bytes().first() != Some(&b'/') {
+        return Err(UsageError::new(format_args!(
+            "-P {}: pidfile must be an absolute path",
+            Shown(&value)
+        )));
+    }
+    Ok(PathBuf::from(value))
+}
+
+/// Refuses an option given twice: a second `-p` is a typo, not an override.
+fn once<T>(slot: &mut Option<T>, option: char, value: T) -> Result<(), UsageError> {
+    if slot.is_some() {
+        return Err(UsageError::new(format_args!("-{option} given twice")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// Turns a lexopt error into the one-line message.
+fn lexopt_error(error: lexopt::Error) -> UsageError {
+    match error {
+        lexopt::Error::MissingValue {
+            option: Some(option),
+        } => UsageError::new(format_args!("{option} needs a value")),
+        lexopt::Error::UnexpectedOption(option) => UsageError::new(format_args!(
+            "unknown option {}",
+            Shown(OsStr::new(&option))
+        )),
+        lexopt::Error::UnexpectedArgument(value) => {
+            UsageError::new(format_args!("unexpected argument {}", Shown(&value)))
+        }
+        lexopt::Error::UnexpectedValue { option, value } => UsageError::new(format_args!(
+            "{option} takes no value, got {}",
+            Shown(&value)
+        )),
+        // MissingValue without an option, NonUnicodeValue, ParsingFailed and Custom are not
+        // produced by the calls made here; lexopt's own text is the fallback.
+        other => UsageError::new(format_args!("{other}")),
+    }
+}
+
+/// Returns `command` for `--name`, refusing `--name=value`: a mistake worth reporting, not a
+/// request for help.
+fn long_flag(
+    parser: &mut lexopt::Parser,
+    name: &str,
+    command: Command,
+) -> Result<Command, UsageError> {
+    match parser.optional_value() {
+        Some(value) => Err(UsageError::new(format_args!(
+            "--{name} takes no value, got {}",
+            Shown(&value)
+        ))),
+        None => Ok(command),
+    }
+}
+
+/// Parses the process's arguments (`argv[1..]`).
+pub fn parse_env() -> Result<Command, UsageError> {
+    parse_parser(lexopt::Parser::from_env())
+}
+
+/// Parses `args`, which exclude the program name.
+pub fn parse<I>(args: I) -> Result<Command, UsageError>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    parse_parser(lexopt::Parser::from_args(args))
+}
+
+fn parse_parser(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
+    let mut both = None;
+    let mut verbose = None;
+    let mut port = None;
+    let mut mtu_source: Option<MtuSource> = None;
+    let mut pidfile = None;
+
+    while let Some(arg) = parser.next().map_err(lexopt_error)? {
+        match arg {
+            Arg::Short('h') => return Ok(Command::Help),
+            Arg::Short('V') => return Ok(Command::Version),
+            Arg::Long("help") => return long_flag(&mut parser, "help", Command::Help),
+            Arg::Long("version") => return long_flag(&mut parser, "version", Command::Version),
+            Arg::Short('b') => once(&mut both, 'b', ())?,
+            Arg::Short('v') => once(&mut verbose, 'v', ())?,
+            Arg::Short('p') => {
+                let value = parser.value().map_err(lexopt_error)?;
+                once(&mut port, 'p', parse_port(&value)?)?;
+            }
+            Arg::Short(option @ ('i' | 'm')) => {
+                let value = parser.value().map_err(lexopt_error)?;
+                let source = if option == 'i' {
+                    MtuSource::Interface(parse_interface(&value)?)
+                } else {
+                    MtuSource::Fixed(parse_mtu(&value)?)
+                };
+                match (&mtu_source, &source) {
+                    (None, _) => mtu_source = Some(source),
+                    (Some(MtuSource::Interface(_)), MtuSource::Interface(_))
+                    | (Some(MtuSource::Fixed(_)), MtuSource::Fixed(_)) => {
+                        return Err(UsageError::new(format_args!("-{option} given twice")));
+                    }
+                    (Some(_), _) => {
+                        return Err(UsageError::new(format_args!(
+                            "-i and -m cannot be used together"
+                        )));
+                    }
+                }
+            }
+            Arg::Short('P') => {
+                let value = parser.value().map_err(lexopt_error)?;
+                once(&mut pidfile, 'P', parse_pidfile(value)?)?;
+            }
+            other => return Err(lexopt_error(other.unexpected())),
+        }
+    }
+
+    let Some(port) = port else {
+        return Err(UsageError::new(format_args!("-p port is required")));
+    };
+    let Some(mtu_source) = mtu_source else {
+        return Err(UsageError::new(format_args!(
+            "-i iface or -m mtu is required"
+        )));
+    };
+    let verbose = verbose.is_some();
+    let pidfile = match pidfile {
+        Some(path) => Some(path),
+        // In the foreground there is no daemon for a pidfile to name.
+        None if verbose => None,
+        None => Some(default_pidfile(&mtu_source, port)),
+    };
+    Ok(Command::Run(Config {
+        both: both.is_some(),
+        verbose,
+        port,
+        mtu_source,
+        pidfile,
+    }))
+}
+
+/// Returns `/var/run/tcpmssd.<iface>.pid` (as the original) or `/var/run/tcpmssd.<port>.pid`.
+fn default_pidfile(source: &MtuSource, port: u16) -> PathBuf {
+    let mut path = String::from("/var/run/tcpmssd.");
+    match source {
+        MtuSource::Interface(name) => path.push_str(name),
+        MtuSource::Fixed(_) => {
+            let _ = write!(path, "{port}");
+        }
+    }
+    path.push_str(".pid");
+    PathBuf::from(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn run(args: &[&str]) -> Config {
+        match parse(args) {
+            Ok(Command::Run(config)) => config,
+            other => panic!("{args:?}: expected a config, got {other:?}"),
+        }
+    }
+
+    fn error(args: &[&str]) -> String {
+        match parse(args) {
+            Err(error) => error.line().to_owned(),
+            other => panic!("{args:?}: expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn original_command_line() {
+        let config = run(&["-p", "1000", "-i", "em0"]);
+        assert_eq!(
+            config,
+            Config {
+                both: false,
+                verbose: false,
+                port: 1000,
+                mtu_source: MtuSource::Interface("em0".try_into().unwrap()),
+                pidfile: Some(PathBuf::from("/var/run/tcpmssd.em0.pid")),
+            }
+        );
+    }
+
+    #[test]
+    fn clustered_flags_and_attached_values() {
+        let config = run(&["-bvp5", "-m1400"]);
+        assert!(config.both && config.verbose);
+        assert_eq!(config.port, 5);
+        assert_eq!(config.mtu_source, MtuSource::Fixed(1400));
+        assert_eq!(config.pidfile, None, "foreground: no pidfile unless -P");
+    }
+
+    #[test]
+    fn fixed_mtu_default_pidfile_names_the_port() {
+        let config = run(&["-m", "1400", "-p", "7"]);
+        assert_eq!(
+            config.pidfile.as_deref(),
+            Some(Path::new("/var/run/tcpmssd.7.pid"))
+        );
+    }
+
+    #[test]
+    fn pidfile_option_overrides_also_in_foreground() {
+        let config = run(&["-v", "-p", "0", "-m", "65535", "-P", "/tmp/x.pid"]);
+        assert_eq!(config.mtu_source, MtuSource::Fixed(65535));
+        assert_eq!(config.pidfile.as_deref(), Some(Path::new("/tmp/x.pid")));
+    }
+
+    #[test]
+    fn range_edges_accepted() {
+        assert_eq!(run(&["-p", "65535", "-m", "68"]).port, 65535);
+        assert_eq!(
+            run(&["-p", "0", "-m", "00068"]).mtu_source,
+            MtuSource::Fixed(68)
+        );
+        let name = "abcdefghijklmno";
+        assert_eq!(
+            run(&["-p", "0", "-i", name]).mtu_source,
+            MtuSource::Interface(name.try_into().unwrap())
+        );
+    }
+
+    #[test]
+    fn help_and_version() {
+        for args in [&["-h"][..], &["--help"], &["-p", "1", "-h"], &["-bh"]] {
+            assert_eq!(parse(args).unwrap(), Command::Help, "{args:?}");
+        }
+        for args in [&["-V"][..], &["--version"]] {
+            assert_eq!(parse(args).unwrap(), Command::Version, "{args:?}");
+        }
+        assert!(VERSION.starts_with("tcpmssd 0."));
+    }
+
+    #[test]
+    fn help_fits_one_screen_and_names_every_option() {
+        assert!(HELP.lines().count() <= 24);
+        assert!(HELP.lines().all(|line| line.len() <= 80));
+        for option in [
+            "-p",
+            "-i",
+            "-m",
+            "-b",
+            "-v",
+            "-P",
+            "-h",
+            "--help",
+            "-V",
+            "--version",
+        ] {
+            let listed = HELP.lines().any(|line| {
+                line.trim_start().split([' ', ',']).next() == Some(option)
+                    || line.contains(&format!(", {option} "))
+            });
+            assert!(listed, "{option}");
+        }
+        assert!(HELP.starts_with(USAGE));
+    }
+
+    #[test]
+    fn usage_errors() {
+        #[rustfmt::skip]
+        let cases: &[(&[&str], &str)] = &[
+            (&["-m", "1400"],                       "-p port is required"),
+            (&["-p", "1"],                          "-i iface or -m mtu is required"),
+            (&["-p1", "-i", "em0", "-m", "1400"],   "-i and -m cannot be used together"),
+            (&["-p1", "-m", "1400", "-i", "em0"],   "-i and -m cannot be used together"),
+            (&["-p1", "-m", "67"],                  "-m 67: MTU must be 68..65535"),
+            (&["-p1", "-m", "65536"],               "-m 65536: MTU must be 68..65535"),
+            (&["-p1", "-m", "99999999999999999999"], "-m 99999999999999999999: MTU must be 68..65535"),
+            (&["-p1", "-m", "0x578"],               "-m 0x578: MTU must be a decimal number"),
+            (&["-p1", "-m", "1e3"],                 "-m 1e3: MTU must be a decimal number"),
+            (&["-p1", "-m", "+1400"],               "-m +1400: MTU must be a decimal number"),
+            (&["-p1", "-m", " 1400"],               "-m \" 1400\": MTU must be a decimal number"),
+            (&["-p1", "-m", ""],                    "-m \"\": MTU must be a decimal number"),
+            (&["-p", "-1", "-m", "1400"],           "-p -1: port must be a decimal number"),
+            (&["-p", "65536", "-m", "1400"],        "-p 65536: port must be 0..65535"),
+            (&["-p1", "-p2", "-m", "1400"],         "-p given twice"),
+            (&["-p1", "-m", "1400", "-m", "1400"],  "-m given twice"),
+            (&["-p1", "-i", "a", "-i", "b"],        "-i given twice"),
+            (&["-bb", "-p1", "-m", "1400"],         "-b given twice"),
+            (&["-vp1", "-vm1400"],                  "-v given twice"),
+            (&["-p1", "-i", "abcdefghijklmnop"],    "-i abcdefghijklmnop: interface name must be 1..15 bytes"),
+            (&["-p1", "-i", ""],                    "-i \"\": interface name must be 1..15 bytes"),
+            (&["-p1", "-i", "../etc"],              "-i ../etc: interface name must not contain '/', white space or control characters"),
+            (&["-p1", "-i", "em 0"],                "-i \"em 0\": interface name must not contain '/', white space or control characters"),
+            (&["-p1", "-i", "em\u{1}"],             "-i \"em\\u{1}\": interface name must not contain '/', white space or control characters"),
+            (&["-p1", "-i", "em\0"],                "-i \"em\\0\": interface name must not contain '/', white space or control characters"),
+            (&["-p1", "-m", "1400", "extra"],       "unexpected argument extra"),
+            (&["-p1", "-m", "1400", "--", "-x"],    "unexpected argument -x"),
+            (&["-x"],                               "unknown option -x"),
+            (&["--port=1"],                         "unknown option --port"),
+            (&["--help=me"],                        "--help takes no value, got me"),
+            (&["-m", "1400", "-p"],                 "-p needs a value"),
+            (&["-p1", "-m", "1400", "-P", "x.pid"], "-P x.pid: pidfile must be an absolute path"),
+            (&["-p1", "-m1400", "-P/a", "-P/b"],    "-P given twice"),
+        ];
+        for (args, expected) in cases {
+            assert_eq!(error(args), format!("tcpmssd: {expected}"), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn non_utf8_interface_refused_and_shown_escaped() {
+        let args = [
+            OsString::from("-p"),
+            OsString::from("1"),
+            OsString::from("-i"),
+            OsString::from(OsStr::from_bytes(b"em\xff0")),
+        ];
+        let error = parse(args).unwrap_err();
+        assert_eq!(
+            error.line(),
+            "tcpmssd: -i \"em\\xFF0\": interface name must be UTF-8"
+        );
+    }
+
+    #[test]
+    fn huge_value_message_is_one_cut_line() {
+        let long = "x".repeat(10_000);
+        let line = error(&["-p", "1", "-m", &long]);
+        assert!(line.len() <= LINE_LEN);
+        assert!(line.starts_with("tcpmssd: -m xxx"));
+        assert!(line.ends_with("..."));
+        assert!(!line.contains('\n'));
+    }
+}

@@ -1,0 +1,420 @@
+//! Log lines: built in a fixed stack buffer, written to stderr (foreground `-v`) or syslog.
+//!
+//! Nothing here allocates, so the packet loop may log. Overlong lines are cut, never refused:
+//! a log line must not be able to fail. Lines that packets cause go through a [`RateLimit`]
+//! so that a flood of odd packets cannot fill the disk behind syslogd.
+
+use core::fmt::{self, Write as _};
+use std::ffi::CStr;
+use std::io::{self, Write as _};
+use std::time::{Duration, Instant};
+
+use crate::sys::process;
+
+/// Longest log line in bytes. syslogd(8) on FreeBSD keeps 480 bytes of message per line and
+/// RFC 5424 receivers must accept 480 octets; 256 holds every line the daemon builds.
+pub const LINE_LEN: usize = 256;
+
+/// A line of at most `N` bytes, written through [`core::fmt::Write`].
+///
+/// Text past `N` bytes is dropped at a character boundary and the last bytes become `...`, so
+/// a cut line says it was cut. Writing never fails.
+pub struct Line<const N: usize> {
+    text: heapless::String<N>,
+    truncated: bool,
+}
+
+impl<const N: usize> Line<N> {
+    /// Marker that replaces the end of a cut line.
+    const CUT: &'static str = "...";
+
+    /// Returns an empty line.
+    #[must_use]
+    pub const fn new() -> Self {
+        Line {
+            text: heapless::String::new(),
+            truncated: false,
+        }
+    }
+
+    /// Returns the text written so far.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Returns true when text was dropped because the line was full.
+    #[must_use]
+    pub const fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Empties the line for reuse.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.truncated = false;
+    }
+
+    /// Ends the line with the cut marker, dropping whole characters to make room for it.
+    fn mark_cut(&mut self) {
+        while self.text.len() + Self::CUT.len() > N && self.text.pop().is_some() {}
+        // Fails only when N < 3: then the line simply ends without the marker.
+        let _ = self.text.push_str(Self::CUT);
+    }
+}
+
+impl<const N: usize> Default for Line<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Write for Line<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.truncated {
+            return Ok(());
+        }
+        if self.text.push_str(s).is_ok() {
+            return Ok(());
+        }
+        // Keep the longest prefix that fits and ends on a character boundary.
+        let room = N - self.text.len();
+        let mut end = room.min(s.len());
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let _ = self.text.push_str(&s[..end]);
+        self.truncated = true;
+        self.mark_cut();
+        Ok(())
+    }
+}
+
+impl<const N: usize> fmt::Display for Line<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<const N: usize> fmt::Debug for Line<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// How serious a line is; it picks the syslog priority.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Normal operation: start, stop, counters, clamps in verbose mode.
+    Info,
+    /// Something went wrong with one packet or one message; the daemon carries on.
+    Warn,
+    /// The daemon cannot carry on.
+    Err,
+}
+
+impl Level {
+    fn syslog_priority(self) -> libc::c_int {
+        match self {
+            Level::Info => libc::LOG_INFO,
+            Level::Warn => libc::LOG_WARNING,
+            Level::Err => libc::LOG_ERR,
+        }
+    }
+}
+
+/// Where lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sink {
+    Stderr,
+    Syslog,
+}
+
+/// The daemon's one logger: stderr in the foreground, syslog (`LOG_DAEMON`) once detached.
+#[derive(Debug)]
+pub struct Log {
+    sink: Sink,
+}
+
+impl Log {
+    /// Returns a logger that writes `tcpmssd: <line>` to stderr.
+    #[must_use]
+    pub const fn stderr() -> Log {
+        Log { sink: Sink::Stderr }
+    }
+
+    /// Opens syslog with ident `tcpmssd`, `LOG_PID` and facility `LOG_DAEMON`.
+    ///
+    /// Call it in the process that will log (after [`process::daemonize`]), so that `LOG_PID`
+    /// names the daemon and not its exited parent.
+    #[must_use]
+    pub fn syslog() -> Log {
+        process::openlog(
+            c"tcpmssd",
+            libc::LOG_PID | libc::LOG_NDELAY,
+            libc::LOG_DAEMON,
+        );
+        Log { sink: Sink::Syslog }
+    }
+
+    /// Returns true when lines go to syslog.
+    #[must_use]
+    pub fn is_syslog(&self) -> bool {
+        self.sink == Sink::Syslog
+    }
+
+    /// Logs one informational line.
+    pub fn info(&mut self, args: fmt::Arguments<'_>) {
+        self.line(Level::Info, args);
+    }
+
+    /// Logs one warning line.
+    pub fn warn(&mut self, args: fmt::Arguments<'_>) {
+        self.line(Level::Warn, args);
+    }
+
+    /// Logs one error line.
+    pub fn err(&mut self, args: fmt::Arguments<'_>) {
+        self.line(Level::Err, args);
+    }
+
+    /// Builds one line from `args` and writes it at `level`.
+    pub fn line(&mut self, level: Level, args: fmt::Arguments<'_>) {
+        let mut line = Line::<LINE_LEN>::new();
+        let _ = line.write_fmt(args);
+        self.write(level, line.as_str());
+    }
+
+    /// Logs `args` unless `limit` has used up this second's lines; reports what it held back.
+    pub fn limited(
+        &mut self,
+        limit: &mut RateLimit,
+        now: Instant,
+        level: Level,
+        args: fmt::Arguments<'_>,
+    ) {
+        if limit.admit(self, now) {
+            self.line(level, args);
+        }
+    }
+
+    fn write(&mut self, level: Level, text: &str) {
+        match self.sink {
+            Sink::Stderr => {
+                // Errors writing to stderr have nowhere to go; the line is lost, as with
+                // warn(3).
+                let mut err = io::stderr().lock();
+                let _ = err.write_all(b"tcpmssd: ");
+                let _ = err.write_all(text.as_bytes());
+                let _ = err.write_all(b"\n");
+            }
+            Sink::Syslog => {
+                // syslog(3) takes a C string: copy to a stack buffer and stop at the first NUL,
+                // which no line the daemon builds contains.
+                let mut c_line = [0u8; LINE_LEN + 1];
+                let len = text.len().min(LINE_LEN);
+                c_line[..len].copy_from_slice(&text.as_bytes()[..len]);
+                if let Ok(c_text) = CStr::from_bytes_until_nul(&c_line) {
+                    process::syslog(level.syslog_priority(), c_text);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        if self.sink == Sink::Syslog {
+            process::closelog();
+        }
+    }
+}
+
+/// Displays an `io::Error` as `<description> (errno <n>)` without allocating.
+///
+/// `io::Error`'s own `Display` builds the `strerror` text in a `String`; this one asks
+/// `strerror_r` for it in a stack buffer.
+pub struct OsError<'a>(pub &'a io::Error);
+
+impl fmt::Display for OsError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.raw_os_error() {
+            Some(errno) => {
+                let mut buf = [0u8; 128];
+                let text = process::strerror(errno, &mut buf);
+                write!(f, "{text} (errno {errno})")
+            }
+            // Errors std makes itself (e.g. a short write) carry a kind, not an errno.
+            None => write!(f, "{:?}", self.0.kind()),
+        }
+    }
+}
+
+/// Lets at most `per_second` lines of one kind through per second, and counts the rest.
+///
+/// When a new second starts after lines were held back, the next admitted line is preceded by
+/// `<kind>: <n> messages suppressed`; [`RateLimit::flush`] reports them without waiting for
+/// another line (the loop calls it when it wakes up, and before exit).
+#[derive(Debug)]
+pub struct RateLimit {
+    kind: &'static str,
+    per_second: u32,
+    window_start: Option<Instant>,
+    used: u32,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    const WINDOW: Duration = Duration::from_secs(1);
+
+    /// Returns a limiter for lines of `kind` (named in the "suppressed" line).
+    #[must_use]
+    pub const fn new(kind: &'static str, per_second: u32) -> RateLimit {
+        RateLimit {
+            kind,
+            per_second,
+            window_start: None,
+            used: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Returns how many lines were held back and not yet reported.
+    #[must_use]
+    pub const fn suppressed(&self) -> u64 {
+        self.suppressed
+    }
+
+    /// Returns true when one more line may be written at `now`, and counts it.
+    ///
+    /// Reports lines held back in an earlier second to `log` first.
+    pub fn admit(&mut self, log: &mut Log, now: Instant) -> bool {
+        let new_window = match self.window_start {
+            Some(start) => now.saturating_duration_since(start) >= Self::WINDOW,
+            None => true,
+        };
+        if new_window {
+            self.report(log);
+            self.window_start = Some(now);
+            self.used = 0;
+        }
+        if self.used < self.per_second {
+            self.used += 1;
+            true
+        } else {
+            self.suppressed = self.suppressed.saturating_add(1);
+            false
+        }
+    }
+
+    /// Reports lines held back once their second is over, so a flood that stops is still
+    /// accounted for.
+    pub fn flush(&mut self, log: &mut Log, now: Instant) {
+        let window_over = self
+            .window_start
+            .is_none_or(|start| now.saturating_duration_since(start) >= Self::WINDOW);
+        if window_over {
+            self.report(log);
+        }
+    }
+
+    fn report(&mut self, log: &mut Log) {
+        if self.suppressed > 0 {
+            log.warn(format_args!(
+                "{}: {} messages suppressed",
+                self.kind, self.suppressed
+            ));
+            self.suppressed = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_keeps_short_text() {
+        let mut line = Line::<16>::new();
+        write!(line, "mtu {}", 1500).unwrap();
+        assert_eq!(line.as_str(), "mtu 1500");
+        assert!(!line.is_truncated());
+    }
+
+    #[test]
+    fn line_cuts_long_text_and_marks_it() {
+        let mut line = Line::<10>::new();
+        let middle = "ghijkl";
+        write!(line, "abcdef{middle}mnop").unwrap();
+        assert_eq!(line.as_str(), "abcdefg...");
+        assert!(line.is_truncated());
+        // Later writes are dropped, not appended after the marker.
+        write!(line, "xyz").unwrap();
+        assert_eq!(line.as_str(), "abcdefg...");
+    }
+
+    #[test]
+    fn line_cuts_at_character_boundary() {
+        // "é" is two bytes; 9 bytes of "ééééé" would split a character.
+        let mut line = Line::<12>::new();
+        write!(line, "ééééééé").unwrap();
+        assert!(line.is_truncated());
+        assert_eq!(line.as_str(), "éééé...");
+    }
+
+    #[test]
+    fn line_clear_resets_truncation() {
+        let mut line = Line::<4>::new();
+        write!(line, "12345").unwrap();
+        line.clear();
+        write!(line, "ok").unwrap();
+        assert_eq!(line.as_str(), "ok");
+        assert!(!line.is_truncated());
+    }
+
+    #[test]
+    fn os_error_shows_errno_and_text() {
+        let mut line = Line::<LINE_LEN>::new();
+        let error = io::Error::from_raw_os_error(libc::ENOENT);
+        write!(line, "{}", OsError(&error)).unwrap();
+        assert!(line
+            .as_str()
+            .ends_with(&format!("(errno {})", libc::ENOENT)));
+        assert!(line.as_str().len() > "(errno 2)".len() + 1, "{line}");
+    }
+
+    #[test]
+    fn os_error_without_errno_shows_kind() {
+        let mut line = Line::<LINE_LEN>::new();
+        let error = io::Error::from(io::ErrorKind::WriteZero);
+        write!(line, "{}", OsError(&error)).unwrap();
+        assert_eq!(line.as_str(), "WriteZero");
+    }
+
+    #[test]
+    fn rate_limit_admits_per_second_then_counts() {
+        let mut log = Log::stderr();
+        let mut limit = RateLimit::new("test", 3);
+        let t0 = Instant::now();
+        let admitted = (0..10).filter(|_| limit.admit(&mut log, t0)).count();
+        assert_eq!(admitted, 3);
+        assert_eq!(limit.suppressed(), 7);
+        // Still the same second: nothing more, nothing reported yet.
+        assert!(!limit.admit(&mut log, t0 + Duration::from_millis(999)));
+        limit.flush(&mut log, t0 + Duration::from_millis(999));
+        assert_eq!(limit.suppressed(), 8);
+        // A new second reports the held-back lines and admits again.
+        assert!(limit.admit(&mut log, t0 + Duration::from_secs(1)));
+        assert_eq!(limit.suppressed(), 0);
+    }
+
+    #[test]
+    fn rate_limit_flush_reports_after_the_second() {
+        let mut log = Log::stderr();
+        let mut limit = RateLimit::new("test", 0);
+        let t0 = Instant::now();
+        assert!(!limit.admit(&mut log, t0));
+        limit.flush(&mut log, t0 + Duration::from_secs(2));
+        assert_eq!(limit.suppressed(), 0);
+    }
+}

@@ -1,0 +1,426 @@
+//! rtnetlink link messages: the request for an interface's MTU and the RTM_NEWLINK/RTM_DELLINK
+//! messages that report it and its changes; safe code over `&[u8]`, tested with byte fixtures.
+//!
+//! Layouts from rtnetlink(7) and `include/uapi/linux/rtnetlink.h`, `if_link.h`; all fields host
+//! byte order. The kernel broadcasts RTM_NEWLINK to RTNLGRP_LINK on every NETDEV_CHANGEMTU, and on
+//! many events that leave the MTU alone (net/core/rtnetlink.c `rtnetlink_event`), so the caller
+//! compares before acting.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+
+use static_assertions::const_assert_eq;
+
+use crate::nfqueue::{
+    bytes4, error_errno, put_nlmsghdr, Attrs, Frames, Malformed, NLMSG_ERROR, NLMSG_HDR_LEN,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+};
+
+// struct ifinfomsg (rtnetlink.h), host byte order:
+//  0        1     2          4             8             12            16
+// +--------+-----+----------+-------------+-------------+-------------+
+// | family | pad | type     | index (i32) | flags       | change      |
+// +--------+-----+----------+-------------+-------------+-------------+
+mod ifinfomsg {
+    use core::ops::Range;
+    pub const FAMILY: usize = 0;
+    pub const INDEX: Range<usize> = 4..8;
+    pub const CHANGE: Range<usize> = 12..16;
+}
+const IFINFOMSG_LEN: usize = ifinfomsg::CHANGE.end;
+const_assert_eq!(IFINFOMSG_LEN, 16);
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_GETLINK: u16 = 18;
+/// if_link.h IFLA_IFNAME: the name, NUL-terminated.
+const IFLA_IFNAME: u16 = 3;
+/// if_link.h IFLA_MTU: u32 in host byte order (`nla_put_u32(skb, IFLA_MTU, dev->mtu)` in
+/// rtnl_fill_ifinfo).
+const IFLA_MTU: u16 = 4;
+/// AF_UNSPEC: a GETLINK for every address family's view of the link.
+const FAMILY_UNSPEC: u8 = 0;
+
+/// Multicast group mask for `Socket::bind` that delivers link changes (rtnetlink.h RTMGRP_LINK).
+pub const GROUP_LINK: u32 = 1;
+
+#[cfg(target_os = "linux")]
+mod values_match_libc {
+    use static_assertions::const_assert_eq;
+    const_assert_eq!(super::RTM_NEWLINK, libc::RTM_NEWLINK);
+    const_assert_eq!(super::RTM_DELLINK, libc::RTM_DELLINK);
+    const_assert_eq!(super::RTM_GETLINK, libc::RTM_GETLINK);
+    const_assert_eq!(super::IFLA_IFNAME, libc::IFLA_IFNAME);
+    const_assert_eq!(super::IFLA_MTU, libc::IFLA_MTU);
+    const_assert_eq!(super::GROUP_LINK as i32, libc::RTMGRP_LINK);
+}
+
+/// Length of the messages [`get_link_request`] and [`dump_links_request`] build.
+pub const REQUEST_LEN: usize = NLMSG_HDR_LEN + IFINFOMSG_LEN;
+
+/// Builds an RTM_GETLINK request for the interface with `index`; the kernel answers with one
+/// RTM_NEWLINK (or an NLMSG_ERROR, `ENODEV` for an unknown index). Needs no privilege
+/// (rtnetlink_rcv_msg checks CAP_NET_ADMIN only for requests that change something).
+pub fn get_link_request(index: i32, seq: u32) -> [u8; REQUEST_LEN] {
+    request(index, NLM_F_REQUEST | NLM_F_ACK, seq)
+}
+
+/// Builds an RTM_GETLINK dump request: one RTM_NEWLINK per interface, in as many datagrams as it
+/// takes, then NLMSG_DONE.
+pub fn dump_links_request(seq: u32) -> [u8; REQUEST_LEN] {
+    request(0, NLM_F_REQUEST | NLM_F_DUMP, seq)
+}
+
+fn request(index: i32, flags: u16, seq: u32) -> [u8; REQUEST_LEN] {
+    let mut msg = [0u8; REQUEST_LEN];
+    let (header, body) = msg.split_at_mut(NLMSG_HDR_LEN);
+    if let Ok(header) = <&mut [u8; NLMSG_HDR_LEN]>::try_from(header) {
+        let len = u32::try_from(REQUEST_LEN).unwrap_or(u32::MAX);
+        put_nlmsghdr(header, len, RTM_GETLINK, flags, seq);
+    }
+    if let Ok(info) = <&mut [u8; IFINFOMSG_LEN]>::try_from(body) {
+        info[ifinfomsg::FAMILY] = FAMILY_UNSPEC;
+        info[ifinfomsg::INDEX].copy_from_slice(&index.to_ne_bytes());
+    }
+    msg
+}
+const_assert_eq!(REQUEST_LEN, 32);
+
+/// Whether the link appeared or changed, or went away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// RTM_NEWLINK: a new link, a change, or an answer to RTM_GETLINK.
+    New,
+    /// RTM_DELLINK: the link is gone.
+    Deleted,
+}
+
+/// One link message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkEvent {
+    /// New or deleted.
+    pub kind: LinkKind,
+    /// The interface index (`ifi_index`); compare with the index of the interface followed.
+    pub index: i32,
+    /// `IFLA_MTU`, when the message carries it.
+    pub mtu: Option<u32>,
+    /// `IFLA_IFNAME`, when present and valid UTF-8 of at most 15 bytes (IFNAMSIZ with its NUL).
+    pub name: Option<heapless::String<16>>,
+}
+
+/// One message from an rtnetlink socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// An RTM_NEWLINK or RTM_DELLINK.
+    Link(LinkEvent),
+    /// An NLMSG_ERROR: errno 0 acknowledges request `seq`, else the positive errno it failed with.
+    Error {
+        /// 0 or a positive errno.
+        errno: i32,
+        /// The sequence number of the request it answers.
+        seq: u32,
+    },
+    /// Any other message (NLMSG_DONE ends a dump, other rtnetlink types).
+    Other,
+    /// A message that could not be read; nothing after it in the buffer is read either.
+    Malformed(Malformed),
+}
+
+/// Returns the messages in `buf` (what one `Socket::recv` wrote).
+pub fn messages(buf: &[u8]) -> Messages<'_> {
+    Messages {
+        frames: Frames::new(buf),
+    }
+}
+
+/// Iterator over the messages of one receive buffer; see [`messages`].
+pub struct Messages<'a> {
+    frames: Frames<'a>,
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        let frame = match self.frames.next()? {
+            Ok(frame) => frame,
+            Err(why) => return Some(Item::Malformed(why)),
+        };
+        if frame.cut {
+            // An rtnetlink datagram cut by a small buffer: its MTU may be among the lost bytes.
+            return Some(Item::Malformed(Malformed::TruncatedMessage));
+        }
+        let kind = match frame.kind {
+            RTM_NEWLINK => LinkKind::New,
+            RTM_DELLINK => LinkKind::Deleted,
+            NLMSG_ERROR => {
+                return Some(match error_errno(frame.body) {
+                    Some(errno) => Item::Error {
+                        errno,
+                        seq: frame.seq,
+                    },
+                    None => Item::Malformed(Malformed::TruncatedBody),
+                })
+            }
+            _ => return Some(Item::Other),
+        };
+        let Some((info, attrs)) = frame.body.split_first_chunk::<IFINFOMSG_LEN>() else {
+            return Some(Item::Malformed(Malformed::TruncatedBody));
+        };
+        let mut event = LinkEvent {
+            kind,
+            index: i32::from_ne_bytes(bytes4!(info, ifinfomsg::INDEX)),
+            mtu: None,
+            name: None,
+        };
+        let attrs_start = frame.body_start.wrapping_add(IFINFOMSG_LEN);
+        for attr in Attrs::new(attrs, attrs_start) {
+            let attr = match attr {
+                Ok(attr) => attr,
+                // A broken attribute list could hide or fake the MTU: trust none of it.
+                Err(why) => return Some(Item::Malformed(why)),
+            };
+            match attr.kind {
+                IFLA_MTU => match attr.value.first_chunk::<4>() {
+                    Some(mtu) => event.mtu = Some(u32::from_ne_bytes(*mtu)),
+                    None => return Some(Item::Malformed(Malformed::TruncatedAttribute)),
+                },
+                IFLA_IFNAME => event.name = interface_name(attr.value),
+                _ => {}
+            }
+        }
+        Some(Item::Link(event))
+    }
+}
+
+/// Reads a NUL-terminated interface name; `None` when it is not UTF-8 or longer than 15 bytes.
+fn interface_name(value: &[u8]) -> Option<heapless::String<16>> {
+    let text = match value.iter().position(|&b| b == 0) {
+        Some(nul) => value.get(..nul)?,
+        None => value,
+    };
+    let text = core::str::from_utf8(text).ok()?;
+    if text.len() >= 16 {
+        return None;
+    }
+    heapless::String::try_from(text).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    // From a capture on Linux 6.18 (x86_64): `ip link set d0 mtu 1400` on a veth (index 3, peer
+    // down) in a network namespace, read from a socket bound to RTMGRP_LINK (1492 bytes). Header
+    // and the attributes below are as captured, in the kernel's order; the others (statistics,
+    // qdisc, ...) are left out and nlmsg_len adjusted. Everything is host-endian (little here).
+    #[rustfmt::skip]
+    const NEWLINK_MTU_1400: [u8; 80] = [
+        0x50, 0x00, 0x00, 0x00, // nlmsg_len 80 (host-endian)
+        0x10, 0x00,             // nlmsg_type RTM_NEWLINK (host-endian)
+        0x00, 0x00,             // nlmsg_flags 0
+        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0: a notification
+        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0
+        0x00,                   // ifi_family AF_UNSPEC
+        0x00,                   // padding
+        0x01, 0x00,             // ifi_type ARPHRD_ETHER (host-endian)
+        0x03, 0x00, 0x00, 0x00, // ifi_index 3 (host-endian)
+        0x02, 0x10, 0x00, 0x00, // ifi_flags BROADCAST|MULTICAST
+        0x41, 0x00, 0x00, 0x00, // ifi_change
+        0x07, 0x00, 0x03, 0x00, // rta_len 7, IFLA_IFNAME
+        0x64, 0x30, 0x00, 0x00, //   "d0\0", padding
+        0x08, 0x00, 0x0d, 0x00, // rta_len 8, IFLA_TXQLEN
+        0xe8, 0x03, 0x00, 0x00, //   1000
+        0x05, 0x00, 0x10, 0x00, // rta_len 5, IFLA_OPERSTATE
+        0x02, 0x00, 0x00, 0x00, //   IF_OPER_LOWERLAYERDOWN, padding
+        0x08, 0x00, 0x04, 0x00, // rta_len 8, IFLA_MTU
+        0x78, 0x05, 0x00, 0x00, //   1400 (host-endian)
+        0x08, 0x00, 0x32, 0x00, // rta_len 8, IFLA_MIN_MTU
+        0x44, 0x00, 0x00, 0x00, //   68
+        0x08, 0x00, 0x33, 0x00, // rta_len 8, IFLA_MAX_MTU
+        0xff, 0xff, 0x00, 0x00, //   65535
+    ];
+
+    // Same capture, `ip link del d0`: RTM_DELLINK for index 3 (680 bytes; header as captured,
+    // attributes cut to the name). The real one also carries IFLA_MTU.
+    #[rustfmt::skip]
+    const DELLINK: [u8; 40] = [
+        0x28, 0x00, 0x00, 0x00, // nlmsg_len 40 (host-endian)
+        0x11, 0x00,             // RTM_DELLINK (host-endian)
+        0x00, 0x00,             // flags
+        0x00, 0x00, 0x00, 0x00, // seq
+        0x00, 0x00, 0x00, 0x00, // pid
+        0x00, 0x00, 0x01, 0x00, // AF_UNSPEC, pad, ARPHRD_ETHER
+        0x03, 0x00, 0x00, 0x00, // ifi_index 3 (host-endian)
+        0x02, 0x10, 0x00, 0x00, // ifi_flags BROADCAST|MULTICAST
+        0xff, 0xff, 0xff, 0xff, // ifi_change: all
+        0x07, 0x00, 0x03, 0x00, // rta_len 7, IFLA_IFNAME
+        0x64, 0x30, 0x00, 0x00, //   "d0\0", padding
+    ];
+
+    fn link(item: Option<Item>) -> LinkEvent {
+        match item {
+            Some(Item::Link(event)) => event,
+            other => panic!("expected a link event, got {other:?}"),
+        }
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn newlink_with_mtu() {
+        let mut it = messages(&NEWLINK_MTU_1400);
+        let event = link(it.next());
+        assert_eq!(event.kind, LinkKind::New);
+        assert_eq!(event.index, 3);
+        assert_eq!(event.mtu, Some(1400));
+        assert_eq!(event.name.as_deref(), Some("d0"));
+        assert_eq!(it.next(), None);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn dellink_and_several_per_buffer() {
+        let mut buf = NEWLINK_MTU_1400.to_vec();
+        buf.extend_from_slice(&DELLINK);
+        // Another interface's change, index 7.
+        let mut other = NEWLINK_MTU_1400;
+        other[20] = 7;
+        buf.extend_from_slice(&other);
+        let mut it = messages(&buf);
+        assert_eq!(link(it.next()).mtu, Some(1400));
+        let gone = link(it.next());
+        assert_eq!(
+            (gone.kind, gone.index, gone.mtu),
+            (LinkKind::Deleted, 3, None)
+        );
+        assert_eq!(link(it.next()).index, 7);
+        assert_eq!(it.next(), None);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn newlink_without_mtu() {
+        let mut m = DELLINK;
+        m[4] = 0x10; // RTM_NEWLINK
+        let event = link(messages(&m).next());
+        assert_eq!((event.kind, event.mtu), (LinkKind::New, None));
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn truncated_rtattr() {
+        // IFLA_MTU with rta_len 6: two bytes of value.
+        let mut m = NEWLINK_MTU_1400;
+        m[56] = 6;
+        assert_eq!(
+            messages(&m).next(),
+            Some(Item::Malformed(Malformed::TruncatedAttribute))
+        );
+        // The last attribute runs past the message.
+        let mut m = NEWLINK_MTU_1400;
+        m[72] = 12;
+        assert_eq!(
+            messages(&m).next(),
+            Some(Item::Malformed(Malformed::TruncatedAttribute))
+        );
+        // rta_len 2.
+        let mut m = NEWLINK_MTU_1400;
+        m[32] = 2;
+        assert_eq!(
+            messages(&m).next(),
+            Some(Item::Malformed(Malformed::BadAttributeLength))
+        );
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn cut_datagram_and_short_body() {
+        assert_eq!(
+            messages(&NEWLINK_MTU_1400[..60]).next(),
+            Some(Item::Malformed(Malformed::TruncatedMessage))
+        );
+        let mut m = NEWLINK_MTU_1400[..24].to_vec();
+        m[0] = 24;
+        assert_eq!(
+            messages(&m).next(),
+            Some(Item::Malformed(Malformed::TruncatedBody))
+        );
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(interface_name(b"eth0\0").as_deref(), Some("eth0"));
+        assert_eq!(interface_name(b"eth0").as_deref(), Some("eth0"));
+        assert_eq!(
+            interface_name(b"fifteen-chars-x\0").as_deref(),
+            Some("fifteen-chars-x")
+        );
+        assert_eq!(interface_name(b"sixteen-chars-xx"), None);
+        assert_eq!(interface_name(b"\xff\0"), None);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn request_fields() {
+        #[rustfmt::skip]
+        let expected: [u8; 32] = [
+            32, 0, 0, 0,       // nlmsg_len (host-endian)
+            18, 0,             // RTM_GETLINK (host-endian)
+            0x05, 0x00,        // NLM_F_REQUEST | NLM_F_ACK
+            9, 0, 0, 0,        // seq 9
+            0, 0, 0, 0,        // pid 0
+            0, 0, 0, 0,        // AF_UNSPEC, pad, type
+            3, 0, 0, 0,        // ifi_index 3 (host-endian)
+            0, 0, 0, 0,        // flags
+            0, 0, 0, 0,        // change
+        ];
+        assert_eq!(get_link_request(3, 9), expected);
+        let dump = dump_links_request(1);
+        assert_eq!(dump[6..8], [0x01, 0x03]); // NLM_F_REQUEST | NLM_F_DUMP (0x301)
+        assert_eq!(dump[20..24], [0; 4]);
+    }
+
+    // The kernel itself: rtnetlink GETLINK needs no privilege. Loopback is index 1.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn kernel_answers_getlink_for_loopback() {
+        use crate::sys::netlink::{interface_mtu, Socket};
+        let sock = Socket::open(libc::NETLINK_ROUTE).unwrap();
+        sock.bind(0).unwrap();
+        sock.send(&get_link_request(1, 5)).unwrap();
+        let mut buf = [0u8; 16384];
+        let mut seen_link = None;
+        let mut acked = false;
+        while !acked {
+            let got = sock.recv(&mut buf, false).unwrap();
+            assert!(!got.truncated);
+            for item in messages(&buf[..got.len]) {
+                match item {
+                    Item::Link(event) => seen_link = Some(event),
+                    Item::Error { errno: 0, seq: 5 } => acked = true,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        let lo = seen_link.unwrap();
+        assert_eq!((lo.kind, lo.index), (LinkKind::New, 1));
+        assert_eq!(lo.name.as_deref(), Some("lo"));
+        assert_eq!(lo.mtu, Some(interface_mtu("lo").unwrap()));
+        // An index no interface has.
+        sock.send(&get_link_request(i32::MAX, 6)).unwrap();
+        let got = sock.recv(&mut buf, false).unwrap();
+        assert_eq!(
+            messages(&buf[..got.len]).next(),
+            Some(Item::Error {
+                errno: libc::ENODEV,
+                seq: 6
+            })
+        );
+    }
+}

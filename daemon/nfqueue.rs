@@ -1,0 +1,1465 @@
+//! NFQUEUE messages over netlink: the queue's configuration, the packets the kernel queues to us
+//! and the verdicts that hand them back; safe code over `&[u8]`, tested with byte fixtures.
+//!
+//! Layouts: netlink(7) and `include/uapi/linux/netlink.h` for the framing (host byte order),
+//! `include/uapi/linux/netfilter/nfnetlink.h` and `nfnetlink_queue.h` for NFQUEUE (big-endian
+//! payloads); behaviour from `net/netfilter/nfnetlink_queue.c`. The netlink framing at the top of
+//! this file is shared with `mtu.rs`. Nothing here allocates or panics: every length read from the
+//! kernel is checked against the buffer before a range is built from it.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+
+use core::ops::Range;
+use std::io;
+
+use static_assertions::const_assert_eq;
+
+// ---------------------------------------------------------------------------------------------
+// Netlink framing (netlink(7)), shared with mtu.rs
+
+// struct nlmsghdr, all fields in host byte order (include/uapi/linux/netlink.h):
+//  0               4       6       8               12              16
+// +---------------+-------+-------+---------------+---------------+
+// | nlmsg_len     | type  | flags | nlmsg_seq     | nlmsg_pid     |
+// +---------------+-------+-------+---------------+---------------+
+// nlmsg_len counts this header; messages in one datagram start at NLMSG_ALIGN (4) boundaries.
+mod nlmsghdr {
+    use core::ops::Range;
+    pub const LEN: Range<usize> = 0..4;
+    pub const TYPE: Range<usize> = 4..6;
+    pub const FLAGS: Range<usize> = 6..8;
+    pub const SEQ: Range<usize> = 8..12;
+    pub const PID: Range<usize> = 12..16;
+}
+/// Length of `struct nlmsghdr`.
+pub(crate) const NLMSG_HDR_LEN: usize = nlmsghdr::PID.end;
+const_assert_eq!(NLMSG_HDR_LEN, 16);
+
+// struct nlattr (and struct rtattr, the same layout), host byte order:
+//  0       2       4
+// +-------+-------+---------------- - -
+// | len   | type  | value, padded to 4
+// +-------+-------+---------------- - -
+// len counts this header but not the padding.
+mod nlattr {
+    use core::ops::Range;
+    pub const LEN: Range<usize> = 0..2;
+    pub const TYPE: Range<usize> = 2..4;
+}
+/// Length of `struct nlattr` / `struct rtattr`.
+pub(crate) const NLA_HDR_LEN: usize = nlattr::TYPE.end;
+const_assert_eq!(NLA_HDR_LEN, 4);
+
+// struct nlmsgerr: the errno (0 for an acknowledgement, else negated), host byte order, then the
+// request's header (include/uapi/linux/netlink.h). Only the errno is read.
+mod nlmsgerr {
+    use core::ops::Range;
+    pub const ERROR: Range<usize> = 0..4;
+}
+
+/// netlink.h: messages and attributes are aligned to 4 bytes (NLMSG_ALIGNTO, NLA_ALIGNTO).
+const ALIGN: usize = 4;
+/// netlink.h NLA_TYPE_MASK: the top two bits of `nla_type` are the NESTED and NET_BYTEORDER flags.
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// netlink.h: a request for the kernel (it ignores messages without it).
+pub(crate) const NLM_F_REQUEST: u16 = 0x1;
+/// netlink.h: asks for an NLMSG_ERROR with errno 0 on success.
+pub(crate) const NLM_F_ACK: u16 = 0x4;
+/// netlink.h: a GET request for every object (NLM_F_ROOT | NLM_F_MATCH).
+pub(crate) const NLM_F_DUMP: u16 = 0x300;
+/// netlink.h NLMSG_ERROR: an error or, with errno 0, an acknowledgement.
+pub(crate) const NLMSG_ERROR: u16 = 2;
+
+#[cfg(target_os = "linux")]
+mod netlink_values_match_libc {
+    use static_assertions::const_assert_eq;
+    const_assert_eq!(super::NLA_TYPE_MASK as i32, libc::NLA_TYPE_MASK & 0xffff);
+    const_assert_eq!(super::NLM_F_REQUEST as i32, libc::NLM_F_REQUEST);
+    const_assert_eq!(super::NLM_F_ACK as i32, libc::NLM_F_ACK);
+    const_assert_eq!(super::NLM_F_DUMP as i32, libc::NLM_F_DUMP);
+    const_assert_eq!(super::NLMSG_ERROR as i32, libc::NLMSG_ERROR);
+}
+
+/// Reads 2 bytes at a constant range of a fixed-size array (a constant index passes the lints).
+macro_rules! bytes2 {
+    ($h:expr, $r:expr) => {
+        [$h[$r.start], $h[$r.start + 1]]
+    };
+}
+/// Reads 4 bytes at a constant range of a fixed-size array.
+macro_rules! bytes4 {
+    ($h:expr, $r:expr) => {
+        [
+            $h[$r.start],
+            $h[$r.start + 1],
+            $h[$r.start + 2],
+            $h[$r.start + 3],
+        ]
+    };
+}
+pub(crate) use bytes4;
+
+/// Rounds `len` up to the netlink alignment; `None` only past `usize::MAX`.
+pub(crate) fn align(len: usize) -> Option<usize> {
+    Some(len.checked_add(ALIGN - 1)? & !(ALIGN - 1))
+}
+
+/// Why a netlink message could not be read. Too few bytes (`Truncated…`) is kept apart from an
+/// impossible value (`Bad…`), as etherparse does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+    /// Fewer bytes than a netlink header, or a message length past the end of the datagram.
+    TruncatedMessage,
+    /// A message length shorter than the netlink header itself.
+    BadMessageLength,
+    /// Too few bytes for the header that follows the netlink header (nfgenmsg, nlmsgerr,
+    /// ifinfomsg).
+    TruncatedBody,
+    /// An attribute header or value past the end of its message.
+    TruncatedAttribute,
+    /// An attribute length shorter than the attribute header.
+    BadAttributeLength,
+    /// An NFQUEUE packet message without `NFQA_PACKET_HDR`: there is no id to give a verdict to.
+    NoPacketHeader,
+    /// An `NFQA_PACKET_HDR` shorter than its 7-byte structure.
+    BadPacketHeader,
+}
+
+impl Malformed {
+    /// Every variant, for an array of counters.
+    pub const ALL: [Malformed; 7] = [
+        Malformed::TruncatedMessage,
+        Malformed::BadMessageLength,
+        Malformed::TruncatedBody,
+        Malformed::TruncatedAttribute,
+        Malformed::BadAttributeLength,
+        Malformed::NoPacketHeader,
+        Malformed::BadPacketHeader,
+    ];
+
+    /// Returns the counter and log name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Malformed::TruncatedMessage => "truncated-netlink",
+            Malformed::BadMessageLength => "bad-netlink-length",
+            Malformed::TruncatedBody => "truncated-netlink-body",
+            Malformed::TruncatedAttribute => "truncated-attribute",
+            Malformed::BadAttributeLength => "bad-attribute-length",
+            Malformed::NoPacketHeader => "no-packet-header",
+            Malformed::BadPacketHeader => "bad-packet-header",
+        }
+    }
+}
+
+/// One netlink message found in a receive buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame<'a> {
+    /// `nlmsg_type`.
+    pub kind: u16,
+    /// `nlmsg_seq`.
+    pub seq: u32,
+    /// The bytes after the netlink header, up to the message length or the end of the buffer.
+    pub body: &'a [u8],
+    /// Offset of `body` in the whole buffer.
+    pub body_start: usize,
+    /// The message length runs past the end of the buffer: `body` is only its first part.
+    pub cut: bool,
+}
+
+/// Walks the netlink messages of one datagram; stops after the first one it cannot step over.
+pub(crate) struct Frames<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Frames<'a> {
+    /// Starts at the first byte of a receive buffer.
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Frames { buf, at: 0 }
+    }
+
+    fn stop(&mut self) {
+        self.at = self.buf.len();
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<Frame<'a>, Malformed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.buf.get(self.at..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let Some((header, after)) = rest.split_first_chunk::<NLMSG_HDR_LEN>() else {
+            self.stop();
+            return Some(Err(Malformed::TruncatedMessage));
+        };
+        let Ok(len) = usize::try_from(u32::from_ne_bytes(bytes4!(header, nlmsghdr::LEN))) else {
+            self.stop();
+            return Some(Err(Malformed::TruncatedMessage));
+        };
+        let Some(body_len) = len.checked_sub(NLMSG_HDR_LEN) else {
+            self.stop();
+            return Some(Err(Malformed::BadMessageLength));
+        };
+        let body_start = self.at.wrapping_add(NLMSG_HDR_LEN); // <= buf.len(): header was there
+        let (body, cut) = match after.get(..body_len) {
+            Some(body) => (body, false),
+            None => (after, true),
+        };
+        // The next message starts at the aligned end of this one; the last message's padding
+        // may be missing, and a cut message ends the datagram.
+        match align(len).and_then(|step| self.at.checked_add(step)) {
+            Some(next) if !cut && next <= self.buf.len() => self.at = next,
+            _ => self.stop(),
+        }
+        Some(Ok(Frame {
+            kind: u16::from_ne_bytes(bytes2!(header, nlmsghdr::TYPE)),
+            seq: u32::from_ne_bytes(bytes4!(header, nlmsghdr::SEQ)),
+            body,
+            body_start,
+            cut,
+        }))
+    }
+}
+
+/// One attribute: its type (flags masked off), its value and where the value starts in the buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Attr<'a> {
+    /// `nla_type` without the NESTED and NET_BYTEORDER flags.
+    pub kind: u16,
+    /// The value, without header or padding.
+    pub value: &'a [u8],
+    /// Offset of `value` in the whole buffer.
+    pub value_start: usize,
+}
+
+/// Walks a run of netlink attributes (or rtattrs); stops after the first one it cannot step over.
+pub(crate) struct Attrs<'a> {
+    rest: &'a [u8],
+    /// Offset of `rest` in the whole buffer.
+    at: usize,
+}
+
+impl<'a> Attrs<'a> {
+    /// `start` is the offset of `run` in the whole buffer, for `Attr::value_start`.
+    pub(crate) fn new(run: &'a [u8], start: usize) -> Self {
+        Attrs {
+            rest: run,
+            at: start,
+        }
+    }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<Attr<'a>, Malformed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let rest = core::mem::take(&mut self.rest);
+        let Some((header, after)) = rest.split_first_chunk::<NLA_HDR_LEN>() else {
+            return Some(Err(Malformed::TruncatedAttribute));
+        };
+        let len = usize::from(u16::from_ne_bytes(bytes2!(header, nlattr::LEN)));
+        let Some(value_len) = len.checked_sub(NLA_HDR_LEN) else {
+            return Some(Err(Malformed::BadAttributeLength));
+        };
+        let Some(value) = after.get(..value_len) else {
+            return Some(Err(Malformed::TruncatedAttribute));
+        };
+        // `len` <= rest.len() here; the padding after the last attribute may be missing.
+        let step = align(len).unwrap_or(len).min(rest.len());
+        self.rest = rest.get(step..).unwrap_or_default();
+        let value_start = self.at.wrapping_add(NLA_HDR_LEN);
+        self.at = self.at.wrapping_add(step);
+        Some(Ok(Attr {
+            kind: u16::from_ne_bytes(bytes2!(header, nlattr::TYPE)) & NLA_TYPE_MASK,
+            value,
+            value_start,
+        }))
+    }
+}
+
+/// Reads the errno of an NLMSG_ERROR body: 0 for an acknowledgement, else a positive errno.
+pub(crate) fn error_errno(body: &[u8]) -> Option<i32> {
+    let err = body.first_chunk::<{ nlmsgerr::ERROR.end }>()?;
+    // The kernel sends the negated errno (netlink_ack in af_netlink.c).
+    Some(i32::from_ne_bytes(bytes4!(err, nlmsgerr::ERROR)).saturating_neg())
+}
+
+/// Turns the errno of an acknowledgement into a result: 0 is `Ok`, anything else the OS error.
+pub fn ack_result(errno: i32) -> io::Result<()> {
+    match errno {
+        0 => Ok(()),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// Writes a netlink header into the first 16 bytes of `out`; port id 0 addresses the kernel.
+pub(crate) fn put_nlmsghdr(
+    out: &mut [u8; NLMSG_HDR_LEN],
+    len: u32,
+    kind: u16,
+    flags: u16,
+    seq: u32,
+) {
+    out[nlmsghdr::LEN].copy_from_slice(&len.to_ne_bytes());
+    out[nlmsghdr::TYPE].copy_from_slice(&kind.to_ne_bytes());
+    out[nlmsghdr::FLAGS].copy_from_slice(&flags.to_ne_bytes());
+    out[nlmsghdr::SEQ].copy_from_slice(&seq.to_ne_bytes());
+    out[nlmsghdr::PID].copy_from_slice(&0u32.to_ne_bytes());
+}
+
+/// Writes an attribute header; `len` counts the header and the value, not the padding.
+pub(crate) fn put_nlattr(out: &mut [u8; NLA_HDR_LEN], len: u16, kind: u16) {
+    out[nlattr::LEN].copy_from_slice(&len.to_ne_bytes());
+    out[nlattr::TYPE].copy_from_slice(&kind.to_ne_bytes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// NFQUEUE (nfnetlink_queue.h)
+
+// struct nfgenmsg, after every nfnetlink header (nfnetlink.h):
+//  0        1         2
+// +--------+---------+-----------------+
+// | family | version | res_id (BE)     |  res_id = queue number
+// +--------+---------+-----------------+
+mod nfgenmsg {
+    use core::ops::Range;
+    pub const FAMILY: usize = 0;
+    pub const VERSION: usize = 1;
+    pub const RES_ID: Range<usize> = 2..4;
+}
+const NFGENMSG_LEN: usize = nfgenmsg::RES_ID.end;
+const_assert_eq!(NFGENMSG_LEN, 4);
+
+// struct nfqnl_msg_packet_hdr, __packed (7 bytes):
+//  0                 4                6
+// +-----------------+----------------+------+
+// | packet_id (BE)  | hw_protocol BE | hook |
+// +-----------------+----------------+------+
+mod packet_hdr {
+    use core::ops::Range;
+    pub const PACKET_ID: Range<usize> = 0..4;
+    pub const HW_PROTOCOL: Range<usize> = 4..6;
+    pub const HOOK: usize = 6;
+}
+const PACKET_HDR_LEN: usize = packet_hdr::HOOK + 1;
+const_assert_eq!(PACKET_HDR_LEN, 7);
+
+// struct nfqnl_msg_verdict_hdr: verdict (BE), id (BE).
+mod verdict_hdr {
+    use core::ops::Range;
+    pub const VERDICT: Range<usize> = 0..4;
+    pub const ID: Range<usize> = 4..8;
+}
+const VERDICT_HDR_LEN: usize = verdict_hdr::ID.end;
+
+// struct nfqnl_msg_config_cmd: command, pad, pf (BE).
+mod config_cmd {
+    use core::ops::Range;
+    pub const COMMAND: usize = 0;
+    pub const PAD: usize = 1;
+    pub const PF: Range<usize> = 2..4;
+}
+const CONFIG_CMD_LEN: usize = config_cmd::PF.end;
+
+// struct nfqnl_msg_config_params, __packed: copy_range (BE), copy_mode (5 bytes).
+mod config_params {
+    use core::ops::Range;
+    pub const COPY_RANGE: Range<usize> = 0..4;
+    pub const COPY_MODE: usize = 4;
+}
+const CONFIG_PARAMS_LEN: usize = config_params::COPY_MODE + 1;
+const_assert_eq!(CONFIG_PARAMS_LEN, 5);
+
+/// nfnetlink.h NFNL_SUBSYS_QUEUE: the high byte of every NFQUEUE message type.
+const SUBSYS_QUEUE: u16 = 3;
+/// NFQNL_MSG_PACKET: a packet queued to us.
+const MSG_PACKET: u16 = SUBSYS_QUEUE << 8;
+/// NFQNL_MSG_VERDICT: one packet's verdict, optionally with a replacement payload.
+const MSG_VERDICT: u16 = (SUBSYS_QUEUE << 8) | 1;
+/// NFQNL_MSG_CONFIG: bind, unbind and parameters.
+const MSG_CONFIG: u16 = (SUBSYS_QUEUE << 8) | 2;
+/// NFQNL_MSG_VERDICT_BATCH: one verdict for every queued id up to a maximum.
+const MSG_VERDICT_BATCH: u16 = (SUBSYS_QUEUE << 8) | 3;
+
+// Attributes of packet and verdict messages (enum nfqnl_attr_type).
+const NFQA_PACKET_HDR: u16 = 1;
+const NFQA_VERDICT_HDR: u16 = 2;
+const NFQA_PAYLOAD: u16 = 10;
+/// The packet's real length; sent only when the copy is shorter (nfqnl_build_packet_message).
+const NFQA_CAP_LEN: u16 = 13;
+
+// Attributes of config messages (enum nfqnl_attr_config).
+const NFQA_CFG_CMD: u16 = 1;
+const NFQA_CFG_PARAMS: u16 = 2;
+const NFQA_CFG_QUEUE_MAXLEN: u16 = 3;
+const NFQA_CFG_MASK: u16 = 4;
+const NFQA_CFG_FLAGS: u16 = 5;
+
+const CMD_BIND: u8 = 1;
+const CMD_UNBIND: u8 = 2;
+const COPY_PACKET: u8 = 2;
+/// Asked-for copy range; the kernel lowers it to NFQNL_MAX_COPY_RANGE (0xffff - NLA_HDRLEN)
+/// in nfqnl_set_mode, so the whole of any IP packet is copied.
+const COPY_RANGE: u32 = 0xffff;
+/// NFQA_CFG_F_FAIL_OPEN: with the queue or our socket buffer full the kernel accepts the packet
+/// instead of dropping it (commit fdb694a01f1f). GSO (0x4) stays off on purpose: without it the
+/// kernel completes partial checksums before queueing, which the incremental update needs.
+const CFG_F_FAIL_OPEN: u32 = 0x1;
+
+/// netfilter.h NF_ACCEPT: the only verdict the daemon gives; it never drops.
+const NF_ACCEPT: u32 = 1;
+/// AF_UNSPEC: the kernel reads the family of neither config nor verdict messages.
+const FAMILY_UNSPEC: u8 = 0;
+/// NFNETLINK_V0.
+const NFNETLINK_V0: u8 = 0;
+
+/// Netfilter hook PRE_ROUTING (enum nf_inet_hooks in netfilter.h).
+pub const HOOK_PRE_ROUTING: u8 = 0;
+/// Netfilter hook LOCAL_IN.
+pub const HOOK_LOCAL_IN: u8 = 1;
+/// Netfilter hook FORWARD.
+pub const HOOK_FORWARD: u8 = 2;
+/// Netfilter hook LOCAL_OUT.
+pub const HOOK_LOCAL_OUT: u8 = 3;
+/// Netfilter hook POST_ROUTING.
+pub const HOOK_POST_ROUTING: u8 = 4;
+
+#[cfg(target_os = "linux")]
+mod nfqueue_values_match_libc {
+    use static_assertions::const_assert_eq;
+    const_assert_eq!(super::SUBSYS_QUEUE as i32, libc::NFNL_SUBSYS_QUEUE);
+    const_assert_eq!(super::MSG_PACKET as i32 & 0xff, libc::NFQNL_MSG_PACKET);
+    const_assert_eq!(super::MSG_VERDICT as i32 & 0xff, libc::NFQNL_MSG_VERDICT);
+    const_assert_eq!(super::MSG_CONFIG as i32 & 0xff, libc::NFQNL_MSG_CONFIG);
+    const_assert_eq!(
+        super::MSG_VERDICT_BATCH as i32 & 0xff,
+        libc::NFQNL_MSG_VERDICT_BATCH
+    );
+    const_assert_eq!(super::NFQA_PACKET_HDR as i32, libc::NFQA_PACKET_HDR);
+    const_assert_eq!(super::NFQA_VERDICT_HDR as i32, libc::NFQA_VERDICT_HDR);
+    const_assert_eq!(super::NFQA_PAYLOAD as i32, libc::NFQA_PAYLOAD);
+    const_assert_eq!(super::NFQA_CAP_LEN as i32, libc::NFQA_CAP_LEN);
+    const_assert_eq!(super::NFQA_CFG_CMD as i32, libc::NFQA_CFG_CMD);
+    const_assert_eq!(super::NFQA_CFG_PARAMS as i32, libc::NFQA_CFG_PARAMS);
+    const_assert_eq!(
+        super::NFQA_CFG_QUEUE_MAXLEN as i32,
+        libc::NFQA_CFG_QUEUE_MAXLEN
+    );
+    const_assert_eq!(super::NFQA_CFG_MASK as i32, libc::NFQA_CFG_MASK);
+    const_assert_eq!(super::NFQA_CFG_FLAGS as i32, libc::NFQA_CFG_FLAGS);
+    const_assert_eq!(super::CMD_BIND as i32, libc::NFQNL_CFG_CMD_BIND);
+    const_assert_eq!(super::CMD_UNBIND as i32, libc::NFQNL_CFG_CMD_UNBIND);
+    const_assert_eq!(super::COPY_PACKET as i32, libc::NFQNL_COPY_PACKET);
+    const_assert_eq!(super::CFG_F_FAIL_OPEN as i32, libc::NFQA_CFG_F_FAIL_OPEN);
+    const_assert_eq!(super::NF_ACCEPT as i32, libc::NF_ACCEPT);
+    const_assert_eq!(
+        super::HOOK_PRE_ROUTING as u32,
+        libc::NF_INET_PRE_ROUTING as u32
+    );
+    const_assert_eq!(super::HOOK_LOCAL_IN as u32, libc::NF_INET_LOCAL_IN as u32);
+    const_assert_eq!(super::HOOK_FORWARD as u32, libc::NF_INET_FORWARD as u32);
+    const_assert_eq!(super::HOOK_LOCAL_OUT as u32, libc::NF_INET_LOCAL_OUT as u32);
+    const_assert_eq!(
+        super::HOOK_POST_ROUTING as u32,
+        libc::NF_INET_POST_ROUTING as u32
+    );
+}
+
+/// Returns true for hooks a packet passes on its way out: LOCAL_OUT, FORWARD and POST_ROUTING.
+///
+/// A forwarded packet leaves through its output interface, so FORWARD counts as outbound, like
+/// the original tcpmssd's divert rule on `out xmit`.
+pub fn is_outbound(hook: u8) -> bool {
+    matches!(hook, HOOK_LOCAL_OUT | HOOK_FORWARD | HOOK_POST_ROUTING)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+// The config message: netlink header, nfgenmsg, then five attributes, each 4-aligned.
+mod config {
+    use core::ops::Range;
+    pub const NFGENMSG: Range<usize> = 16..20;
+    pub const CMD: Range<usize> = 20..28;
+    pub const PARAMS: Range<usize> = 28..40; // 4 + 5 bytes, 3 of padding
+    pub const MAXLEN: Range<usize> = 40..48;
+    pub const MASK: Range<usize> = 48..56;
+    pub const FLAGS: Range<usize> = 56..64;
+}
+/// Length of the message [`config_bind`] builds.
+pub const CONFIG_BIND_LEN: usize = config::FLAGS.end;
+/// Length of the message [`config_unbind`] builds.
+pub const CONFIG_UNBIND_LEN: usize = config::CMD.end;
+const_assert_eq!(config::CMD.start, NLMSG_HDR_LEN + NFGENMSG_LEN);
+const_assert_eq!(config::PARAMS.end - config::PARAMS.start, NLA_HDR_LEN + 8);
+const_assert_eq!(CONFIG_BIND_LEN, 64);
+
+/// Builds the request that binds `queue`, asks for whole packets, limits the queue to `max_len`
+/// packets and sets fail-open, all in one message with `NLM_F_ACK`.
+///
+/// One message, because a new queue starts in copy mode NONE and drops every packet until the
+/// mode is set (nfnetlink_queue.c `instance_create`, `nfqnl_enqueue_packet` returning -EINVAL).
+/// The kernel answers with an NLMSG_ERROR carrying `seq`: see [`Item::Error`] and [`ack_result`].
+/// `EBUSY` means the queue is already bound (by us), `EPERM` that another socket owns it or we
+/// lack `CAP_NET_ADMIN`.
+pub fn config_bind(queue: u16, max_len: u32, seq: u32) -> [u8; CONFIG_BIND_LEN] {
+    let mut msg = [0u8; CONFIG_BIND_LEN];
+    write_config_start(&mut msg, seq, queue, CMD_BIND);
+
+    let mut params = [0u8; CONFIG_PARAMS_LEN];
+    params[config_params::COPY_RANGE].copy_from_slice(&COPY_RANGE.to_be_bytes());
+    params[config_params::COPY_MODE] = COPY_PACKET;
+    write_attr(&mut msg[config::PARAMS], NFQA_CFG_PARAMS, &params);
+    write_attr(
+        &mut msg[config::MAXLEN],
+        NFQA_CFG_QUEUE_MAXLEN,
+        &max_len.to_be_bytes(),
+    );
+    // The kernel changes only the flag bits set in MASK, and refuses FLAGS without MASK.
+    write_attr(
+        &mut msg[config::MASK],
+        NFQA_CFG_MASK,
+        &CFG_F_FAIL_OPEN.to_be_bytes(),
+    );
+    write_attr(
+        &mut msg[config::FLAGS],
+        NFQA_CFG_FLAGS,
+        &CFG_F_FAIL_OPEN.to_be_bytes(),
+    );
+    msg
+}
+
+/// Builds the request that unbinds `queue`, with `NLM_F_ACK`. Closing the socket does the same
+/// (NETLINK_URELEASE); either way the kernel drops the packets still waiting for a verdict.
+pub fn config_unbind(queue: u16, seq: u32) -> [u8; CONFIG_UNBIND_LEN] {
+    let mut msg = [0u8; CONFIG_UNBIND_LEN];
+    write_config_start(&mut msg, seq, queue, CMD_UNBIND);
+    msg
+}
+
+/// Writes the netlink header, nfgenmsg and the command attribute of a config message.
+fn write_config_start<const N: usize>(msg: &mut [u8; N], seq: u32, queue: u16, command: u8) {
+    let len = u32::try_from(N).unwrap_or(u32::MAX);
+    if let Some(header) = msg.first_chunk_mut::<NLMSG_HDR_LEN>() {
+        put_nlmsghdr(header, len, MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK, seq);
+    }
+    if let Some(genmsg) = msg.get_mut(config::NFGENMSG) {
+        write_nfgenmsg(genmsg, queue);
+    }
+    let mut cmd = [0u8; CONFIG_CMD_LEN];
+    cmd[config_cmd::COMMAND] = command;
+    cmd[config_cmd::PAD] = 0;
+    // The protocol family is read only by the obsolete PF_BIND/PF_UNBIND commands.
+    cmd[config_cmd::PF].copy_from_slice(&0u16.to_be_bytes());
+    if let Some(slot) = msg.get_mut(config::CMD) {
+        write_attr(slot, NFQA_CFG_CMD, &cmd);
+    }
+}
+
+/// Writes nfgenmsg for `queue` into `out` (4 bytes; shorter slots are left alone).
+fn write_nfgenmsg(out: &mut [u8], queue: u16) {
+    if let Some(genmsg) = out.first_chunk_mut::<NFGENMSG_LEN>() {
+        genmsg[nfgenmsg::FAMILY] = FAMILY_UNSPEC;
+        genmsg[nfgenmsg::VERSION] = NFNETLINK_V0;
+        genmsg[nfgenmsg::RES_ID].copy_from_slice(&queue.to_be_bytes());
+    }
+}
+
+/// Writes an attribute with `value` at the start of `slot`, which the caller sized to the
+/// aligned length (the padding stays as it was: zero).
+fn write_attr(slot: &mut [u8], kind: u16, value: &[u8]) {
+    let Some((header, rest)) = slot.split_first_chunk_mut::<NLA_HDR_LEN>() else {
+        return;
+    };
+    let Some(dst) = rest.get_mut(..value.len()) else {
+        return;
+    };
+    dst.copy_from_slice(value);
+    let len = u16::try_from(NLA_HDR_LEN.saturating_add(value.len())).unwrap_or(u16::MAX);
+    put_nlattr(header, len, kind);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receiving
+
+/// A packet the kernel queued, with its payload left in place in the receive buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packet {
+    /// The id the verdict must name.
+    pub id: u32,
+    /// Netfilter hook the packet was queued from (`HOOK_*`).
+    pub hook: u8,
+    /// EtherType of the payload: 0x0800 IPv4, 0x86dd IPv6.
+    pub hw_protocol: u16,
+    /// Where the IP packet lies in the receive buffer; empty when the message had none or its
+    /// payload attribute was cut off.
+    pub payload: Range<usize>,
+    /// The payload is not the whole packet: the kernel copied less (`NFQA_CAP_LEN`), the
+    /// datagram was cut, or the attributes after the packet header were broken. Such a packet
+    /// must be accepted without a payload: one sent back would replace (trim) the real packet.
+    pub truncated: bool,
+}
+
+/// One message from an NFQUEUE socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A queued packet; it needs a verdict.
+    Packet(Packet),
+    /// An NLMSG_ERROR: errno 0 acknowledges the request numbered `seq`, any other value is the
+    /// positive errno it failed with. Verdicts are sent with seq 0 and without `NLM_F_ACK`, so
+    /// only their failures arrive (netlink_rcv_skb acknowledges errors regardless of the flag).
+    Error {
+        /// 0 or a positive errno (`ENOENT`: no queued packet with that id).
+        errno: i32,
+        /// The sequence number of the request it answers.
+        seq: u32,
+    },
+    /// Any other message (NLMSG_NOOP, NLMSG_DONE, other NFQUEUE types); nothing to do.
+    Other,
+    /// A message that could not be read; nothing after it in the buffer is read either.
+    Malformed(Malformed),
+}
+
+/// Returns the messages in `buf` (what one [`recv`](crate::sys::netlink::Socket::recv) wrote).
+pub fn messages(buf: &[u8]) -> Messages<'_> {
+    Messages {
+        frames: Frames::new(buf),
+    }
+}
+
+/// Iterator over the messages of one receive buffer; see [`messages`].
+pub struct Messages<'a> {
+    frames: Frames<'a>,
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        let frame = match self.frames.next()? {
+            Ok(frame) => frame,
+            Err(why) => return Some(Item::Malformed(why)),
+        };
+        Some(match frame.kind {
+            MSG_PACKET => packet(&frame),
+            _ if frame.cut => Item::Malformed(Malformed::TruncatedMessage),
+            NLMSG_ERROR => match error_errno(frame.body) {
+                Some(errno) => Item::Error {
+                    errno,
+                    seq: frame.seq,
+                },
+                None => Item::Malformed(Malformed::TruncatedBody),
+            },
+            _ => Item::Other,
+        })
+    }
+}
+
+/// Reads a packet message. A cut one still yields its id when the packet header arrived, so the
+/// packet is not left in the queue without a verdict.
+fn packet(frame: &Frame<'_>) -> Item {
+    let Some((_genmsg, attrs)) = frame.body.split_first_chunk::<NFGENMSG_LEN>() else {
+        return Item::Malformed(if frame.cut {
+            Malformed::TruncatedMessage
+        } else {
+            Malformed::TruncatedBody
+        });
+    };
+    let attrs_start = frame.body_start.wrapping_add(NFGENMSG_LEN); // within the buffer
+    let mut header = None;
+    let mut payload = None;
+    let mut capped = false;
+    let mut broken = None;
+    for attr in Attrs::new(attrs, attrs_start) {
+        let attr = match attr {
+            Ok(attr) => attr,
+            Err(why) => {
+                broken = Some(why);
+                break;
+            }
+        };
+        match attr.kind {
+            NFQA_PACKET_HDR => match attr.value.first_chunk::<PACKET_HDR_LEN>() {
+                Some(h) => header = Some(*h),
+                None => return Item::Malformed(Malformed::BadPacketHeader),
+            },
+            NFQA_PAYLOAD => {
+                payload = Some(attr.value_start..attr.value_start.wrapping_add(attr.value.len()))
+            }
+            NFQA_CAP_LEN => capped = true,
+            _ => {}
+        }
+    }
+    let Some(h) = header else {
+        return Item::Malformed(match broken {
+            Some(why) if !frame.cut => why,
+            Some(_) => Malformed::TruncatedMessage,
+            None => Malformed::NoPacketHeader,
+        });
+    };
+    let empty = attrs_start..attrs_start;
+    Item::Packet(Packet {
+        id: u32::from_be_bytes(bytes4!(h, packet_hdr::PACKET_ID)),
+        hook: h[packet_hdr::HOOK],
+        hw_protocol: u16::from_be_bytes(bytes2!(h, packet_hdr::HW_PROTOCOL)),
+        payload: payload.unwrap_or(empty),
+        truncated: capped || frame.cut || broken.is_some(),
+    })
+}
+
+/// Returns the outcome of the request numbered `seq` if `buf` holds its acknowledgement:
+/// `Some(Ok(()))`, `Some(Err(errno))`, or `None` when it is not there.
+///
+/// Packets can arrive before the acknowledgement of [`config_bind`] (the queue is live as soon
+/// as the kernel has applied it); this function skips them, so a caller that might receive
+/// packets must read the buffer with [`messages`] as well and give them verdicts.
+pub fn ack(buf: &[u8], seq: u32) -> Option<io::Result<()>> {
+    messages(buf).find_map(|item| match item {
+        Item::Error { errno, seq: s } if s == seq => Some(ack_result(errno)),
+        _ => None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts
+
+// A verdict message: netlink header, nfgenmsg, NFQA_VERDICT_HDR, and for a verdict with a
+// payload the NFQA_PAYLOAD header, whose value (the packet) the caller sends from its own buffer.
+mod verdict {
+    use core::ops::Range;
+    pub const NFGENMSG: Range<usize> = 16..20;
+    pub const VERDICT_HDR: Range<usize> = 20..32;
+    pub const PAYLOAD_ATTR: Range<usize> = 32..36;
+}
+/// Length of a verdict message without payload ([`put_accept`], [`put_accept_batch`]).
+pub const VERDICT_LEN: usize = verdict::VERDICT_HDR.end;
+/// Length of the bytes [`put_accept_with_payload`] writes before the payload.
+pub const VERDICT_PAYLOAD_HEADER_LEN: usize = verdict::PAYLOAD_ATTR.end;
+const_assert_eq!(verdict::NFGENMSG.start, NLMSG_HDR_LEN);
+const_assert_eq!(verdict::VERDICT_HDR.start, NLMSG_HDR_LEN + NFGENMSG_LEN);
+const_assert_eq!(
+    verdict::VERDICT_HDR.end - verdict::VERDICT_HDR.start,
+    NLA_HDR_LEN + VERDICT_HDR_LEN
+);
+const_assert_eq!(VERDICT_LEN % ALIGN, 0);
+/// The largest payload an attribute can carry (its length is 16 bits and counts the header).
+pub const MAX_PAYLOAD_LEN: usize = u16::MAX as usize - NLA_HDR_LEN;
+
+const ZERO_PADDING: [u8; ALIGN - 1] = [0; ALIGN - 1];
+
+/// Writes an `NF_ACCEPT` verdict for packet `id` of `queue` at `buf[at..]` and returns the offset
+/// after it (the next message's start), or `None` when it does not fit.
+///
+/// Several verdicts written one after another go to the kernel in one `send`.
+pub fn put_accept(buf: &mut [u8], at: usize, queue: u16, id: u32) -> Option<usize> {
+    put_verdict(buf, at, MSG_VERDICT, queue, id, VERDICT_LEN)
+}
+
+/// Writes an `NFQNL_MSG_VERDICT_BATCH` that accepts every queued packet whose id is `max_id` or
+/// older, and returns the offset after it, or `None` when it does not fit.
+///
+/// The kernel compares ids as serial numbers and answers `ENOENT` if none matched
+/// (nfqnl_recv_verdict_batch). Packets sent back with a payload need their own verdicts placed
+/// before it in the same datagram: the kernel handles messages in order.
+pub fn put_accept_batch(buf: &mut [u8], at: usize, queue: u16, max_id: u32) -> Option<usize> {
+    put_verdict(buf, at, MSG_VERDICT_BATCH, queue, max_id, VERDICT_LEN)
+}
+
+/// Writes the header of an `NF_ACCEPT` verdict for packet `id` that replaces the packet with a
+/// `payload_len`-byte payload, and returns the offset after the header; `None` when it does not
+/// fit or `payload_len` exceeds [`MAX_PAYLOAD_LEN`].
+///
+/// The message is the header, then the payload, then [`payload_padding`]`(payload_len)`; send the
+/// three as `IoSlice`s (`Socket::send_vectored`), alone or between other verdicts. The kernel
+/// marks the replaced packet CHECKSUM_NONE (nfqnl_mangle), so the payload's checksums must be
+/// complete, and it must not be sent for a [`Packet::truncated`] packet.
+pub fn put_accept_with_payload(
+    buf: &mut [u8],
+    at: usize,
+    queue: u16,
+    id: u32,
+    payload_len: usize,
+) -> Option<usize> {
+    if payload_len > MAX_PAYLOAD_LEN {
+        return None;
+    }
+    // nlmsg_len counts the payload's padding, as libmnl's mnl_attr_put does.
+    let msg_len = VERDICT_PAYLOAD_HEADER_LEN.checked_add(align(payload_len)?)?;
+    let end = at.checked_add(VERDICT_PAYLOAD_HEADER_LEN)?;
+    // Check the room for the whole header before writing any of it.
+    buf.get(at..end)?;
+    let attr_at = put_verdict(buf, at, MSG_VERDICT, queue, id, msg_len)?;
+    let attr = buf
+        .get_mut(attr_at..end)?
+        .first_chunk_mut::<NLA_HDR_LEN>()?;
+    // payload_len <= MAX_PAYLOAD_LEN: the attribute length fits in 16 bits.
+    let attr_len = u16::try_from(NLA_HDR_LEN.checked_add(payload_len)?).ok()?;
+    put_nlattr(attr, attr_len, NFQA_PAYLOAD);
+    Some(end)
+}
+
+/// Returns the zero bytes that pad a `payload_len`-byte payload to the netlink alignment (0..=3).
+pub fn payload_padding(payload_len: usize) -> &'static [u8] {
+    let pad = payload_len.wrapping_neg() % ALIGN;
+    ZERO_PADDING.get(..pad).unwrap_or_default()
+}
+
+/// Writes netlink header, nfgenmsg and NFQA_VERDICT_HDR(NF_ACCEPT, id) at `buf[at..]` with
+/// `nlmsg_len` = `msg_len`; returns `at + VERDICT_LEN`.
+fn put_verdict(
+    buf: &mut [u8],
+    at: usize,
+    kind: u16,
+    queue: u16,
+    id: u32,
+    msg_len: usize,
+) -> Option<usize> {
+    let end = at.checked_add(VERDICT_LEN)?;
+    let msg = <&mut [u8; VERDICT_LEN]>::try_from(buf.get_mut(at..end)?).ok()?;
+    let len = u32::try_from(msg_len).ok()?;
+    if let Some(header) = msg.first_chunk_mut::<NLMSG_HDR_LEN>() {
+        put_nlmsghdr(header, len, kind, NLM_F_REQUEST, 0);
+    }
+    write_nfgenmsg(&mut msg[verdict::NFGENMSG], queue);
+    let mut hdr = [0u8; VERDICT_HDR_LEN];
+    hdr[verdict_hdr::VERDICT].copy_from_slice(&NF_ACCEPT.to_be_bytes());
+    hdr[verdict_hdr::ID].copy_from_slice(&id.to_be_bytes());
+    write_attr(&mut msg[verdict::VERDICT_HDR], NFQA_VERDICT_HDR, &hdr);
+    Some(end)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+mod tests {
+    use super::*;
+
+    // Captured on Linux 6.18 (x86_64): a network namespace with a veth d0 (index 3) holding
+    // 198.51.100.1/24 and 2001:db8::1/64, `iptables -A OUTPUT -o d0 -p tcp --dport 9 --syn
+    // -j NFQUEUE --queue-num 4242`, connect() to 198.51.100.2 port 9, read by this module's socket
+    // after config_bind(4242, 64, 7). Netlink header and attribute headers are host-endian
+    // (little-endian here), NFQUEUE values big-endian.
+    #[rustfmt::skip]
+    const PACKET_V4: [u8; 104] = [
+        0x68, 0x00, 0x00, 0x00, // nlmsg_len 104 (host-endian)
+        0x00, 0x03,             // nlmsg_type 0x0300 NFQNL_MSG_PACKET (host-endian)
+        0x00, 0x00,             // nlmsg_flags 0
+        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0
+        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0 (the kernel)
+        0x02,                   // nfgen_family NFPROTO_IPV4
+        0x00,                   // version NFNETLINK_V0
+        0x10, 0x92,             // res_id: queue 4242 (big-endian)
+        0x0b, 0x00, 0x01, 0x00, // nla_len 11, NFQA_PACKET_HDR (host-endian)
+        0x00, 0x00, 0x00, 0x01, //   packet_id 1 (big-endian)
+        0x08, 0x00,             //   hw_protocol 0x0800 IPv4 (big-endian)
+        0x03,                   //   hook 3 LOCAL_OUT
+        0x00,                   //   padding
+        0x08, 0x00, 0x06, 0x00, // nla_len 8, NFQA_IFINDEX_OUTDEV
+        0x00, 0x00, 0x00, 0x03, //   ifindex 3 (big-endian)
+        0x40, 0x00, 0x0a, 0x00, // nla_len 64, NFQA_PAYLOAD: 60 bytes from offset 44
+        0x45, 0x00, 0x00, 0x3c, //   IPv4, IHL 5, total length 60
+        0x79, 0x30, 0x40, 0x00, //   id, DF
+        0x40, 0x06, 0x6d, 0x21, //   TTL 64, TCP, header checksum
+        0xc6, 0x33, 0x64, 0x01, //   198.51.100.1
+        0xc6, 0x33, 0x64, 0x02, //   198.51.100.2
+        0xe0, 0x46, 0x00, 0x09, //   ports 57414 -> 9
+        0x3b, 0x35, 0xb6, 0x0f, //   sequence number
+        0x00, 0x00, 0x00, 0x00, //   acknowledgment number
+        0xa0, 0x02, 0xfa, 0xf0, //   data offset 10, SYN, window 64240
+        0x03, 0xb7, 0x00, 0x00, //   checksum, urgent pointer
+        0x02, 0x04, 0x05, 0xb4, //   MSS 1460
+        0x04, 0x02, 0x08, 0x0a, //   SACK permitted, timestamps...
+        0x7f, 0x7b, 0xa3, 0xda, //   ...TSval
+        0x00, 0x00, 0x00, 0x00, //   ...TSecr
+        0x01, 0x03, 0x03, 0x0a, //   NOP, window scale 10
+    ];
+
+    // Same capture, connect() to [2001:db8::2]:9 (packet id 2).
+    #[rustfmt::skip]
+    const PACKET_V6: [u8; 124] = [
+        0x7c, 0x00, 0x00, 0x00, // nlmsg_len 124 (host-endian)
+        0x00, 0x03,             // nlmsg_type NFQNL_MSG_PACKET (host-endian)
+        0x00, 0x00,             // nlmsg_flags 0
+        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0
+        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0
+        0x0a,                   // nfgen_family NFPROTO_IPV6
+        0x00,                   // version
+        0x10, 0x92,             // queue 4242
+        0x0b, 0x00, 0x01, 0x00, // nla_len 11, NFQA_PACKET_HDR
+        0x00, 0x00, 0x00, 0x02, //   packet_id 2
+        0x86, 0xdd,             //   hw_protocol 0x86dd IPv6
+        0x03,                   //   hook LOCAL_OUT
+        0x00,                   //   padding
+        0x08, 0x00, 0x06, 0x00, // nla_len 8, NFQA_IFINDEX_OUTDEV
+        0x00, 0x00, 0x00, 0x03, //   ifindex 3
+        0x54, 0x00, 0x0a, 0x00, // nla_len 84, NFQA_PAYLOAD: 80 bytes from offset 44
+        0x60, 0x0d, 0x00, 0x91, //   IPv6, flow label
+        0x00, 0x28, 0x06, 0x40, //   payload length 40, TCP, hop limit 64
+        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, // 2001:db8::1
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, // 2001:db8::2
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+        0xeb, 0x04, 0x00, 0x09, //   ports 60164 -> 9
+        0xea, 0x08, 0x3f, 0xb4, //   sequence number
+        0x00, 0x00, 0x00, 0x00, //   acknowledgment number
+        0xa0, 0x02, 0xfd, 0x20, //   data offset 10, SYN, window
+        0x63, 0xa3, 0x00, 0x00, //   checksum, urgent pointer
+        0x02, 0x04, 0x05, 0xa0, //   MSS 1440
+        0x04, 0x02, 0x08, 0x0a, //   SACK permitted, timestamps...
+        0x64, 0x78, 0x12, 0x95, //   ...TSval
+        0x00, 0x00, 0x00, 0x00, //   ...TSecr
+        0x01, 0x03, 0x03, 0x0a, //   NOP, window scale 10
+    ];
+
+    // Same set-up, but the config's copy_range patched to 40: the kernel adds NFQA_CAP_LEN.
+    #[rustfmt::skip]
+    const PACKET_CAPPED: [u8; 92] = [
+        0x5c, 0x00, 0x00, 0x00, // nlmsg_len 92 (host-endian)
+        0x00, 0x03,             // nlmsg_type NFQNL_MSG_PACKET (host-endian)
+        0x00, 0x00,             // nlmsg_flags 0
+        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0
+        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0
+        0x02, 0x00, 0x10, 0x92, // NFPROTO_IPV4, version 0, queue 4242
+        0x0b, 0x00, 0x01, 0x00, // nla_len 11, NFQA_PACKET_HDR
+        0x00, 0x00, 0x00, 0x01, //   packet_id 1
+        0x08, 0x00, 0x03, 0x00, //   IPv4, LOCAL_OUT, padding
+        0x08, 0x00, 0x06, 0x00, // nla_len 8, NFQA_IFINDEX_OUTDEV
+        0x00, 0x00, 0x00, 0x03, //   ifindex 3
+        0x08, 0x00, 0x0d, 0x00, // nla_len 8, NFQA_CAP_LEN
+        0x00, 0x00, 0x00, 0x3c, //   real length 60 (big-endian)
+        0x2c, 0x00, 0x0a, 0x00, // nla_len 44, NFQA_PAYLOAD: the first 40 bytes, from offset 52
+        0x45, 0x00, 0x00, 0x3c, 0x2f, 0xb5, 0x40, 0x00, // IPv4 header
+        0x40, 0x06, 0xb6, 0x9c, 0xc6, 0x33, 0x64, 0x01,
+        0xc6, 0x33, 0x64, 0x02,
+        0xe0, 0x50, 0x00, 0x09, 0xf9, 0x24, 0x9d, 0x59, // TCP header, options cut off
+        0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfa, 0xf0,
+        0x28, 0x8f, 0x00, 0x00,
+    ];
+
+    // The kernel's answer to config_bind(4242, 64, 7) from this module's socket: success.
+    #[rustfmt::skip]
+    const ACK_OK: [u8; 36] = [
+        0x24, 0x00, 0x00, 0x00, // nlmsg_len 36 (host-endian)
+        0x02, 0x00,             // nlmsg_type NLMSG_ERROR (host-endian)
+        0x00, 0x01,             // nlmsg_flags NLM_F_CAPPED: request payload left out
+        0x07, 0x00, 0x00, 0x00, // nlmsg_seq 7, the request's (host-endian)
+        0x13, 0x3e, 0x00, 0x00, // nlmsg_pid: our port id
+        0x00, 0x00, 0x00, 0x00, // error 0 (host-endian)
+        0x40, 0x00, 0x00, 0x00, // the request's header: nlmsg_len 64
+        0x02, 0x03, 0x05, 0x00, //   NFQNL_MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK
+        0x07, 0x00, 0x00, 0x00, //   seq 7
+        0x00, 0x00, 0x00, 0x00, //   pid 0
+    ];
+
+    // The same request sent by uid 65534 without CAP_NET_ADMIN: -EPERM, with the whole request
+    // echoed back, which shows config_bind's bytes as the kernel received them.
+    #[rustfmt::skip]
+    const ACK_EPERM: [u8; 84] = [
+        0x54, 0x00, 0x00, 0x00, // nlmsg_len 84 (host-endian)
+        0x02, 0x00,             // NLMSG_ERROR (host-endian)
+        0x00, 0x00,             // flags 0: not capped, the request follows
+        0x07, 0x00, 0x00, 0x00, // seq 7 (host-endian)
+        0xf8, 0x40, 0x00, 0x00, // our port id
+        0xff, 0xff, 0xff, 0xff, // error -1 = -EPERM (host-endian)
+        0x40, 0x00, 0x00, 0x00, // request: nlmsg_len 64
+        0x02, 0x03, 0x05, 0x00, //   NFQNL_MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK
+        0x07, 0x00, 0x00, 0x00, //   seq 7
+        0x00, 0x00, 0x00, 0x00, //   pid 0
+        0x00, 0x00, 0x10, 0x92, //   AF_UNSPEC, version 0, queue 4242
+        0x08, 0x00, 0x01, 0x00, //   nla_len 8, NFQA_CFG_CMD
+        0x01, 0x00, 0x00, 0x00, //     BIND, pad, pf 0
+        0x09, 0x00, 0x02, 0x00, //   nla_len 9, NFQA_CFG_PARAMS
+        0x00, 0x00, 0xff, 0xff, //     copy_range 0xffff (big-endian)
+        0x02, 0x00, 0x00, 0x00, //     NFQNL_COPY_PACKET, padding
+        0x08, 0x00, 0x03, 0x00, //   nla_len 8, NFQA_CFG_QUEUE_MAXLEN
+        0x00, 0x00, 0x00, 0x40, //     64 (big-endian)
+        0x08, 0x00, 0x04, 0x00, //   nla_len 8, NFQA_CFG_MASK
+        0x00, 0x00, 0x00, 0x01, //     FAIL_OPEN
+        0x08, 0x00, 0x05, 0x00, //   nla_len 8, NFQA_CFG_FLAGS
+        0x00, 0x00, 0x00, 0x01, //     FAIL_OPEN
+    ];
+
+    fn packet_of(item: Option<Item>) -> Packet {
+        match item {
+            Some(Item::Packet(p)) => p,
+            other => panic!("expected a packet, got {other:?}"),
+        }
+    }
+
+    fn only(buf: &[u8]) -> Item {
+        let mut it = messages(buf);
+        let item = it.next().unwrap();
+        assert_eq!(it.next(), None);
+        item
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn captured_ipv4_packet() {
+        let p = packet_of(Some(only(&PACKET_V4)));
+        assert_eq!(
+            p,
+            Packet {
+                id: 1,
+                hook: HOOK_LOCAL_OUT,
+                hw_protocol: 0x0800,
+                payload: 44..104,
+                truncated: false,
+            }
+        );
+        assert_eq!(PACKET_V4[p.payload.start], 0x45);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn captured_ipv6_packet() {
+        let p = packet_of(Some(only(&PACKET_V6)));
+        assert_eq!((p.id, p.hook, p.hw_protocol), (2, HOOK_LOCAL_OUT, 0x86dd));
+        assert_eq!(p.payload, 44..124);
+        assert!(!p.truncated);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn cap_len_marks_truncated() {
+        let p = packet_of(Some(only(&PACKET_CAPPED)));
+        assert_eq!(p.id, 1);
+        assert_eq!(p.payload, 52..92);
+        assert!(p.truncated);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn several_messages_in_one_buffer() {
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&PACKET_V4);
+        buf.extend_from_slice(&ACK_OK);
+        buf.extend_from_slice(&PACKET_V6);
+        let mut it = messages(&buf);
+        assert_eq!(packet_of(it.next()).payload, 44..104);
+        assert_eq!(it.next(), Some(Item::Error { errno: 0, seq: 7 }));
+        let v6 = packet_of(it.next());
+        assert_eq!(v6.id, 2);
+        // Offsets are into the whole buffer.
+        assert_eq!(v6.payload, 140 + 44..140 + 124);
+        assert_eq!(buf[v6.payload.start], 0x60);
+        assert_eq!(it.next(), None);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn ack_and_eperm() {
+        assert_eq!(only(&ACK_OK), Item::Error { errno: 0, seq: 7 });
+        assert!(matches!(ack(&ACK_OK, 7), Some(Ok(()))));
+        assert!(ack(&ACK_OK, 8).is_none());
+        assert_eq!(
+            only(&ACK_EPERM),
+            Item::Error {
+                errno: libc::EPERM,
+                seq: 7
+            }
+        );
+        let err = ack(&ACK_EPERM, 7).unwrap().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+        // Packets before the acknowledgement are skipped by `ack`.
+        let mut buf = PACKET_V4.to_vec();
+        buf.extend_from_slice(&ACK_EPERM);
+        assert_eq!(
+            ack(&buf, 7).unwrap().unwrap_err().raw_os_error(),
+            Some(libc::EPERM)
+        );
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn config_bind_bytes_match_the_kernel_echo() {
+        let msg = config_bind(4242, 64, 7);
+        assert_eq!(msg[..], ACK_EPERM[20..]);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn config_bind_fields() {
+        let msg = config_bind(0x0102, 0x0a0b_0c0d, 0x11223344);
+        assert_eq!(msg[0..4], 64u32.to_ne_bytes()); // nlmsg_len
+        assert_eq!(msg[4..6], [0x02, 0x03]); // NFQNL_MSG_CONFIG, host-endian
+        assert_eq!(msg[6..8], [0x05, 0x00]); // REQUEST | ACK
+        assert_eq!(msg[8..12], 0x11223344u32.to_ne_bytes()); // seq
+        assert_eq!(msg[12..16], [0; 4]); // pid: the kernel
+        assert_eq!(msg[16..20], [0, 0, 0x01, 0x02]); // AF_UNSPEC, V0, queue big-endian
+        assert_eq!(msg[20..28], [8, 0, 1, 0, CMD_BIND, 0, 0, 0]);
+        assert_eq!(
+            msg[28..40],
+            [9, 0, 2, 0, 0, 0, 0xff, 0xff, COPY_PACKET, 0, 0, 0]
+        );
+        assert_eq!(msg[40..48], [8, 0, 3, 0, 0x0a, 0x0b, 0x0c, 0x0d]);
+        assert_eq!(msg[48..56], [8, 0, 4, 0, 0, 0, 0, 1]);
+        assert_eq!(msg[56..64], [8, 0, 5, 0, 0, 0, 0, 1]);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn config_unbind_fields() {
+        let msg = config_unbind(4242, 9);
+        #[rustfmt::skip]
+        let expected: [u8; 28] = [
+            28, 0, 0, 0,            // nlmsg_len (host-endian)
+            0x02, 0x03, 0x05, 0x00, // NFQNL_MSG_CONFIG, REQUEST | ACK (host-endian)
+            9, 0, 0, 0,             // seq (host-endian)
+            0, 0, 0, 0,             // pid
+            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
+            8, 0, 1, 0,             // nla_len 8, NFQA_CFG_CMD
+            CMD_UNBIND, 0, 0, 0,    // UNBIND, pad, pf 0
+        ];
+        assert_eq!(msg, expected);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn verdict_fields_and_batching() {
+        let mut buf = [0xeeu8; 70];
+        let at = put_accept(&mut buf, 0, 4242, 0x0102_0304).unwrap();
+        assert_eq!(at, VERDICT_LEN);
+        let at = put_accept_batch(&mut buf, at, 4242, 7).unwrap();
+        assert_eq!(at, 2 * VERDICT_LEN);
+        #[rustfmt::skip]
+        let first: [u8; 32] = [
+            32, 0, 0, 0,            // nlmsg_len (host-endian)
+            0x01, 0x03, 0x01, 0x00, // NFQNL_MSG_VERDICT, NLM_F_REQUEST (host-endian)
+            0, 0, 0, 0,             // seq 0
+            0, 0, 0, 0,             // pid 0
+            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
+            12, 0, 2, 0,            // nla_len 12, NFQA_VERDICT_HDR
+            0, 0, 0, 1,             // NF_ACCEPT (big-endian)
+            1, 2, 3, 4,             // id (big-endian)
+        ];
+        assert_eq!(buf[..32], first);
+        assert_eq!(buf[36..38], [0x03, 0x03]); // NFQNL_MSG_VERDICT_BATCH
+        assert_eq!(buf[60..64], [0, 0, 0, 7]); // max id
+        assert_eq!(buf[64..], [0xee; 6]); // nothing written past the end
+                                          // No room: nothing is claimed.
+        assert_eq!(put_accept(&mut buf, 64, 1, 1), None);
+        assert_eq!(put_accept(&mut buf, usize::MAX, 1, 1), None);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn verdict_with_payload_header() {
+        let mut buf = [0u8; 40];
+        let end = put_accept_with_payload(&mut buf, 0, 4242, 1, 61).unwrap();
+        assert_eq!(end, VERDICT_PAYLOAD_HEADER_LEN);
+        assert_eq!(buf[0..4], (36u32 + 64).to_ne_bytes()); // header + payload + 3 padding
+        assert_eq!(buf[4..6], [0x01, 0x03]); // NFQNL_MSG_VERDICT
+        assert_eq!(buf[20..32], [12, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(buf[32..36], [65, 0, 10, 0]); // nla_len 4 + 61, NFQA_PAYLOAD
+        assert_eq!(payload_padding(61), &[0, 0, 0]);
+        assert_eq!(payload_padding(60), &[] as &[u8]);
+        assert_eq!(payload_padding(62).len(), 2);
+        assert_eq!(payload_padding(63).len(), 1);
+        assert_eq!(
+            put_accept_with_payload(&mut buf, 0, 1, 1, MAX_PAYLOAD_LEN + 1),
+            None
+        );
+        assert_eq!(put_accept_with_payload(&mut buf, 8, 1, 1, 60), None);
+        let end = put_accept_with_payload(&mut [0u8; 36], 0, 1, 1, MAX_PAYLOAD_LEN).unwrap();
+        assert_eq!(end, 36);
+    }
+
+    // The header, payload and padding as `send_vectored` joins them parse back as one message.
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn verdict_with_payload_reads_back() {
+        let payload = &PACKET_V4[44..103]; // 59 bytes: one byte of padding
+        let mut wire = [0u8; 36].to_vec();
+        put_accept_with_payload(&mut wire, 0, 4242, 1, payload.len()).unwrap();
+        wire.extend_from_slice(payload);
+        wire.extend_from_slice(payload_padding(payload.len()));
+        let mut frames = Frames::new(&wire);
+        let frame = frames.next().unwrap().unwrap();
+        assert!(!frame.cut);
+        assert_eq!(frame.kind, MSG_VERDICT);
+        let attrs: Vec<_> = Attrs::new(&frame.body[4..], 20)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(attrs[0].kind, NFQA_VERDICT_HDR);
+        assert_eq!(attrs[1].kind, NFQA_PAYLOAD);
+        assert_eq!(attrs[1].value, payload);
+        assert!(frames.next().is_none());
+    }
+
+    #[test]
+    fn outbound_hooks() {
+        assert!(!is_outbound(HOOK_PRE_ROUTING));
+        assert!(!is_outbound(HOOK_LOCAL_IN));
+        assert!(is_outbound(HOOK_FORWARD));
+        assert!(is_outbound(HOOK_LOCAL_OUT));
+        assert!(is_outbound(HOOK_POST_ROUTING));
+        assert!(!is_outbound(5));
+    }
+
+    #[test]
+    fn malformed_names_are_distinct() {
+        for (i, a) in Malformed::ALL.iter().enumerate() {
+            for b in &Malformed::ALL[i + 1..] {
+                assert_ne!(a.name(), b.name());
+            }
+        }
+    }
+
+    // --- Broken input: each case names what the parser must report. ---
+
+    /// PACKET_V4 with the attribute at `at` given length `len`.
+    #[cfg(target_endian = "little")]
+    fn v4_with_attr_len(at: usize, len: u16) -> [u8; 104] {
+        let mut m = PACKET_V4;
+        m[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+        m
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn attribute_length_below_header() {
+        for len in [0, 1, 3] {
+            // Before the packet header: no id, and the reason is the broken attribute.
+            let m = v4_with_attr_len(20, len);
+            assert_eq!(only(&m), Item::Malformed(Malformed::BadAttributeLength));
+            // After it: the id still gets its verdict, without payload.
+            let p = packet_of(Some(only(&v4_with_attr_len(32, len))));
+            assert_eq!(p.id, 1);
+            assert!(p.truncated);
+            assert!(p.payload.is_empty());
+        }
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn attribute_length_past_message() {
+        // Payload attribute claims one byte more than the message holds.
+        let p = packet_of(Some(only(&v4_with_attr_len(40, 65))));
+        assert_eq!((p.id, p.truncated), (1, true));
+        assert!(p.payload.is_empty());
+        // Oversized, 0xffff.
+        let p = packet_of(Some(only(&v4_with_attr_len(40, 0xffff))));
+        assert!(p.truncated);
+        // Packet header attribute itself past the message.
+        let m = v4_with_attr_len(20, 0xfff0);
+        assert_eq!(only(&m), Item::Malformed(Malformed::TruncatedAttribute));
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn packet_header_too_short() {
+        // nla_len 10: a 6-byte packet header.
+        let m = v4_with_attr_len(20, 10);
+        assert_eq!(only(&m), Item::Malformed(Malformed::BadPacketHeader));
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn packet_without_packet_header() {
+        let mut m = PACKET_V4;
+        m[22] = 0x05; // NFQA_PACKET_HDR -> NFQA_IFINDEX_INDEV
+        assert_eq!(only(&m), Item::Malformed(Malformed::NoPacketHeader));
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn packet_header_without_payload_keeps_id() {
+        let mut m = PACKET_V4[..40].to_vec();
+        m[0] = 40; // nlmsg_len: the payload attribute dropped
+        let p = packet_of(Some(only(&m)));
+        assert_eq!(p.id, 1);
+        assert!(p.payload.is_empty());
+        assert!(!p.truncated);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn attribute_type_flags_masked() {
+        let mut m = PACKET_V4;
+        m[23] |= 0x80; // NLA_F_NESTED on NFQA_PACKET_HDR
+        m[43] |= 0x40; // NLA_F_NET_BYTEORDER on NFQA_PAYLOAD
+        assert_eq!(packet_of(Some(only(&m))).payload, 44..104);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn message_length_past_buffer_cut_datagram() {
+        // What recv delivered into a 56-byte buffer (Received::truncated): the id survives.
+        let p = packet_of(Some(only(&PACKET_V4[..56])));
+        assert_eq!((p.id, p.truncated), (1, true));
+        assert!(p.payload.is_empty());
+        // Cut inside the packet header: nothing to answer.
+        assert_eq!(
+            only(&PACKET_V4[..26]),
+            Item::Malformed(Malformed::TruncatedMessage)
+        );
+        // Cut inside nfgenmsg.
+        assert_eq!(
+            only(&PACKET_V4[..18]),
+            Item::Malformed(Malformed::TruncatedMessage)
+        );
+        // An acknowledgement cut short is not guessed at.
+        assert_eq!(
+            only(&ACK_EPERM[..40]),
+            Item::Malformed(Malformed::TruncatedMessage)
+        );
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn message_length_garbage() {
+        for len in [0u32, 1, 15] {
+            let mut m = PACKET_V4;
+            m[0..4].copy_from_slice(&len.to_ne_bytes());
+            assert_eq!(only(&m), Item::Malformed(Malformed::BadMessageLength));
+        }
+        let mut m = PACKET_V4;
+        m[0..4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert!(matches!(
+            only(&m),
+            Item::Packet(Packet {
+                truncated: true,
+                ..
+            })
+        ));
+        // nlmsg_len 16: no room for nfgenmsg.
+        let mut m = PACKET_V4;
+        m[0] = 16;
+        let mut it = messages(&m);
+        assert_eq!(it.next(), Some(Item::Malformed(Malformed::TruncatedBody)));
+        // ...and the next "message" starts in the middle of this one: garbage, read safely.
+        assert!(it.count() <= 8);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn trailing_bytes_shorter_than_header() {
+        let mut buf = PACKET_V4.to_vec();
+        buf.extend_from_slice(&[1, 2, 3]);
+        let mut it = messages(&buf);
+        assert_eq!(packet_of(it.next()).id, 1);
+        assert_eq!(
+            it.next(),
+            Some(Item::Malformed(Malformed::TruncatedMessage))
+        );
+        assert_eq!(it.next(), None);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn error_too_short_and_other_types() {
+        let mut m = ACK_OK[..18].to_vec();
+        m[0] = 18;
+        assert_eq!(only(&m), Item::Malformed(Malformed::TruncatedBody));
+        let mut m = ACK_OK;
+        m[4] = 3; // NLMSG_DONE
+        assert_eq!(only(&m), Item::Other);
+        let mut m = PACKET_V4;
+        m[4] = 0x02; // NFQNL_MSG_CONFIG from the kernel: not ours to read
+        assert_eq!(only(&m), Item::Other);
+    }
+
+    #[test]
+    fn empty_buffer_has_no_messages() {
+        assert_eq!(messages(&[]).next(), None);
+    }
+
+    // Arbitrary bytes: never a panic, every payload range inside the buffer, and the walk ends.
+    #[test]
+    fn arbitrary_bytes_stay_in_bounds() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut buf = [0u8; 256];
+        for round in 0..20_000 {
+            for b in buf.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *b = state as u8;
+            }
+            // Keep lengths plausible often enough to reach the attribute walk.
+            if round % 2 == 0 {
+                let len = 20 + (state as usize % 236);
+                buf[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
+                buf[4..6].copy_from_slice(&MSG_PACKET.to_ne_bytes());
+            }
+            let len = (state >> 20) as usize % 257;
+            let mut n = 0;
+            for item in messages(&buf[..len]) {
+                n += 1;
+                if let Item::Packet(p) = item {
+                    assert!(p.payload.start <= p.payload.end && p.payload.end <= len);
+                }
+            }
+            assert!(n <= len / NLMSG_HDR_LEN + 1);
+        }
+    }
+
+    // The kernel itself: bind an unused queue (no rule points at 4242, so no packet is ever
+    // held), check the acknowledgement, bind again (EBUSY), unbind. Needs CAP_NET_ADMIN.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn kernel_binds_and_unbinds_unused_queue() {
+        use crate::sys::netlink::Socket;
+        const QUEUE: u16 = 4242;
+        let sock = match Socket::open(libc::NETLINK_NETFILTER) {
+            Ok(sock) => sock,
+            Err(e) => {
+                eprintln!("skipped: no NETLINK_NETFILTER socket ({e})");
+                return;
+            }
+        };
+        sock.bind(0).unwrap();
+        sock.set_no_enobufs().unwrap();
+        sock.set_receive_buffer(1 << 20).unwrap();
+        let mut buf = [0u8; 4096];
+        sock.send(&config_bind(QUEUE, 64, 1)).unwrap();
+        let got = sock.recv(&mut buf, false).unwrap();
+        assert!(got.from_kernel && !got.truncated);
+        match ack(&buf[..got.len], 1).unwrap() {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                eprintln!("skipped: binding an NFQUEUE needs CAP_NET_ADMIN (kernel said EPERM)");
+                return;
+            }
+            Err(e) => panic!("bind queue {QUEUE}: {e}"),
+        }
+        sock.send(&config_bind(QUEUE, 64, 2)).unwrap();
+        let got = sock.recv(&mut buf, false).unwrap();
+        let again = ack(&buf[..got.len], 2).unwrap().unwrap_err();
+        assert_eq!(again.raw_os_error(), Some(libc::EBUSY));
+        // A verdict for an id never queued: ENOENT, sent unasked with seq 0.
+        let mut out = [0u8; VERDICT_LEN];
+        put_accept(&mut out, 0, QUEUE, 1).unwrap();
+        sock.send(&out).unwrap();
+        let got = sock.recv(&mut buf, false).unwrap();
+        assert_eq!(
+            only(&buf[..got.len]),
+            Item::Error {
+                errno: libc::ENOENT,
+                seq: 0
+            }
+        );
+        sock.send(&config_unbind(QUEUE, 3)).unwrap();
+        let got = sock.recv(&mut buf, false).unwrap();
+        ack(&buf[..got.len], 3).unwrap().unwrap();
+    }
+}

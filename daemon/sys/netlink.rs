@@ -1,0 +1,322 @@
+//! Linux netlink sockets (NFQUEUE, rtnetlink) and the two interface look-ups the daemon needs.
+//!
+//! This file moves bytes and returns `io::Result`; the messages themselves are built and read by
+//! `nfqueue.rs` and `mtu.rs`. Socket calls follow netlink(7); the interface look-ups follow
+//! netdevice(7) (`SIOCGIFMTU`) and if_nametoindex(3).
+
+use std::io::{self, IoSlice};
+use std::mem;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use libc::{c_int, c_void};
+use static_assertions::{assert_eq_size, const_assert};
+
+use super::cvt;
+
+// netlink(7): `struct sockaddr_nl` is 12 bytes; `bind`, `recvfrom` and `getsockname` pass its size.
+assert_eq_size!(libc::sockaddr_nl, [u8; 12]);
+// netdevice(7): `struct ifreq` is a 16-byte name and a union; 40 bytes on LP64, 32 on ILP32.
+const_assert!(mem::size_of::<libc::ifreq>() >= libc::IFNAMSIZ + mem::size_of::<c_int>());
+// std documents `IoSlice` as ABI-compatible with `struct iovec` on Unix; `send_vectored` relies on it.
+assert_eq_size!(IoSlice<'static>, libc::iovec);
+
+/// An `AF_NETLINK` raw socket, closed on drop.
+///
+/// Not `Clone`: two owners of one descriptor would close it twice (nix PR #1382).
+#[derive(Debug)]
+pub struct Socket(OwnedFd);
+
+/// What one [`Socket::recv`] delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes written into the buffer (never more than its length).
+    pub len: usize,
+    /// The datagram was longer than the buffer; the bytes past `len` are lost.
+    ///
+    /// netlink(7) with `MSG_TRUNC` returns the datagram's real length; a cut NFQUEUE packet
+    /// message still carries its packet id near the front, which `nfqueue::messages` recovers.
+    pub truncated: bool,
+    /// The datagram came from the kernel (sender port id 0), not from another process.
+    pub from_kernel: bool,
+}
+
+impl Socket {
+    /// Opens an `AF_NETLINK` socket for `protocol` (`libc::NETLINK_NETFILTER`,
+    /// `libc::NETLINK_ROUTE`), close-on-exec.
+    pub fn open(protocol: c_int) -> io::Result<Socket> {
+        // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
+        let fd = cvt(unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                protocol,
+            )
+        })?;
+        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+        Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Binds the socket with a kernel-assigned port id, joining the multicast `groups`
+    /// (a bit mask such as `libc::RTMGRP_LINK`; 0 for none).
+    pub fn bind(&self, groups: u32) -> io::Result<()> {
+        let mut addr = zeroed_sockaddr_nl();
+        addr.nl_family = AF_NETLINK_FAMILY;
+        // nl_pid 0: the kernel picks a unique port id (netlink(7) "nl_pid").
+        addr.nl_groups = groups;
+        // SAFETY: `addr` is a valid, initialised `sockaddr_nl` and the length passed is its size.
+        cvt(unsafe {
+            libc::bind(
+                self.0.as_raw_fd(),
+                (&raw const addr).cast(),
+                SOCKADDR_NL_LEN,
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Returns the port id the kernel assigned at [`bind`](Self::bind).
+    pub fn port_id(&self) -> io::Result<u32> {
+        let mut addr = zeroed_sockaddr_nl();
+        let mut len = SOCKADDR_NL_LEN;
+        // SAFETY: `addr` is writable for `len` bytes and `len` is a valid in/out length.
+        cvt(unsafe {
+            libc::getsockname(self.0.as_raw_fd(), (&raw mut addr).cast(), &raw mut len)
+        })?;
+        Ok(addr.nl_pid)
+    }
+
+    /// Stops `recv` from failing with `ENOBUFS` after the kernel lost messages for this socket.
+    ///
+    /// NFQUEUE has no resync: a lost packet message is handled by fail-open, and the error would
+    /// only interrupt the loop (commit 38938bfe3489, "netlink: add NETLINK_NO_ENOBUFS").
+    pub fn set_no_enobufs(&self) -> io::Result<()> {
+        self.set_option(libc::SOL_NETLINK, libc::NETLINK_NO_ENOBUFS, 1)
+    }
+
+    /// Sets the receive buffer to `len` bytes, beyond `net.core.rmem_max` when the process has
+    /// `CAP_NET_ADMIN` (`SO_RCVBUFFORCE`), else up to that limit (`SO_RCVBUF`), as socket(7) says.
+    pub fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
+        let value = c_int::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        match self.set_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, value) {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                self.set_option(libc::SOL_SOCKET, libc::SO_RCVBUF, value)
+            }
+            other => other,
+        }
+    }
+
+    fn set_option(&self, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+        // SAFETY: `value` lives across the call and the length passed is the size of a c_int.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.0.as_raw_fd(),
+                level,
+                name,
+                (&raw const value).cast(),
+                C_INT_LEN,
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Receives one datagram (one or more netlink messages) into `buf`.
+    ///
+    /// With `dontwait` the call fails with `EAGAIN` instead of blocking. `EINTR` is returned, not
+    /// retried: signal handlers are installed without `SA_RESTART` so the loop sees its flags.
+    pub fn recv(&self, buf: &mut [u8], dontwait: bool) -> io::Result<Received> {
+        // MSG_TRUNC makes netlink return the datagram's full length (netlink(7), af_netlink.c
+        // netlink_recvmsg), so a cut datagram is seen instead of silently shortened.
+        let flags = libc::MSG_TRUNC | if dontwait { libc::MSG_DONTWAIT } else { 0 };
+        let mut from = zeroed_sockaddr_nl();
+        let mut from_len = SOCKADDR_NL_LEN;
+        // SAFETY: `buf` is writable for `buf.len()` bytes and `from` for `from_len` bytes for the
+        // whole call; the kernel writes no more than those lengths.
+        let n = cvt(unsafe {
+            libc::recvfrom(
+                self.0.as_raw_fd(),
+                buf.as_mut_ptr().cast::<c_void>(),
+                buf.len(),
+                flags,
+                (&raw mut from).cast(),
+                &raw mut from_len,
+            )
+        })?;
+        let full = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // Only the bytes the kernel reported are read back from `from` (STYLE.md §5).
+        let from_kernel = from_len >= SOCKADDR_NL_LEN && from.nl_pid == 0;
+        Ok(Received {
+            len: full.min(buf.len()),
+            truncated: full > buf.len(),
+            from_kernel,
+        })
+    }
+
+    /// Sends `msg` (one or more netlink messages) to the kernel as one datagram.
+    pub fn send(&self, msg: &[u8]) -> io::Result<usize> {
+        // SAFETY: `msg` is readable for `msg.len()` bytes for the whole call.
+        let n = cvt(unsafe {
+            libc::send(
+                self.0.as_raw_fd(),
+                msg.as_ptr().cast::<c_void>(),
+                msg.len(),
+                0,
+            )
+        })?;
+        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    }
+
+    /// Sends the concatenation of `parts` to the kernel as one datagram (sendmsg(2)), so a
+    /// verdict can carry a packet straight from the receive buffer without copying it.
+    pub fn send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+        let mut msg = zeroed_msghdr();
+        // The kernel only reads through `msg_iov` (sendmsg(2)); the cast to `*mut` is the C API's.
+        msg.msg_iov = parts.as_ptr().cast_mut().cast::<libc::iovec>();
+        // `msg_iovlen` is `size_t` on glibc and `int` on musl: a no-op on one, a check on the other.
+        #[allow(clippy::useless_conversion)]
+        let iovlen = parts
+            .len()
+            .try_into()
+            .map_err(|_| io::Error::from_raw_os_error(libc::EMSGSIZE))?;
+        msg.msg_iovlen = iovlen;
+        // msg_name stays null: an unconnected netlink socket sends to the kernel (port id 0).
+        // SAFETY: `msg` points at `parts`, whose `IoSlice`s are `iovec`s (asserted above) over
+        // slices that stay borrowed for the whole call.
+        let n = cvt(unsafe { libc::sendmsg(self.0.as_raw_fd(), &raw const msg, 0) })?;
+        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// Returns the MTU of the interface called `name` (`ioctl(SIOCGIFMTU)`, netdevice(7)).
+pub fn interface_mtu(name: &str) -> io::Result<u32> {
+    let mut req = zeroed_ifreq();
+    req.ifr_name = interface_name(name)?;
+    // Any socket serves the interface ioctls; an AF_INET datagram socket needs no privilege.
+    // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
+    let fd = cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `req` is a valid `ifreq` that the kernel reads the name from and writes the MTU into.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), SIOCGIFMTU, &raw mut req) })?;
+    // SAFETY: every field of the union is plain data; SIOCGIFMTU wrote `ifru_mtu`, and the union
+    // was zeroed before, so the bytes are initialised whatever the kernel did.
+    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
+    u32::try_from(mtu).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// Returns the index of the interface called `name` (if_nametoindex(3)).
+///
+/// The type is the kernel's `int ifindex` (as `ifinfomsg.ifi_index`), not the C call's `unsigned`.
+pub fn interface_index(name: &str) -> io::Result<i32> {
+    let name = interface_name(name)?;
+    // SAFETY: `name` is a NUL-terminated array (checked by `interface_name`) alive for the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    i32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// Copies `name` into a NUL-terminated `IFNAMSIZ` array.
+///
+/// The kernel would cut a longer name to 15 bytes and could then answer for another interface, so
+/// it is refused with `ENODEV`, as glibc's if_nametoindex does; an inner NUL is `EINVAL`.
+fn interface_name(name: &str) -> io::Result<[libc::c_char; libc::IFNAMSIZ]> {
+    let bytes = name.as_bytes();
+    if bytes.contains(&0) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::from_raw_os_error(libc::ENODEV));
+    }
+    let mut out = [0; libc::IFNAMSIZ];
+    for (dst, &src) in out.iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zeroed C structs: all-zero is a valid value for each (integers and null pointers), and the
+// private padding fields libc declares can only be set this way.
+
+const AF_NETLINK_FAMILY: libc::sa_family_t = libc::AF_NETLINK as libc::sa_family_t;
+const SOCKADDR_NL_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+const C_INT_LEN: libc::socklen_t = mem::size_of::<c_int>() as libc::socklen_t;
+// glibc declares the request `unsigned long`, musl `int`; `libc::Ioctl` is whichever applies.
+const SIOCGIFMTU: libc::Ioctl = libc::SIOCGIFMTU as libc::Ioctl;
+
+fn zeroed_sockaddr_nl() -> libc::sockaddr_nl {
+    // SAFETY: `sockaddr_nl` is integers only; all-zero is a valid value.
+    unsafe { mem::zeroed() }
+}
+
+fn zeroed_msghdr() -> libc::msghdr {
+    // SAFETY: `msghdr` is integers and raw pointers; all-zero (null pointers) is a valid value.
+    unsafe { mem::zeroed() }
+}
+
+fn zeroed_ifreq() -> libc::ifreq {
+    // SAFETY: `ifreq` is a char array and a union of integers, pointers and sockaddrs; all-zero
+    // is a valid value for each.
+    unsafe { mem::zeroed() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_name_refuses_long_empty_and_nul() {
+        assert_eq!(
+            interface_name("sixteen-chars-xx")
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::ENODEV)
+        );
+        assert_eq!(
+            interface_name("").unwrap_err().raw_os_error(),
+            Some(libc::ENODEV)
+        );
+        assert_eq!(
+            interface_name("lo\0x").unwrap_err().raw_os_error(),
+            Some(libc::EINVAL)
+        );
+        let name = interface_name("fifteen-chars-x").unwrap();
+        assert_eq!(name[14], b'x' as libc::c_char);
+        assert_eq!(name[15], 0);
+    }
+
+    // Every Linux system has a loopback interface, index 1, MTU 65536 by default (drivers/net/
+    // loopback.c); the MTU is only checked to be plausible because it can be changed.
+    #[test]
+    fn loopback_index_and_mtu() {
+        assert_eq!(interface_index("lo").unwrap(), 1);
+        assert!(interface_mtu("lo").unwrap() >= 68);
+        let missing = "tcpmssd-none0";
+        assert_eq!(
+            interface_index(missing).unwrap_err().raw_os_error(),
+            Some(libc::ENODEV)
+        );
+        assert_eq!(
+            interface_mtu(missing).unwrap_err().raw_os_error(),
+            Some(libc::ENODEV)
+        );
+    }
+
+    // rtnetlink needs no privilege to open, bind and read (GET requests are unprivileged).
+    #[test]
+    fn route_socket_binds_and_times_out_empty() {
+        let sock = Socket::open(libc::NETLINK_ROUTE).unwrap();
+        sock.bind(0).unwrap();
+        assert_ne!(sock.port_id().unwrap(), 0);
+        let mut buf = [0u8; 64];
+        let err = sock.recv(&mut buf, true).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EAGAIN));
+    }
+}

@@ -1,0 +1,643 @@
+//! The process around the packet loop: signal flags, waiting without losing a signal,
+//! detaching from the terminal, the pidfile lock, syslog and `strerror`.
+//!
+//! Signals: handlers only store to an `AtomicBool` and are installed without `SA_RESTART`.
+//! The loop blocks the handled signals ([`block_signals`]) and sleeps only in [`wait_readable`]
+//! (`ppoll(2)` with those signals unblocked), so a signal that arrives after the loop read the
+//! flags stays pending until `ppoll` starts, then interrupts it at once. Everything else the
+//! loop does (`recv` with `MSG_DONTWAIT`, `send`) runs with the signals blocked and never
+//! sleeps.
+
+use core::fmt;
+use core::fmt::Write as _;
+use core::ptr;
+use std::ffi::CStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use libc::c_int;
+
+use super::cvt;
+
+// ---------------------------------------------------------------------------------------------
+// Signals
+
+static TERMINATE: AtomicBool = AtomicBool::new(false);
+static RELOAD_MTU: AtomicBool = AtomicBool::new(false);
+static REPORT_COUNTERS: AtomicBool = AtomicBool::new(false);
+
+/// The signals the daemon handles: SIGTERM and SIGINT end it, SIGHUP re-reads the MTU,
+/// SIGUSR1 (and SIGINFO, ^T on a BSD terminal) logs the counters.
+#[cfg(target_os = "freebsd")]
+const HANDLED: [c_int; 5] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGUSR1,
+    libc::SIGINFO,
+];
+/// The signals the daemon handles: SIGTERM and SIGINT end it, SIGHUP re-reads the MTU,
+/// SIGUSR1 logs the counters.
+#[cfg(not(target_os = "freebsd"))]
+const HANDLED: [c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
+
+/// Sets the flag for `signal`. Only atomic stores: nothing else is async-signal-safe here.
+extern "C" fn on_signal(signal: c_int) {
+    let flag = match signal {
+        libc::SIGTERM | libc::SIGINT => &TERMINATE,
+        libc::SIGHUP => &RELOAD_MTU,
+        _ => &REPORT_COUNTERS,
+    };
+    flag.store(true, Ordering::SeqCst);
+}
+
+/// What signals asked for since the last [`take_requests`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requests {
+    /// SIGTERM or SIGINT: log the counters, remove the pidfile, exit 0.
+    pub terminate: bool,
+    /// SIGHUP: read the interface MTU again.
+    pub reload_mtu: bool,
+    /// SIGUSR1 (SIGINFO on FreeBSD): log the counters.
+    pub report_counters: bool,
+}
+
+/// Returns the requests signals made since the last call, and clears them.
+pub fn take_requests() -> Requests {
+    Requests {
+        terminate: TERMINATE.swap(false, Ordering::SeqCst),
+        reload_mtu: RELOAD_MTU.swap(false, Ordering::SeqCst),
+        report_counters: REPORT_COUNTERS.swap(false, Ordering::SeqCst),
+    }
+}
+
+/// Returns an empty signal set.
+fn empty_sigset() -> io::Result<libc::sigset_t> {
+    // SAFETY: sigset_t is a plain bit array; all zeroes is a valid value, and sigemptyset
+    // below gives it its defined empty state.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable sigset_t.
+    cvt(unsafe { libc::sigemptyset(&mut set) })?;
+    Ok(set)
+}
+
+/// Installs the flag-setting handler for every handled signal, without `SA_RESTART`, so a
+/// blocking call the signal interrupts returns `EINTR` instead of resuming.
+pub fn install_signal_handlers() -> io::Result<()> {
+    for signal in HANDLED {
+        // SAFETY: sigaction is plain data (integers, a bit set, a function pointer that may be
+        // null); all zeroes is a valid value. The fields that matter are set below.
+        let mut action: libc::sigaction = unsafe { core::mem::zeroed() };
+        action.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+        action.sa_mask = empty_sigset()?;
+        action.sa_flags = 0;
+        // SAFETY: `action` is a valid sigaction whose handler only performs atomic stores;
+        // the old action is not wanted (null).
+        cvt(unsafe { libc::sigaction(signal, &action, ptr::null_mut()) })?;
+    }
+    Ok(())
+}
+
+/// The signal mask [`wait_readable`] sleeps with: the mask from before [`block_signals`], with
+/// the handled signals unblocked.
+pub struct WaitMask(libc::sigset_t);
+
+/// Blocks the handled signals for the calling thread and returns the mask to sleep with.
+///
+/// From here on a handled signal is delivered only while the thread sleeps in
+/// [`wait_readable`]. Call it once, after [`install_signal_handlers`] and before the loop.
+pub fn block_signals() -> io::Result<WaitMask> {
+    let mut block = empty_sigset()?;
+    for signal in HANDLED {
+        // SAFETY: `block` is a valid sigset_t and `signal` a valid signal number.
+        cvt(unsafe { libc::sigaddset(&mut block, signal) })?;
+    }
+    let mut previous = empty_sigset()?;
+    // pthread_sigmask, not sigprocmask: the latter is unspecified in a process with threads
+    // (the test harness has several). It returns the error number instead of setting errno.
+    // SAFETY: both sets are valid; `previous` is writable.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut previous) };
+    if ret != 0 {
+        return Err(io::Error::from_raw_os_error(ret));
+    }
+    // Whoever started us may have blocked these signals; the daemon must still see them.
+    for signal in HANDLED {
+        // SAFETY: `previous` is a valid sigset_t and `signal` a valid signal number.
+        cvt(unsafe { libc::sigdelset(&mut previous, signal) })?;
+    }
+    Ok(WaitMask(previous))
+}
+
+/// How many descriptors [`wait_readable`] watches at most: the packet socket and the MTU
+/// (routing / rtnetlink) socket, with room to spare.
+pub const MAX_WAIT_FDS: usize = 4;
+
+/// Which of the descriptors given to [`wait_readable`] are ready, by index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ready(u8);
+
+impl Ready {
+    /// No descriptor is ready: the timeout passed or a signal arrived.
+    pub const NONE: Ready = Ready(0);
+
+    /// Returns true when the descriptor at `index` can be read without blocking (or has an
+    /// error or hang-up that the next read reports).
+    #[must_use]
+    pub const fn contains(self, index: usize) -> bool {
+        index < MAX_WAIT_FDS && self.0 & (1 << index) != 0
+    }
+
+    /// Returns true when no descriptor is ready.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Sleeps until one of `fds` is readable, `timeout` passes (`None`: no timeout), or a
+/// handled signal arrives; only here are the handled signals unblocked (`ppoll(2)`).
+///
+/// A signal returns `Ok(Ready::NONE)`, as a timeout does: the caller reads the flags with
+/// [`take_requests`] on every return anyway. More than [`MAX_WAIT_FDS`] descriptors is
+/// `InvalidInput`.
+pub fn wait_readable(
+    fds: &[BorrowedFd<'_>],
+    timeout: Option<Duration>,
+    mask: &WaitMask,
+) -> io::Result<Ready> {
+    if fds.len() > MAX_WAIT_FDS {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    let unused = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+    let mut polls = [unused; MAX_WAIT_FDS];
+    for (poll, fd) in polls.iter_mut().zip(fds) {
+        poll.fd = fd.as_raw_fd();
+        poll.events = libc::POLLIN;
+    }
+    let nfds = libc::nfds_t::try_from(fds.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let timespec = timeout.map(|t| {
+        // Below 10^9, so it fits every c_long; c_long is 32 bits on 32-bit targets, where
+        // `From<u32>` does not exist.
+        #[allow(clippy::unnecessary_fallible_conversions)]
+        let nanos = libc::c_long::try_from(t.subsec_nanos()).unwrap_or(0);
+        libc::timespec {
+            tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: nanos,
+        }
+    });
+    let timespec_ptr = timespec.as_ref().map_or(ptr::null(), ptr::from_ref);
+    // SAFETY: `polls` holds at least `nfds` valid pollfd entries for the whole call;
+    // `timespec_ptr` is null or points to `timespec`, alive until the end of this function;
+    // `mask.0` is a valid sigset_t.
+    match cvt(unsafe { libc::ppoll(polls.as_mut_ptr(), nfds, timespec_ptr, &mask.0) }) {
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(Ready::NONE),
+        Err(error) => return Err(error),
+    }
+    let wake = libc::POLLIN | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
+    let mut ready = 0u8;
+    for (index, poll) in polls.iter().take(fds.len()).enumerate() {
+        if poll.revents & wake != 0 {
+            ready |= 1 << index;
+        }
+    }
+    Ok(Ready(ready))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detaching
+
+/// A child process detached from the terminal that has not yet told its parent it runs.
+///
+/// Until [`Detached::ready`], stdin/stdout/stderr are still the terminal's, so start-up errors
+/// (unknown interface, no permission, queue in use) print there and the child's exit status
+/// becomes the parent's.
+#[derive(Debug)]
+pub struct Detached {
+    ready: OwnedFd,
+}
+
+/// Forks; the parent waits until the child calls [`Detached::ready`] (then exits 0) or exits
+/// (then exits with the child's status). Returns only in the child, which has its own
+/// session (`setsid`) and `/` as its working directory.
+///
+/// Call it while the process has one thread: after `fork` only the calling thread exists.
+pub fn daemonize() -> io::Result<Detached> {
+    let mut ends = [-1 as c_int; 2];
+    // SAFETY: `ends` has room for the two descriptors pipe2 writes.
+    cvt(unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: pipe2 succeeded, so both are open descriptors that nothing else owns.
+    let read_end = unsafe { OwnedFd::from_raw_fd(ends[0]) };
+    // SAFETY: as above.
+    let write_end = unsafe { OwnedFd::from_raw_fd(ends[1]) };
+
+    // SAFETY: the daemon is single-threaded at this point (see above), so the child may run
+    // any code, not only async-signal-safe functions.
+    let pid = cvt(unsafe { libc::fork() })?;
+    if pid > 0 {
+        drop(write_end);
+        std::process::exit(wait_for_child(pid, read_end));
+    }
+    drop(read_end);
+    // SAFETY: no arguments; fails only if the child already leads a process group, which a
+    // fresh fork does not.
+    cvt(unsafe { libc::setsid() })?;
+    // The daemon must not keep a mount point busy.
+    std::env::set_current_dir("/")?;
+    Ok(Detached { ready: write_end })
+}
+
+/// In the parent: returns the exit status for the parent once the child is ready or gone.
+fn wait_for_child(pid: libc::pid_t, read_end: OwnedFd) -> i32 {
+    let mut pipe = File::from(read_end);
+    let mut byte = [0u8; 1];
+    loop {
+        match pipe.read(&mut byte) {
+            Ok(1) => return 0,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            // End of file: the child exited (or closed the pipe) without saying it was ready.
+            _ => break,
+        }
+    }
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: `status` is a valid, writable int; `pid` is our child.
+        match cvt(unsafe { libc::waitpid(pid, &mut status, 0) }) {
+            Ok(_) => break,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return 71, // EX_OSERR
+        }
+    }
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        // Killed by a signal: report it as a shell would.
+        128 + libc::WTERMSIG(status)
+    }
+}
+
+impl Detached {
+    /// Points stdin, stdout and stderr at `/dev/null` and lets the parent exit 0.
+    ///
+    /// Call it once start-up succeeded, the pidfile holds this pid and the log goes to syslog.
+    pub fn ready(self) -> io::Result<()> {
+        let null = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")?;
+        for target in [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+            // SAFETY: `null` is an open descriptor; dup2 onto 0..2 replaces the terminal
+            // descriptors, which std's handles keep using by number, not by ownership.
+            cvt(unsafe { libc::dup2(null.as_raw_fd(), target) })?;
+        }
+        // A parent killed meanwhile gives EPIPE (std ignores SIGPIPE); the daemon runs on.
+        let _ = File::from(self.ready).write_all(&[1]);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pidfile
+
+/// A locked pidfile; removed when dropped.
+///
+/// The lock (`flock`, as pidfile(3)) lives as long as the open file, so a file left behind by
+/// an instance that died is unlocked and taken over, while a running instance refuses a
+/// second one. Create it in the process that stays ([`daemonize`] first): dropping it in any
+/// other process would remove the running daemon's file.
+#[derive(Debug)]
+pub struct Pidfile {
+    file: File,
+    path: PathBuf,
+}
+
+/// Why a pidfile could not be taken.
+#[derive(Debug)]
+pub enum PidfileError {
+    /// Another process holds the lock; its pid, when the file holds one.
+    Running {
+        /// The pid written in the file.
+        pid: Option<u32>,
+    },
+    /// The path names something other than a regular file.
+    NotAFile,
+    /// open, fstat or flock failed (a symbolic link gives `ELOOP`, `EMLINK` on FreeBSD).
+    Io(io::Error),
+}
+
+impl fmt::Display for PidfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PidfileError::Running { pid: Some(pid) } => {
+                write!(f, "locked: tcpmssd already running, pid {pid}")
+            }
+            PidfileError::Running { pid: None } => f.write_str("locked by another tcpmssd"),
+            PidfileError::NotAFile => f.write_str("not a regular file"),
+            PidfileError::Io(error) => crate::log::OsError(error).fmt(f),
+        }
+    }
+}
+
+impl From<io::Error> for PidfileError {
+    fn from(error: io::Error) -> Self {
+        PidfileError::Io(error)
+    }
+}
+
+/// Takes an exclusive `flock` without waiting.
+fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: `fd` is an open descriptor for the duration of the call.
+    cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) })?;
+    Ok(())
+}
+
+/// Opens `path` without following a symbolic link and without blocking on a FIFO.
+fn open_no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    options
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Returns the pid written in the pidfile at `path`, if there is a plausible one.
+fn read_pid(path: &Path) -> Option<u32> {
+    let mut file = open_no_follow(OpenOptions::new().read(true), path).ok()?;
+    let mut buf = [0u8; 16];
+    let len = file.read(&mut buf).ok()?;
+    let text = core::str::from_utf8(buf.get(..len)?).ok()?;
+    text.trim().parse().ok().filter(|&pid| pid != 0)
+}
+
+impl Pidfile {
+    /// How often to retry when the file is replaced between our open and our lock.
+    const ATTEMPTS: usize = 3;
+
+    /// Opens or creates `path` (mode 0644, no symbolic link followed) and locks it.
+    ///
+    /// The file keeps its contents until [`Pidfile::write_pid`], so a refused second instance
+    /// can still read the running one's pid.
+    pub fn create(path: &Path) -> Result<Pidfile, PidfileError> {
+        for _ in 0..Self::ATTEMPTS {
+            let file = open_no_follow(
+                OpenOptions::new().write(true).create(true).mode(0o644),
+                path,
+            )?;
+            let opened = file.metadata()?;
+            if !opened.file_type().is_file() {
+                return Err(PidfileError::NotAFile);
+            }
+            match lock_exclusive(file.as_fd()) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(PidfileError::Running {
+                        pid: read_pid(path),
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            }
+            // An exiting instance removes its file before it closes it: if that happened
+            // between our open and our lock, we hold a lock on a file no one else will open.
+            match fs::symlink_metadata(path) {
+                Ok(now) if now.dev() == opened.dev() && now.ino() == opened.ino() => {
+                    return Ok(Pidfile {
+                        file,
+                        path: path.to_path_buf(),
+                    });
+                }
+                _ => continue,
+            }
+        }
+        Err(PidfileError::Running {
+            pid: read_pid(path),
+        })
+    }
+
+    /// Replaces the file's contents with this process's pid and a newline.
+    pub fn write_pid(&mut self) -> io::Result<()> {
+        let mut text = heapless::String::<16>::new();
+        // A u32 and a newline take at most 11 bytes.
+        let _ = writeln!(text, "{}", std::process::id());
+        self.file.set_len(0)?;
+        self.file.write_all_at(text.as_bytes(), 0)
+    }
+
+    /// Returns the path the file was created at.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        // Removed before the descriptor closes, so no other instance can lock this file
+        // and then lose it; see the identity check in `create`.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// syslog and strerror
+
+/// Opens the connection to syslogd; `ident` must outlive every later `syslog` call, hence
+/// `'static`.
+pub fn openlog(ident: &'static CStr, option: c_int, facility: c_int) {
+    // SAFETY: `ident` is NUL-terminated and lives for the rest of the program, as openlog
+    // keeps the pointer.
+    unsafe { libc::openlog(ident.as_ptr(), option, facility) }
+}
+
+/// Sends one line to syslogd; the line is passed through `"%s"`, never as the format.
+pub fn syslog(priority: c_int, line: &CStr) {
+    // SAFETY: the format is a literal consuming exactly one C string argument, and `line` is
+    // NUL-terminated.
+    unsafe { libc::syslog(priority, c"%s".as_ptr(), line.as_ptr()) }
+}
+
+/// Closes the connection to syslogd.
+pub fn closelog() {
+    // SAFETY: no arguments; harmless when syslog was never opened.
+    unsafe { libc::closelog() }
+}
+
+/// Returns the C library's description of `errno`, written into `buf` (128 bytes is ample).
+///
+/// Unknown numbers and a too-small buffer give `"unknown error"`.
+pub fn strerror(errno: i32, buf: &mut [u8]) -> &str {
+    // The libc crate binds the XSI strerror_r on glibc (`__xpg_strerror_r`), musl and FreeBSD:
+    // it returns 0 on success and writes a NUL-terminated string into `buf`.
+    // SAFETY: `buf` is valid for `buf.len()` writable bytes for the whole call.
+    let ret = unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) };
+    if ret != 0 {
+        return "unknown error";
+    }
+    CStr::from_bytes_until_nul(buf)
+        .ok()
+        .and_then(|text| text.to_str().ok())
+        .unwrap_or("unknown error")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixDatagram;
+    use std::time::Instant;
+
+    /// A directory under the system temp dir, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let path =
+                std::env::temp_dir().join(format!("tcpmssd-test-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir(&path).unwrap();
+            TempDir(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn pidfile_second_instance_refused_with_pid() {
+        let dir = TempDir::new("second");
+        let path = dir.0.join("tcpmssd.pid");
+        let mut first = Pidfile::create(&path).unwrap();
+        first.write_pid().unwrap();
+        // flock locks belong to the open file description, so a second open in this
+        // process conflicts as another process would.
+        match Pidfile::create(&path) {
+            Err(PidfileError::Running { pid }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("expected Running, got {other:?}"),
+        }
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("{}\n", std::process::id())
+        );
+        drop(first);
+        assert!(!path.exists(), "dropping the pidfile removes it");
+    }
+
+    #[test]
+    fn pidfile_stale_file_taken_over_and_truncated() {
+        let dir = TempDir::new("stale");
+        let path = dir.0.join("tcpmssd.pid");
+        fs::write(&path, "4294967295\nleftover\n").unwrap();
+        let mut pidfile = Pidfile::create(&path).unwrap();
+        pidfile.write_pid().unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("{}\n", std::process::id())
+        );
+        assert_eq!(pidfile.path(), path);
+    }
+
+    #[test]
+    fn pidfile_symlink_refused_target_untouched() {
+        let dir = TempDir::new("symlink");
+        let target = dir.0.join("target");
+        let link = dir.0.join("tcpmssd.pid");
+        fs::write(&target, "keep\n").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        match Pidfile::create(&link) {
+            Err(PidfileError::Io(error)) => {
+                let expected = if cfg!(target_os = "freebsd") {
+                    libc::EMLINK
+                } else {
+                    libc::ELOOP
+                };
+                assert_eq!(error.raw_os_error(), Some(expected));
+            }
+            other => panic!("expected an open error, got {other:?}"),
+        }
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep\n");
+    }
+
+    #[test]
+    fn pidfile_error_names_running_pid() {
+        let text = PidfileError::Running { pid: Some(4321) }.to_string();
+        assert_eq!(text, "locked: tcpmssd already running, pid 4321");
+    }
+
+    #[test]
+    fn strerror_describes_known_errno() {
+        let mut buf = [0u8; 128];
+        let text = strerror(libc::EACCES, &mut buf);
+        assert_eq!(text, "Permission denied");
+    }
+
+    #[test]
+    fn strerror_small_buffer_falls_back() {
+        let mut buf = [0u8; 4];
+        assert_eq!(strerror(libc::EACCES, &mut buf), "unknown error");
+    }
+
+    #[test]
+    fn wait_readable_reports_ready_descriptor() {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        let mask = block_signals().unwrap();
+        b.send(b"x").unwrap();
+        let ready =
+            wait_readable(&[b.as_fd(), a.as_fd()], Some(Duration::from_secs(5)), &mask).unwrap();
+        assert!(!ready.contains(0));
+        assert!(ready.contains(1));
+    }
+
+    #[test]
+    fn wait_readable_times_out() {
+        let (a, _b) = UnixDatagram::pair().unwrap();
+        let mask = block_signals().unwrap();
+        let start = Instant::now();
+        let ready = wait_readable(&[a.as_fd()], Some(Duration::from_millis(20)), &mask).unwrap();
+        assert!(ready.is_empty());
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn wait_readable_refuses_too_many_fds() {
+        let (a, _b) = UnixDatagram::pair().unwrap();
+        let mask = block_signals().unwrap();
+        let fds = [a.as_fd(); MAX_WAIT_FDS + 1];
+        let error = wait_readable(&fds, Some(Duration::ZERO), &mask).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    /// The race the design closes: a signal that arrives after the flags were read stays
+    /// pending, and the next wait returns at once instead of sleeping through it.
+    #[test]
+    fn signal_pending_before_wait_wakes_it() {
+        install_signal_handlers().unwrap();
+        // Only this test thread blocks the signals; the mask is per thread.
+        let mask = block_signals().unwrap();
+        let _ = take_requests();
+        // raise() directs the signal at the calling thread, where it is blocked: it stays
+        // pending and the handler has not run yet.
+        // SAFETY: SIGUSR1 has the flag-setting handler installed above.
+        cvt(unsafe { libc::raise(libc::SIGUSR1) }).unwrap();
+        assert_eq!(take_requests(), Requests::default());
+        let (a, _b) = UnixDatagram::pair().unwrap();
+        let start = Instant::now();
+        let ready = wait_readable(&[a.as_fd()], Some(Duration::from_secs(5)), &mask).unwrap();
+        assert!(ready.is_empty());
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the wait slept through the signal"
+        );
+        let requests = take_requests();
+        assert!(requests.report_counters);
+        assert!(!requests.terminate);
+        assert!(!requests.reload_mtu);
+    }
+}

@@ -1,0 +1,107 @@
+//! The binary's command line: every bad input is one line on stderr, then the usage, exit
+//! status 64 (EX_USAGE), never a panic; help and version go to stdout with status 0.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::process::{Command, Output};
+
+const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]";
+
+fn run<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_tcpmssd"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn assert_usage_error(args: &[OsString], expected: &str) {
+    let output = run(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(64), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines, [expected, USAGE], "{args:?}");
+    assert!(output.stdout.is_empty(), "{args:?}");
+}
+
+fn os(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
+}
+
+#[test]
+fn bad_command_lines_exit_64_with_one_line_and_usage() {
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str)] = &[
+        (&["-m", "1400"],                         "tcpmssd: -p port is required"),
+        (&["-p", "1", "-i", "em0", "-m", "1400"], "tcpmssd: -i and -m cannot be used together"),
+        (&["-p", "1"],                            "tcpmssd: -i iface or -m mtu is required"),
+        (&[],                                     "tcpmssd: -p port is required"),
+        (&["-p", "1", "-m", "67"],                "tcpmssd: -m 67: MTU must be 68..65535"),
+        (&["-p", "1", "-m", "65536"],             "tcpmssd: -m 65536: MTU must be 68..65535"),
+        (&["-p", "1", "-m", "0x578"],             "tcpmssd: -m 0x578: MTU must be a decimal number"),
+        (&["-p", "1", "-m", "1e3"],               "tcpmssd: -m 1e3: MTU must be a decimal number"),
+        (&["-p", "1", "-m", "+1400"],             "tcpmssd: -m +1400: MTU must be a decimal number"),
+        (&["-p", "1", "-m", " 1400"],             "tcpmssd: -m \" 1400\": MTU must be a decimal number"),
+        (&["-p", "1", "-m", ""],                  "tcpmssd: -m \"\": MTU must be a decimal number"),
+        (&["-p", "-1", "-m", "1400"],             "tcpmssd: -p -1: port must be a decimal number"),
+        (&["-p", "65536", "-m", "1400"],          "tcpmssd: -p 65536: port must be 0..65535"),
+        (&["-p", "1", "-p", "2", "-m", "1400"],   "tcpmssd: -p given twice"),
+        (&["-p1", "-i", "abcdefghijklmnop"],      "tcpmssd: -i abcdefghijklmnop: interface name must be 1..15 bytes"),
+        (&["-p1", "-i", "em/0"],                  "tcpmssd: -i em/0: interface name must not contain '/', white space or control characters"),
+        (&["-p1", "-m1400", "em0"],               "tcpmssd: unexpected argument em0"),
+        (&["-p1", "-m1400", "-x"],                "tcpmssd: unknown option -x"),
+        (&["-p1", "-m1400", "--mtu=9000"],        "tcpmssd: unknown option --mtu"),
+        (&["-m1400", "-p"],                       "tcpmssd: -p needs a value"),
+        (&["-p1", "-m1400", "-P", "run/x.pid"],   "tcpmssd: -P run/x.pid: pidfile must be an absolute path"),
+    ];
+    for (args, expected) in cases {
+        assert_usage_error(&os(args), expected);
+    }
+}
+
+#[test]
+fn non_utf8_interface_name_exits_64() {
+    let args = [
+        OsString::from("-p"),
+        OsString::from("1"),
+        OsString::from("-i"),
+        OsStr::from_bytes(b"\xffem0").to_owned(),
+    ];
+    assert_usage_error(
+        &args,
+        "tcpmssd: -i \"\\xFFem0\": interface name must be UTF-8",
+    );
+}
+
+#[test]
+fn help_goes_to_stdout_with_status_0() {
+    for flag in ["-h", "--help"] {
+        let output = run([flag]);
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(stdout.starts_with(USAGE), "{flag}: {stdout}");
+        for option in ["-p port", "-i iface", "-m mtu", "-b ", "-v ", "-P pidfile"] {
+            assert!(stdout.contains(option), "{flag}: {option} missing");
+        }
+        assert!(output.stderr.is_empty(), "{flag}");
+    }
+}
+
+#[test]
+fn version_goes_to_stdout_with_status_0() {
+    for flag in ["-V", "--version"] {
+        let output = run([flag]);
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(
+            stdout,
+            format!("tcpmssd {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+        assert!(output.stderr.is_empty(), "{flag}");
+    }
+}
