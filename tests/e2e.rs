@@ -21,6 +21,7 @@ use common::clamper::{
 };
 use common::netns::{Family, Topology, A_IF, B_IF, FAMILIES, LINK_MTU, R_A_IF};
 use common::transfer::{connect, download, listen, Failure, Server};
+use common::wait_until;
 
 /// The MTU every clamper in these tests works to: MSS 1360 for IPv4, 1340 for IPv6.
 const MTU: u16 = 1400;
@@ -481,24 +482,10 @@ fn run_detaching(topology: &Topology, dir: &Path, queue: u16, pidfile: &Path) ->
         .stderr(stderr)
         .spawn()
         .expect("spawn tcpmssd");
-    let status = wait_until(|| child.try_wait().expect("try_wait"))
+    let status = wait_until(DAEMON_WAIT, || child.try_wait().expect("try_wait"))
         .unwrap_or_else(|| panic!("tcpmssd (parent) still running after {DAEMON_WAIT:?}"));
     let stderr = std::fs::read_to_string(stderr_path).unwrap_or_default();
     (status.code().unwrap_or(-1), stderr)
-}
-
-/// Polls `f` until it returns something, for at most [`DAEMON_WAIT`].
-fn wait_until<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = f() {
-            return Some(value);
-        }
-        if start.elapsed() > DAEMON_WAIT {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Whether process `pid` is still running (a zombie has finished: once detached, the daemon
@@ -533,8 +520,10 @@ fn daemon_detached_pidfile_locked_second_instance_refused_sigterm_removes_it() {
 
     let (code, stderr) = run_detaching(&topology, &dir.0, queue, &pidfile);
     assert_eq!(code, 0, "detaching tcpmssd: {stderr}");
-    let pid: u32 = wait_until(|| std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {} after {DAEMON_WAIT:?}", pidfile.display()));
+    let pid: u32 = wait_until(DAEMON_WAIT, || {
+        std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok()
+    })
+    .unwrap_or_else(|| panic!("no pid in {} after {DAEMON_WAIT:?}", pidfile.display()));
     assert!(running(pid), "pidfile names {pid}, which is not running");
     assert!(flock_held(&pidfile), "the pidfile is not locked");
 
@@ -558,11 +547,11 @@ fn daemon_detached_pidfile_locked_second_instance_refused_sigterm_removes_it() {
     // SAFETY: kill(2) on the pid the daemon wrote, checked to be running just above.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
     assert!(
-        wait_until(|| (!running(pid)).then_some(())).is_some(),
+        wait_until(DAEMON_WAIT, || (!running(pid)).then_some(())).is_some(),
         "tcpmssd {pid} still running after SIGTERM"
     );
     assert!(
-        wait_until(|| (!pidfile.exists()).then_some(())).is_some(),
+        wait_until(DAEMON_WAIT, || (!pidfile.exists()).then_some(())).is_some(),
         "pidfile left behind after SIGTERM"
     );
 }

@@ -10,6 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::netns::{Family, Topology, FAMILIES};
+use super::wait_until;
 
 /// How long the daemon may take to bind its queue, or to notice a change.
 pub const DAEMON_WAIT: Duration = Duration::from_secs(5);
@@ -201,8 +202,8 @@ impl Daemon {
     }
 
     fn wait_until_bound(&mut self, args: &[&str]) {
-        let start = Instant::now();
-        loop {
+        let mut last = None;
+        let bound = wait_until(DAEMON_WAIT, || {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 self.join_reader();
                 panic!(
@@ -212,22 +213,19 @@ impl Daemon {
                     self.log().join("\n")
                 );
             }
-            let bound = in_namespace(self.child.id(), &self.ns)
+            last = in_namespace(self.child.id(), &self.ns)
                 .then(|| queue_stats(self.child.id(), self.queue))
                 .flatten();
             // Copy mode 2 is NFQNL_COPY_PACKET; 0 would mean bound but not yet configured.
-            if bound.is_some_and(|stats| stats.copy_mode == 2) {
-                return;
-            }
-            assert!(
-                start.elapsed() < DAEMON_WAIT,
-                "tcpmssd did not bind queue {} in copy-packet mode within {DAEMON_WAIT:?} \
-                 (now: {bound:?}); stderr:\n{}",
-                self.queue,
-                self.log().join("\n")
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+            last.filter(|stats| stats.copy_mode == 2)
+        });
+        assert!(
+            bound.is_some(),
+            "tcpmssd did not bind queue {} in copy-packet mode within {DAEMON_WAIT:?} \
+             (last seen: {last:?}); stderr:\n{}",
+            self.queue,
+            self.log().join("\n")
+        );
     }
 
     /// Waits (briefly) for the last stderr lines. Bounded: a process the daemon left behind
@@ -251,14 +249,10 @@ impl Daemon {
 
     /// Waits until a stderr line satisfies `wanted`; false after [`DAEMON_WAIT`].
     pub fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < DAEMON_WAIT {
-            if self.log().iter().any(|line| wanted(line)) {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        false
+        wait_until(DAEMON_WAIT, || {
+            self.log().iter().any(|l| wanted(l)).then_some(())
+        })
+        .is_some()
     }
 
     /// The kernel's counters for the daemon's queue; panics if it is no longer bound.
@@ -267,21 +261,13 @@ impl Daemon {
             .unwrap_or_else(|| panic!("queue {} is not bound any more", self.queue))
     }
 
-    /// SIGTERM, then the exit status (SIGKILL after [`DAEMON_WAIT`], and a panic).
+    /// SIGTERM, then the exit status (a panic after [`DAEMON_WAIT`]; Drop then kills it).
     pub fn stop(mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                self.join_reader();
-                return status;
-            }
-            assert!(
-                start.elapsed() < DAEMON_WAIT,
-                "tcpmssd still running {DAEMON_WAIT:?} after SIGTERM"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        let status = wait_until(DAEMON_WAIT, || self.child.try_wait().expect("try_wait"))
+            .unwrap_or_else(|| panic!("tcpmssd still running {DAEMON_WAIT:?} after SIGTERM"));
+        self.join_reader();
+        status
     }
 
     fn signal(&self, signal: libc::c_int) {
@@ -302,14 +288,10 @@ impl Drop for Daemon {
             }
         } else {
             self.signal(libc::SIGTERM);
-            let start = Instant::now();
-            while let Ok(None) = self.child.try_wait() {
-                if start.elapsed() > Duration::from_secs(2) {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break;
-                }
-                thread::sleep(Duration::from_millis(20));
+            let exited = wait_until(Duration::from_secs(2), || self.child.try_wait().ok()?);
+            if exited.is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
             }
         }
         self.join_reader();

@@ -8,6 +8,22 @@ pub mod clamper;
 pub mod netns;
 pub mod transfer;
 
+use std::time::{Duration, Instant};
+
+/// Polls `f` every 20 ms until it returns something; `None` once `timeout` has passed.
+pub fn wait_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = f() {
+            return Some(value);
+        }
+        if start.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Returns from the calling test (after saying why) where it cannot run: not root, or no
 /// `ip netns`. Nothing else is a reason to skip.
 #[macro_export]
