@@ -159,9 +159,9 @@ impl Topology {
             // through r's forwarding alike: every capture would show a "bad" checksum, and a
             // clamper's checksum update could not be checked. Off, the sender computes it.
             // (This also turns TSO off, so r sees wire-sized segments, as on a real link.)
-            let (ns_owned, iface_owned) = (ns.to_string(), iface.to_string());
-            in_netns(&ns_owned.clone(), move || disable_tx_checksum(&iface_owned))
-                .unwrap_or_else(|e| panic!("{ns_owned}: tx checksum offload off: {e}"));
+            let owned = iface.to_string();
+            in_netns(ns, move || disable_tx_checksum(&owned))
+                .unwrap_or_else(|e| panic!("{ns}/{iface}: tx checksum offload off: {e}"));
             run("ip", &["-n", ns, "link", "set", iface, "up"]);
         }
         topology.exec(
