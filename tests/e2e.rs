@@ -5,6 +5,8 @@
 //! TCPMSS target: they prove the scenario and this harness can pass (and fail: the `no_clamper_*`
 //! tests) independently of tcpmssd. `daemon_*` tests run the same scenario with tcpmssd behind
 //! NFQUEUE, plus what only the daemon has (`-i`, `-b`, detaching).
+// Network namespaces, AF_PACKET and NFQUEUE are Linux's.
+#![cfg(target_os = "linux")]
 
 mod common;
 
