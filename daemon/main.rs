@@ -12,6 +12,7 @@ mod counters;
 mod log;
 mod mtu;
 mod nfqueue;
+mod run;
 mod sys;
 
 use std::process::ExitCode;

@@ -550,6 +550,37 @@ pub fn config_unbind(queue: u16, seq: u32) -> [u8; CONFIG_UNBIND_LEN] {
     msg
 }
 
+// The maximum-length message: netlink header, nfgenmsg and NFQA_CFG_QUEUE_MAXLEN only.
+mod config_maxlen {
+    use core::ops::Range;
+    pub const NFGENMSG: Range<usize> = 16..20;
+    pub const MAXLEN: Range<usize> = 20..28;
+}
+/// Length of the message [`config_max_len`] builds.
+pub const CONFIG_MAXLEN_LEN: usize = config_maxlen::MAXLEN.end;
+const_assert_eq!(config_maxlen::NFGENMSG.start, NLMSG_HDR_LEN);
+
+/// Builds the request that changes the maximum length of the bound `queue` to `max_len`
+/// packets, with `NLM_F_ACK`.
+///
+/// With fail-open set, a maximum of 0 makes the kernel accept every new packet itself instead
+/// of queueing it (`queue_total >= queue_maxlen` in `__nfqnl_enqueue_packet`), while packets
+/// already queued keep waiting for their verdicts: the way to leave without losing any.
+pub fn config_max_len(queue: u16, max_len: u32, seq: u32) -> [u8; CONFIG_MAXLEN_LEN] {
+    let mut msg = [0u8; CONFIG_MAXLEN_LEN];
+    let len = u32::try_from(CONFIG_MAXLEN_LEN).unwrap_or(u32::MAX);
+    if let Some(header) = msg.first_chunk_mut::<NLMSG_HDR_LEN>() {
+        put_nlmsghdr(header, len, MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK, seq);
+    }
+    write_nfgenmsg(&mut msg[config_maxlen::NFGENMSG], queue);
+    write_attr(
+        &mut msg[config_maxlen::MAXLEN],
+        NFQA_CFG_QUEUE_MAXLEN,
+        &max_len.to_be_bytes(),
+    );
+    msg
+}
+
 /// Writes the netlink header, nfgenmsg and the command attribute of a config message.
 fn write_config_start<const N: usize>(msg: &mut [u8; N], seq: u32, queue: u16, command: u8) {
     let len = u32::try_from(N).unwrap_or(u32::MAX);
@@ -666,6 +697,19 @@ impl Iterator for Messages<'_> {
             _ => Item::Other,
         })
     }
+}
+
+/// Returns the message that starts at `buf[at..]` and the offset where the next one starts
+/// (`buf.len()` after the last, or after one that could not be stepped over); `None` at the end.
+///
+/// The same walk as [`messages`], for a caller that changes the buffer between two messages
+/// (it clamps a packet in place before it reads the next).
+pub fn message_at(buf: &[u8], at: usize) -> Option<(Item, usize)> {
+    let mut messages = Messages {
+        frames: Frames { buf, at },
+    };
+    let item = messages.next()?;
+    Some((item, messages.frames.at))
 }
 
 /// Reads a packet message. A cut one still yields its id when the packet header arrived, so the
@@ -1130,6 +1174,58 @@ mod tests {
             CMD_UNBIND, 0, 0, 0,    // UNBIND, pad, pf 0
         ];
         assert_eq!(msg, expected);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn config_max_len_fields() {
+        let msg = config_max_len(4242, 0, 11);
+        #[rustfmt::skip]
+        let expected: [u8; 28] = [
+            28, 0, 0, 0,            // nlmsg_len (host-endian)
+            0x02, 0x03, 0x05, 0x00, // NFQNL_MSG_CONFIG, REQUEST | ACK (host-endian)
+            11, 0, 0, 0,            // seq (host-endian)
+            0, 0, 0, 0,             // pid
+            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
+            8, 0, 3, 0,             // nla_len 8, NFQA_CFG_QUEUE_MAXLEN
+            0, 0, 0, 0,             // 0 packets (big-endian)
+        ];
+        assert_eq!(msg, expected);
+        assert_eq!(config_max_len(1, 0x0102_0304, 0)[24..], [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn message_at_steps_like_messages() {
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&PACKET_V4);
+        buf.extend_from_slice(&ACK_OK);
+        buf.extend_from_slice(&PACKET_V6);
+        let walked: Vec<Item> = messages(&buf).collect();
+        let mut stepped = Vec::new();
+        let mut at = 0;
+        while let Some((item, next)) = message_at(&buf, at) {
+            assert!(next > at && next <= buf.len(), "{at} -> {next}");
+            stepped.push(item);
+            at = next;
+        }
+        assert_eq!(stepped, walked);
+        assert_eq!(stepped.len(), 3);
+        assert_eq!(
+            message_at(&buf, PACKET_V4.len()).unwrap().1,
+            PACKET_V4.len() + ACK_OK.len()
+        );
+        assert!(message_at(&buf, buf.len()).is_none());
+        assert!(message_at(&buf, buf.len() + 8).is_none());
+        // A broken length ends the walk: the offset returned is the end of the buffer.
+        let (item, next) = message_at(&buf[..PACKET_V4.len() - 1], 0).unwrap();
+        assert!(matches!(
+            item,
+            Item::Packet(Packet {
+                truncated: true,
+                ..
+            })
+        ));
+        assert_eq!(next, PACKET_V4.len() - 1);
     }
 
     #[cfg(target_endian = "little")]

@@ -3,6 +3,7 @@
 //! Everything here moves bytes and returns `io::Result`; nothing interprets them.
 #![allow(unsafe_code)]
 
+pub mod alloc;
 #[cfg(target_os = "linux")]
 pub mod netlink;
 pub mod process;
