@@ -275,6 +275,7 @@ pub fn parse_env() -> Result<Command, UsageError> {
 }
 
 /// Parses `args`, which exclude the program name.
+#[cfg(test)]
 pub fn parse<I>(args: I) -> Result<Command, UsageError>
 where
     I: IntoIterator,

@@ -93,12 +93,14 @@ impl Counters {
     }
 
     /// Returns how many packets went through the core ([`Counters::record`]).
+    #[cfg(test)]
     #[must_use]
     pub const fn packets(&self) -> u64 {
         self.packets
     }
 
     /// Returns how many packets were clamped.
+    #[cfg(test)]
     #[must_use]
     pub const fn clamped(&self) -> u64 {
         self.clamped

@@ -44,6 +44,7 @@ impl<const N: usize> Line<N> {
     }
 
     /// Returns true when text was dropped because the line was full.
+    #[cfg(test)]
     #[must_use]
     pub const fn is_truncated(&self) -> bool {
         self.truncated
@@ -155,12 +156,6 @@ impl Log {
             libc::LOG_DAEMON,
         );
         Log { sink: Sink::Syslog }
-    }
-
-    /// Returns true when lines go to syslog.
-    #[must_use]
-    pub fn is_syslog(&self) -> bool {
-        self.sink == Sink::Syslog
     }
 
     /// Logs one informational line.

@@ -1,36 +1,74 @@
-//! tcpmssd: clamps the TCP MSS of SYN packets diverted to it by the firewall.
+//! tcpmssd: clamps the TCP MSS of SYN packets the firewall hands to it (NFQUEUE on Linux,
+//! divert(4) on FreeBSD), so that connections across a link with a small MTU work even where
+//! ICMP "fragmentation needed" is lost.
 //!
-//! Not usable yet: the packet logic is complete in `tcpmssd-core`; the daemon around it
-//! (divert(4) and NFQUEUE backends) is the next piece of work. This build parses the command
-//! line, answers `--help` and `--version`, and stops there.
+//! Start-up reads top to bottom as the C original's main(): parse the command line, detach,
+//! take the pidfile, learn the MTU, bind the queue, announce, loop, leave.
 #![deny(unsafe_code)]
-// The modules below wait for the packet loop that uses them.
-#![allow(dead_code)]
+// nfqueue.rs and mtu.rs are built on every OS so that their fixture tests run everywhere;
+// only Linux uses them.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 mod cli;
 mod counters;
+#[cfg(tcpmssd_backend = "nfqueue")]
+mod link;
 mod log;
+// Some builders and walkers here serve only the tests and the fuzz targets (GETLINK requests,
+// the whole-buffer iterator, single verdicts).
+#[allow(dead_code)]
 mod mtu;
+#[allow(dead_code)]
 mod nfqueue;
+#[cfg(tcpmssd_backend = "nfqueue")]
+mod queue;
 mod run;
 mod sys;
 
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
+
+use cli::{Command, Config, MtuSource, EX_CANTCREAT, EX_OSERR, EX_UNAVAILABLE};
+use log::{Log, OsError};
+use run::{Fatal, Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
+use sys::process::{self, Pidfile, PidfileError};
+
+/// The packet path and MTU watch of this OS.
+#[cfg(tcpmssd_backend = "nfqueue")]
+mod backend {
+    pub use crate::link::LinkWatch as Watch;
+    pub use crate::queue::Queue as Path;
+}
+
+/// How the start-up line names `-p`.
+#[cfg(tcpmssd_backend = "nfqueue")]
+const PORT_NAME: &str = "NFQUEUE";
+#[cfg(tcpmssd_backend = "divert")]
+const PORT_NAME: &str = "divert port";
+
+/// The one packet buffer, static rather than on the heap or the stack; locked once, in `main`.
+static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN]);
 
 fn main() -> ExitCode {
     match cli::parse_env() {
-        Ok(cli::Command::Help) => {
+        Ok(Command::Help) => {
             print!("{}", cli::HELP);
             ExitCode::SUCCESS
         }
-        Ok(cli::Command::Version) => {
+        Ok(Command::Version) => {
             println!("{}", cli::VERSION);
             ExitCode::SUCCESS
         }
-        Ok(cli::Command::Run(_)) => {
-            eprintln!("tcpmssd: not implemented yet: the daemon is under construction");
-            eprintln!("{}", cli::USAGE);
-            ExitCode::from(cli::EX_USAGE)
+        #[cfg(tcpmssd_backend = "nfqueue")]
+        Ok(Command::Run(config)) => {
+            ExitCode::from(daemon::<backend::Path, backend::Watch>(&config))
+        }
+        // The divert(4) backend is issue 5's work, under way; until it lands the FreeBSD build
+        // says so instead of pretending.
+        #[cfg(tcpmssd_backend = "divert")]
+        Ok(Command::Run(_)) => {
+            eprintln!("tcpmssd: the divert(4) backend is not built yet");
+            ExitCode::from(cli::EX_UNAVAILABLE)
         }
         Err(error) => {
             eprintln!("{error}");
@@ -38,4 +76,116 @@ fn main() -> ExitCode {
             ExitCode::from(cli::EX_USAGE)
         }
     }
+}
+
+/// Runs the daemon on packet path `P`, following the MTU with `W`; returns the exit status.
+#[cfg_attr(not(tcpmssd_backend = "nfqueue"), allow(dead_code))]
+fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
+    let mut log = Log::stderr();
+    // Detach first, while the process has one thread, so that the sockets and the pidfile
+    // belong to the process that stays. Until `ready`, errors still reach the terminal and the
+    // parent exits with the child's status.
+    let detached = if config.verbose {
+        None
+    } else {
+        match process::daemonize() {
+            Ok(detached) => Some(detached),
+            Err(error) => return fail(&mut log, &Fatal::os(EX_OSERR, "can't fork", &error)),
+        }
+    };
+    // Handled from here on, and blocked: a signal during start-up waits for the loop instead
+    // of killing a half-started daemon with packets queued to it.
+    let mask = match process::install_signal_handlers().and_then(|()| process::block_signals()) {
+        Ok(mask) => mask,
+        Err(error) => return fail(&mut log, &Fatal::os(EX_OSERR, "signals", &error)),
+    };
+    let mut pidfile = match &config.pidfile {
+        None => None,
+        Some(path) => match Pidfile::create(path) {
+            Ok(pidfile) => Some(pidfile),
+            Err(error) => {
+                let status = match error {
+                    PidfileError::Running { .. } => EX_UNAVAILABLE,
+                    PidfileError::NotAFile | PidfileError::Io(_) => EX_CANTCREAT,
+                };
+                let fatal = Fatal::new(status, format_args!("{}: {error}", path.display()));
+                return fail(&mut log, &fatal);
+            }
+        },
+    };
+    let (watch, mtu) = match &config.mtu_source {
+        MtuSource::Fixed(mtu) => (None, u32::from(*mtu)),
+        MtuSource::Interface(name) => match W::open(name) {
+            Ok((watch, mtu)) => (Some(watch), mtu),
+            Err(fatal) => return fail(&mut log, &fatal),
+        },
+    };
+    let limits = run::limits_for(mtu);
+    let mut handler = Handler::new(limits, config.both, config.verbose, log);
+    let mut buf = PACKET_BUF.lock().unwrap_or_else(PoisonError::into_inner);
+    let path = match P::open(config.port, &mut buf[..], &mut handler) {
+        Ok(path) => path,
+        Err(fatal) => return fail(handler.log(), &fatal),
+    };
+    if let Some(pidfile) = &mut pidfile {
+        if let Err(error) = pidfile.write_pid() {
+            let fatal = Fatal::new(
+                EX_CANTCREAT,
+                format_args!("{}: {}", pidfile.path().display(), OsError(&error)),
+            );
+            return fail(handler.log(), &fatal);
+        }
+    }
+    if let Some(detached) = detached {
+        handler.set_log(Log::syslog());
+        if let Err(error) = detached.ready() {
+            return fail(handler.log(), &Fatal::os(EX_OSERR, "can't detach", &error));
+        }
+    }
+    announce(config, watch.as_ref(), mtu, &mut handler);
+    let result = run::run(path, watch, &mut buf[..], &mut handler, &mask);
+    let status = match result {
+        Ok(()) => 0,
+        Err(error) => {
+            handler
+                .log()
+                .err(format_args!("packet loop: {}", OsError(&error)));
+            EX_OSERR
+        }
+    };
+    handler.log().info(format_args!("exiting"));
+    handler.report();
+    // The pidfile goes only now, after the queue: a new instance may start as soon as it does.
+    drop(pidfile);
+    status
+}
+
+/// Logs the start-up line: what the daemon does, with which limits.
+fn announce(config: &Config, watch: Option<&impl MtuWatch>, mtu: u32, handler: &mut Handler) {
+    let limits = LimitsShown(handler.limits());
+    let direction = if config.both {
+        "both directions"
+    } else {
+        "outbound only"
+    };
+    let port = config.port;
+    let name = PORT_NAME;
+    let version = env!("CARGO_PKG_VERSION");
+    match watch {
+        Some(watch) => {
+            let interface = watch.interface();
+            handler.log().info(format_args!(
+                "started, version {version}: {name} {port}, {interface} MTU {mtu}, {limits}, {direction}"
+            ));
+        }
+        None => handler.log().info(format_args!(
+            "started, version {version}: {name} {port}, MTU {mtu}, {limits}, {direction}"
+        )),
+    }
+}
+
+/// Logs a start-up failure and returns its exit status.
+fn fail(log: &mut Log, fatal: &Fatal) -> u8 {
+    log.err(format_args!("{}", fatal.line));
+    fatal.status
 }

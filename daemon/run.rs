@@ -26,6 +26,9 @@ pub const PACKET_BUF_LEN: usize = 64 * 1024 + 4 * 1024;
 /// Most warnings per second that packets or messages can cause (bad verdicts, send errors).
 const WARNINGS_PER_SECOND: u32 = 10;
 
+/// How soon the loop retries verdicts the kernel could not take.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
+
 /// A start-up failure: the line to print and the exit status (sysexits(3)).
 pub struct Fatal {
     /// The exit status, one of `cli::EX_*`.
@@ -123,11 +126,6 @@ impl Handler {
         self.limits
     }
 
-    /// Returns the counters so far.
-    pub fn counters(&self) -> &Counters {
-        &self.counters
-    }
-
     /// Logs the counters and the heap allocations since start (which stay flat in the loop).
     pub fn report(&mut self) {
         self.counters.log_to(&mut self.log);
@@ -191,6 +189,12 @@ pub trait PacketPath: Sized {
     /// flood cannot keep the loop from its signals. An error ends the daemon.
     fn pass_batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()>;
 
+    /// Returns true when the path has work left without new packets (verdicts the kernel
+    /// could not take yet); the loop then calls [`PacketPath::pass_batch`] again soon.
+    fn backlog(&self) -> bool {
+        false
+    }
+
     /// Leaves without losing a packet: stops new packets from reaching the daemon where the
     /// kernel allows it, passes the ones still queued, then lets go of the port.
     fn shut_down(self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()>;
@@ -227,8 +231,13 @@ pub fn run<P: PacketPath, W: MtuWatch>(
     const PATH: usize = 0;
     const WATCH: usize = 1;
     loop {
-        // Held-back warnings are reported within a second even when no packet comes.
-        let timeout = handler.warnings_pending().then_some(Duration::from_secs(1));
+        // Owed verdicts are retried soon, held-back warnings reported within a second, even
+        // when no packet comes.
+        let timeout = if path.backlog() {
+            Some(RETRY_AFTER)
+        } else {
+            handler.warnings_pending().then_some(Duration::from_secs(1))
+        };
         let ready = {
             let mut fds: heapless::Vec<BorrowedFd<'_>, 2> = heapless::Vec::new();
             let _ = fds.push(path.fd());
@@ -256,7 +265,7 @@ pub fn run<P: PacketPath, W: MtuWatch>(
                 )),
             }
         }
-        if ready.contains(PATH) {
+        if ready.contains(PATH) || path.backlog() {
             path.pass_batch(buf, handler)?;
         }
         if let Some(watch) = watch.as_mut().filter(|_| ready.contains(WATCH)) {

@@ -117,13 +117,11 @@ fn kernel_ipv6_syn_clamped_to_mtu_minus_60_checksum_valid() {
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_ipv4_syn_clamped_to_mtu_minus_40_checksum_valid() {
     syn_clamped_with_valid_checksum(daemon_m(), Family::V4);
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_ipv6_syn_clamped_to_mtu_minus_60_checksum_valid() {
     syn_clamped_with_valid_checksum(daemon_m(), Family::V6);
 }
@@ -175,13 +173,11 @@ fn kernel_ipv6_syn_below_limit_arrives_unchanged() {
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_ipv4_syn_below_limit_arrives_unchanged() {
     syn_below_limit_arrives_unchanged(daemon_m(), Family::V4);
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_ipv6_syn_below_limit_arrives_unchanged() {
     syn_below_limit_arrives_unchanged(daemon_m(), Family::V6);
 }
@@ -213,8 +209,7 @@ fn kernel_8mib_transfer_byte_exact() {
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
-fn daemon_every_tcp_packet_queued_8mib_transfer_byte_exact() {
+fn daemon_every_tcp_packet_queued_8mib_transfer_byte_exact_without_allocating() {
     require_netns!();
     let topology = Topology::new();
     let daemon = Clamper::Daemon(DaemonSetup {
@@ -224,7 +219,16 @@ fn daemon_every_tcp_packet_queued_8mib_transfer_byte_exact() {
     })
     .install(&topology)
     .expect("a daemon");
+    let before = daemon.report();
     transfer_8mib_byte_exact(&topology);
+    let after = daemon.report();
+    // Test 6 of the issue: no heap allocation while at least 10,000 packets pass.
+    let passed = after.packets - before.packets;
+    assert!(passed >= 10_000, "only {passed} packets reached the core");
+    assert_eq!(
+        after.allocations, before.allocations,
+        "heap allocations grew while {passed} packets passed"
+    );
     let stats = daemon.queue_stats();
     // 16 MiB of payload in segments of at most 1360 bytes, and their ACKs, all went through
     // the queue; none was dropped on the way to the daemon.
@@ -321,25 +325,21 @@ fn kernel_black_hole_ipv6_download_completes() {
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_m_black_hole_ipv4_download_completes() {
     black_hole_download_completes(daemon_m(), Family::V4);
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_m_black_hole_ipv6_download_completes() {
     black_hole_download_completes(daemon_m(), Family::V6);
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_i_black_hole_ipv4_download_completes() {
     black_hole_download_completes(Clamper::daemon(&["-i", R_A_IF]), Family::V4);
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_i_black_hole_ipv6_download_completes() {
     black_hole_download_completes(Clamper::daemon(&["-i", R_A_IF]), Family::V6);
 }
@@ -347,7 +347,6 @@ fn daemon_i_black_hole_ipv6_download_completes() {
 // ---- 4. -i follows the interface's MTU ---------------------------------------------------
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_i_mtu_lowered_while_running_next_syn_gets_new_mss() {
     require_netns!();
     let topology = Topology::new();
@@ -404,7 +403,6 @@ fn prerouting_handshakes(args: &[&str]) -> Vec<(Family, Handshake)> {
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_default_prerouting_syn_left_unclamped() {
     require_netns!();
     for (family, Handshake { syn, syn_ack }) in prerouting_handshakes(&["-m", "1400"]) {
@@ -414,7 +412,6 @@ fn daemon_default_prerouting_syn_left_unclamped() {
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_b_prerouting_syn_clamped() {
     require_netns!();
     for (family, Handshake { syn, syn_ack }) in prerouting_handshakes(&["-b", "-m", "1400"]) {
@@ -429,7 +426,6 @@ fn daemon_b_prerouting_syn_clamped() {
 // ---- -v: one line per clamp, SIGTERM exits 0 ---------------------------------------------
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_v_logs_one_line_per_clamp_and_exits_0_on_sigterm() {
     require_netns!();
     let topology = Topology::new();
@@ -525,7 +521,6 @@ fn flock_held(path: &Path) -> bool {
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_detached_pidfile_locked_second_instance_refused_sigterm_removes_it() {
     require_netns!();
     let topology = Topology::new();
@@ -592,7 +587,6 @@ fn clamped_values(clamper: &Clamper, family: Family, advmss: Option<u16>) -> (Ve
 }
 
 #[test]
-#[ignore = "needs the NFQUEUE packet loop, not written yet (issue 4); run with --ignored"]
 fn daemon_and_kernel_tcpmss_clamp_real_syns_identically() {
     require_netns!();
     // Around each family's limit (1360 / 1340): above, one above, equal, below.
@@ -622,4 +616,65 @@ fn daemon_and_kernel_tcpmss_clamp_real_syns_identically() {
             "{family:?} advmss {advmss:?}: daemon vs kernel"
         );
     }
+}
+
+// ---- Start-up refusals that need a namespace ---------------------------------------------
+
+/// Runs `tcpmssd -v -p <queue> -m 1400` in r through `wrapper` (a command prefix run inside
+/// r); returns its exit code and stderr.
+fn run_in_r(topology: &Topology, wrapper: &[&str], binary: &Path, queue: u16) -> (i32, String) {
+    let queue = queue.to_string();
+    let output = Command::new("ip")
+        .args(["netns", "exec", &topology.r])
+        .args(wrapper)
+        .arg(binary)
+        .args(["-v", "-p", &queue, "-m", "1400"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tcpmssd");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn daemon_second_instance_on_a_bound_queue_exits_69() {
+    require_netns!();
+    let topology = Topology::new();
+    let _first = daemon_m().install(&topology).expect("a daemon");
+    let binary = Path::new(env!("CARGO_BIN_EXE_tcpmssd"));
+    let (code, stderr) = run_in_r(&topology, &[], binary, queue_number(&topology));
+    assert_eq!(code, 69, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "NFQUEUE {}: queue in use by another process",
+            queue_number(&topology)
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn daemon_without_cap_net_admin_exits_77_with_a_hint() {
+    require_netns!();
+    let topology = Topology::new();
+    // The unprivileged user must be able to reach the binary: copy it where anyone can.
+    let dir = TempDir::new(&topology);
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod temp dir");
+    let binary = dir.0.join("tcpmssd");
+    std::fs::copy(env!("CARGO_BIN_EXE_tcpmssd"), &binary).expect("copy the binary");
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+    ];
+    let (code, stderr) = run_in_r(&topology, &nobody, &binary, queue_number(&topology));
+    assert_eq!(code, 77, "{stderr}");
+    assert!(
+        stderr.contains("not permitted to bind the queue: run as root or with CAP_NET_ADMIN"),
+        "{stderr}"
+    );
 }

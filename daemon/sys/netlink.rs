@@ -75,6 +75,7 @@ impl Socket {
     }
 
     /// Returns the port id the kernel assigned at [`bind`](Self::bind).
+    #[cfg(test)]
     pub fn port_id(&self) -> io::Result<u32> {
         let mut addr = zeroed_sockaddr_nl();
         let mut len = SOCKADDR_NL_LEN;

@@ -151,12 +151,6 @@ impl Ready {
     pub const fn contains(self, index: usize) -> bool {
         index < MAX_WAIT_FDS && self.0 & (1 << index) != 0
     }
-
-    /// Returns true when no descriptor is ready.
-    #[must_use]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
 }
 
 /// Sleeps until one of `fds` is readable, `timeout` passes (`None`: no timeout), or a
@@ -211,6 +205,26 @@ pub fn wait_readable(
         }
     }
     Ok(Ready(ready))
+}
+
+/// Waits up to `timeout` for `fd` to become readable, with the signal mask as it is; returns
+/// false on timeout or when a signal interrupted the wait.
+///
+/// For short waits outside the loop (an acknowledgement the kernel owes), where the flags are
+/// not read.
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
+    let mut poll = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let millis = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
+    // SAFETY: `poll` is one valid pollfd, alive for the whole call.
+    match cvt(unsafe { libc::poll(&mut poll, 1, millis) }) {
+        Ok(n) => Ok(n > 0),
+        Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,7 +615,7 @@ mod tests {
         let mask = block_signals().unwrap();
         let start = Instant::now();
         let ready = wait_readable(&[a.as_fd()], Some(Duration::from_millis(20)), &mask).unwrap();
-        assert!(ready.is_empty());
+        assert_eq!(ready, Ready::NONE);
         assert!(start.elapsed() >= Duration::from_millis(20));
     }
 
@@ -630,7 +644,7 @@ mod tests {
         let (a, _b) = UnixDatagram::pair().unwrap();
         let start = Instant::now();
         let ready = wait_readable(&[a.as_fd()], Some(Duration::from_secs(5)), &mask).unwrap();
-        assert!(ready.is_empty());
+        assert_eq!(ready, Ready::NONE);
         assert!(
             start.elapsed() < Duration::from_secs(1),
             "the wait slept through the signal"

@@ -261,6 +261,44 @@ impl Daemon {
             .unwrap_or_else(|| panic!("queue {} is not bound any more", self.queue))
     }
 
+    /// Asks for the counters (SIGUSR1) and returns the next report: packets seen by the core
+    /// and heap allocations since start.
+    pub fn report(&self) -> Report {
+        let reports = |log: &[String]| {
+            log.iter()
+                .filter(|l| l.contains(" heap allocations "))
+                .count()
+        };
+        let before = reports(&self.log());
+        self.signal(libc::SIGUSR1);
+        let log = wait_until(DAEMON_WAIT, || {
+            let log = self.log();
+            (reports(&log) > before).then_some(log)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no report {DAEMON_WAIT:?} after SIGUSR1:\n{}",
+                self.log().join("\n")
+            )
+        });
+        let last_number = |prefix: &str| -> u64 {
+            log.iter()
+                .rev()
+                .find_map(|line| {
+                    let rest = line.split_once(prefix)?.1;
+                    rest.split(|c: char| !c.is_ascii_digit())
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{}", log.join("\n")))
+        };
+        Report {
+            packets: last_number("tcpmssd: packets "),
+            allocations: last_number(" heap allocations "),
+        }
+    }
+
     /// SIGTERM, then the exit status (a panic after [`DAEMON_WAIT`]; Drop then kills it).
     pub fn stop(mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);
@@ -296,6 +334,15 @@ impl Drop for Daemon {
         }
         self.join_reader();
     }
+}
+
+/// What the daemon reports on SIGUSR1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Packets the core looked at.
+    pub packets: u64,
+    /// Heap allocations since the daemon started.
+    pub allocations: u64,
 }
 
 /// The MSS a clamper for `mtu` leaves on a SYN that arrives with `mss`.
