@@ -45,6 +45,9 @@ const BATCH_PACKETS: usize = 64;
 /// Clamped packets per batch at most: each needs its own verdict and three `iovec`s.
 const BATCH_CLAMPED: usize = 64;
 
+/// Batches read at most when leaving: enough for twice a full queue.
+const DRAIN_PASSES: usize = 2 * QUEUE_MAX_LEN as usize / BATCH_PACKETS + 1;
+
 /// How long to wait for the kernel's answer to a configuration request.
 const ACK_WAIT: Duration = Duration::from_secs(2);
 
@@ -139,7 +142,12 @@ impl Queue {
     fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<usize> {
         let mut batch = Batch::new();
         let mut messages = 0;
-        while batch.packets < BATCH_PACKETS && !batch.clamped.is_full() {
+        // Reads are bounded too: datagrams without packets (answers, or anything a privileged
+        // process sends us) must not keep the loop here either.
+        for _ in 0..BATCH_PACKETS {
+            if batch.packets >= BATCH_PACKETS || batch.clamped.is_full() {
+                break;
+            }
             let Some(free) = buf
                 .get_mut(batch.keep..)
                 .filter(|f| f.len() >= MAX_MESSAGE_LEN)
@@ -428,7 +436,12 @@ impl PacketPath for Queue {
         }
         // Every packet queued before the door closed already sits in our socket (nfq.c sends
         // the message while it queues the packet): drain them all.
-        while self.pass(buf, handler)? > 0 {}
+        // Bounded, should the door have stayed open under a flood.
+        for _ in 0..DRAIN_PASSES {
+            if self.pass(buf, handler)? == 0 {
+                break;
+            }
+        }
         let unbind = nfqueue::config_unbind(number, 3);
         if let Some(errno) = self.request(&unbind, 3, buf, handler)?.filter(|&e| e != 0) {
             handler.log().warn(format_args!(

@@ -379,6 +379,73 @@ fn daemon_i_mtu_lowered_while_running_next_syn_gets_new_mss() {
     }
 }
 
+/// The MSS of the IPv4 SYN that reaches b, within [`DAEMON_WAIT`] of `wanted` showing up
+/// (the daemon learns of link changes asynchronously); panics with the last one otherwise.
+fn await_ipv4_mss(topology: &Topology, wanted: u16) {
+    let start = Instant::now();
+    loop {
+        let syn = handshake(topology, Family::V4).syn;
+        assert!(syn.checksum_valid(), "{syn}");
+        if syn.mss() == wanted {
+            return;
+        }
+        assert!(
+            start.elapsed() < DAEMON_WAIT,
+            "expected MSS {wanted}, still {syn}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn daemon_i_interface_gone_keeps_mtu_then_followed_back_and_sighup_rereads() {
+    require_netns!();
+    let topology = Topology::new();
+    // The followed interface is a spare veth pair inside r (the dummy driver may be missing),
+    // so deleting it leaves the path a - r - b intact.
+    let add_dummy = |mtu: &str| {
+        topology.exec(
+            &topology.r,
+            &[
+                "ip", "link", "add", "dum0", "mtu", mtu, "type", "veth", "peer", "name", "dum1",
+            ],
+        )
+    };
+    add_dummy("1400");
+    let daemon = Clamper::daemon(&["-i", "dum0"])
+        .install(&topology)
+        .expect("a daemon");
+    await_ipv4_mss(&topology, 1360);
+
+    topology.exec(&topology.r, &["ip", "link", "del", "dum0"]);
+    assert!(
+        daemon.wait_for_line(|l| l.ends_with("dum0: interface gone; keeping MTU 1400")),
+        "{}",
+        daemon.log().join("\n")
+    );
+    await_ipv4_mss(&topology, 1360);
+
+    // Re-created under the same name, with a new index and another MTU.
+    add_dummy("1300");
+    assert!(
+        daemon.wait_for_line(|l| l.contains("dum0: interface back")),
+        "{}",
+        daemon.log().join("\n")
+    );
+    await_ipv4_mss(&topology, 1260);
+
+    daemon.signal(libc::SIGHUP);
+    let reread = "dum0: MTU 1300, MSS limit 1260 (IPv4), 1240 (IPv6)";
+    assert!(
+        wait_until(DAEMON_WAIT, || {
+            (daemon.log().iter().filter(|l| l.ends_with(reread)).count() >= 2).then_some(())
+        })
+        .is_some(),
+        "SIGHUP did not re-read the MTU:\n{}",
+        daemon.log().join("\n")
+    );
+}
+
 // ---- 5. Outbound hooks only, unless -b ---------------------------------------------------
 
 /// The daemon fed from r's PREROUTING (an inbound hook): the SYN at b and the SYN-ACK at a.

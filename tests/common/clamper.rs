@@ -308,7 +308,8 @@ impl Daemon {
         status
     }
 
-    fn signal(&self, signal: libc::c_int) {
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill(2) on our own child, which has not been reaped (so the pid is its).
         unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
     }
