@@ -1,4 +1,4 @@
-//! The command line: `tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]`, parsed in the
+//! The command line: `tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]`, parsed in the
 //! BSD getopt style of the original tcpmssd(8) (clustered flags, `-p5` and `-p 5`), plus
 //! `-h`/`--help` and `-V`/`--version`. Every exit-64 message is written here.
 
@@ -22,6 +22,8 @@ pub const EX_NOINPUT: u8 = 66;
 /// Exit status when a service is unavailable: the queue or divert port is taken, another
 /// instance runs (`EX_UNAVAILABLE`).
 pub const EX_UNAVAILABLE: u8 = 69;
+/// Exit status for an unknown `-u` user (`EX_NOUSER`).
+pub const EX_NOUSER: u8 = 67;
 /// Exit status for a failed system call (`EX_OSERR`).
 pub const EX_OSERR: u8 = 71;
 /// Exit status when the pidfile cannot be created (`EX_CANTCREAT`).
@@ -30,11 +32,11 @@ pub const EX_CANTCREAT: u8 = 73;
 pub const EX_NOPERM: u8 = 77;
 
 /// The one-line synopsis printed after every usage error.
-pub const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]";
+pub const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
 
 /// The `--help` text: every option on one screen.
 pub const HELP: &str = "\
-usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]
+usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]
 
 Lowers the TCP MSS option of SYN and SYN-ACK packets the firewall queues to it,
 so that connections work across a link with a small MTU even where ICMP is lost.
@@ -46,6 +48,8 @@ so that connections work across a link with a small MTU even where ICMP is lost.
   -v             stay in the foreground and log every clamp to stderr
   -P pidfile     pidfile path, absolute (default: /var/run/tcpmssd.<iface>.pid
                  with -i, /var/run/tcpmssd.<port>.pid with -m; none with -v)
+  -u user        run as this user once the queue or port is open (Linux keeps
+                 CAP_NET_ADMIN only; FreeBSD also chroots to /var/empty)
   -h, --help     print this help and exit
   -V, --version  print the version and exit
 
@@ -55,6 +59,9 @@ USR1 (and INFO on FreeBSD) logs the counters.
 
 /// The `--version` line.
 pub const VERSION: &str = concat!("tcpmssd ", env!("CARGO_PKG_VERSION"));
+
+/// Longest user name accepted by `-u` (LOGIN_NAME_MAX is larger, useradd's default is 32).
+pub const USER_MAX: usize = 32;
 
 /// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less the terminating NUL.
 pub const IFNAME_MAX: usize = 15;
@@ -88,6 +95,8 @@ pub struct Config {
     /// A `PathBuf`, not a fixed-size string: a path is bytes rather than UTF-8, `PATH_MAX`
     /// differs between the systems, and it is built once at start-up, never per packet.
     pub pidfile: Option<PathBuf>,
+    /// `-u`: the user to switch to once the packet socket is open.
+    pub user: Option<heapless::String<USER_MAX>>,
 }
 
 /// What the command line asks for.
@@ -221,6 +230,29 @@ fn parse_pidfile(value: OsString) -> Result<PathBuf, UsageError> {
     Ok(PathBuf::from(value))
 }
 
+fn parse_user(value: &OsStr) -> Result<heapless::String<USER_MAX>, UsageError> {
+    let shown = Shown(value);
+    // The portable user name set (POSIX 3.437), as useradd enforces it: no option-like or
+    // shell-unsafe names.
+    let valid = |name: &str| {
+        !name.starts_with('-')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    value
+        .to_str()
+        .filter(|name| valid(name))
+        .and_then(|name| heapless::String::try_from(name).ok())
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| {
+            UsageError::new(format_args!(
+                "-u {shown}: user name must be 1..32 characters of A-Z a-z 0-9 . _ -, \
+                 not starting with -"
+            ))
+        })
+}
+
 /// Refuses an option given twice: a second `-p` is a typo, not an override.
 fn once<T>(slot: &mut Option<T>, option: char, value: T) -> Result<(), UsageError> {
     if slot.is_some() {
@@ -290,6 +322,7 @@ fn parse_parser(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
     let mut port = None;
     let mut mtu_source: Option<MtuSource> = None;
     let mut pidfile = None;
+    let mut user = None;
 
     while let Some(arg) = parser.next().map_err(lexopt_error)? {
         match arg {
@@ -327,6 +360,10 @@ fn parse_parser(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
                 let value = parser.value().map_err(lexopt_error)?;
                 once(&mut pidfile, 'P', parse_pidfile(value)?)?;
             }
+            Arg::Short('u') => {
+                let value = parser.value().map_err(lexopt_error)?;
+                once(&mut user, 'u', parse_user(&value)?)?;
+            }
             other => return Err(lexopt_error(other.unexpected())),
         }
     }
@@ -352,6 +389,7 @@ fn parse_parser(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
         port,
         mtu_source,
         pidfile,
+        user,
     }))
 }
 
@@ -398,6 +436,7 @@ mod tests {
                 port: 1000,
                 mtu_source: MtuSource::Interface("em0".try_into().unwrap()),
                 pidfile: Some(PathBuf::from("/var/run/tcpmssd.em0.pid")),
+                user: None,
             }
         );
     }
@@ -425,6 +464,18 @@ mod tests {
         let config = run(&["-v", "-p", "0", "-m", "65535", "-P", "/tmp/x.pid"]);
         assert_eq!(config.mtu_source, MtuSource::Fixed(65535));
         assert_eq!(config.pidfile.as_deref(), Some(Path::new("/tmp/x.pid")));
+    }
+
+    #[test]
+    fn user_option() {
+        assert_eq!(run(&["-p1", "-m1400"]).user, None);
+        let config = run(&["-p1", "-m1400", "-u", "_tcpmssd"]);
+        assert_eq!(config.user.as_deref(), Some("_tcpmssd"));
+        let longest = "u".repeat(USER_MAX);
+        assert_eq!(
+            run(&["-p1", "-m1400", "-u", &longest]).user.as_deref(),
+            Some(longest.as_str())
+        );
     }
 
     #[test]
@@ -514,6 +565,12 @@ mod tests {
             (&["-m", "1400", "-p"],                 "-p needs a value"),
             (&["-p1", "-m", "1400", "-P", "x.pid"], "-P x.pid: pidfile must be an absolute path"),
             (&["-p1", "-m1400", "-P/a", "-P/b"],    "-P given twice"),
+            (&["-p1", "-m1400", "-u", ""],          "-u \"\": user name must be 1..32 characters of A-Z a-z 0-9 . _ -, not starting with -"),
+            (&["-p1", "-m1400", "-u", "-x"],        "-u -x: user name must be 1..32 characters of A-Z a-z 0-9 . _ -, not starting with -"),
+            (&["-p1", "-m1400", "-u", "a b"],       "-u \"a b\": user name must be 1..32 characters of A-Z a-z 0-9 . _ -, not starting with -"),
+            (&["-p1", "-m1400", "-u", "root;id"],   "-u root;id: user name must be 1..32 characters of A-Z a-z 0-9 . _ -, not starting with -"),
+            (&["-p1", "-m1400", "-u", &"u".repeat(33)], "-u uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu: user name must be 1..32 characters of A-Z a-z 0-9 . _ -, not starting with -"),
+            (&["-p1", "-m1400", "-ua", "-ub"],      "-u given twice"),
         ];
         for (args, expected) in cases {
             assert_eq!(error(args), format!("tcpmssd: {expected}"), "{args:?}");

@@ -5,6 +5,9 @@
 //! Start-up reads top to bottom as the C original's main(): parse the command line, detach,
 //! take the pidfile, learn the MTU, bind the queue, announce, loop, leave.
 #![deny(unsafe_code)]
+// `run::Fatal` is a 256-byte line returned once at start-up; boxing it would allocate to save
+// a copy (as in cli.rs and run.rs).
+#![allow(clippy::result_large_err)]
 // nfqueue.rs and mtu.rs are built on every OS so that their fixture tests run everywhere;
 // only Linux uses them.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -23,14 +26,17 @@ mod nfqueue;
 #[cfg(tcpmssd_backend = "nfqueue")]
 mod queue;
 mod run;
+#[cfg(target_os = "linux")]
+mod seccomp;
 mod sys;
 
 use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
 
-use cli::{Command, Config, MtuSource, EX_CANTCREAT, EX_OSERR, EX_UNAVAILABLE};
+use cli::{Command, Config, MtuSource, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
 use log::{Log, OsError};
 use run::{Fatal, Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
+use sys::privilege::{self, User};
 use sys::process::{self, Pidfile, PidfileError};
 
 /// The packet path and MTU watch of this OS.
@@ -99,6 +105,20 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
         Ok(mask) => mask,
         Err(error) => return fail(&mut log, &Fatal::os(EX_OSERR, "signals", &error)),
     };
+    let user = match &config.user {
+        None => None,
+        Some(name) => match privilege::lookup_user(name) {
+            Ok(Some(user)) => Some(user),
+            Ok(None) => {
+                let fatal = Fatal::new(EX_NOUSER, format_args!("-u {name}: no such user"));
+                return fail(&mut log, &fatal);
+            }
+            Err(error) => {
+                let fatal = Fatal::os(EX_OSERR, "can't look up the -u user", &error);
+                return fail(&mut log, &fatal);
+            }
+        },
+    };
     let mut pidfile = match &config.pidfile {
         None => None,
         Some(path) => match Pidfile::create(path) {
@@ -137,12 +157,23 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
         }
     }
     if let Some(detached) = detached {
+        // Opened (LOG_NDELAY) before giving up privilege: on FreeBSD the chroot hides the log
+        // socket from later opens.
         handler.set_log(Log::syslog());
+        if let Err(fatal) = give_up_privilege(user, handler.log()) {
+            return fail(handler.log(), &fatal);
+        }
         if let Err(error) = detached.ready() {
             return fail(handler.log(), &Fatal::os(EX_OSERR, "can't detach", &error));
         }
+    } else if let Err(fatal) = give_up_privilege(user, handler.log()) {
+        return fail(handler.log(), &fatal);
     }
     announce(config, watch.as_ref(), mtu, &mut handler);
+    // Last: from here on only the loop's own system calls are allowed.
+    if let Err(fatal) = confine(handler.log()) {
+        return fail(handler.log(), &fatal);
+    }
     let result = run::run(path, watch, &mut buf[..], &mut handler, &mask);
     let status = match result {
         Ok(()) => 0,
@@ -158,6 +189,54 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
     // The pidfile goes only now, after the queue: a new instance may start as soon as it does.
     drop(pidfile);
     status
+}
+
+/// Switches to `user` (`-u`) and, on Linux, keeps only CAP_NET_ADMIN and sets
+/// `no_new_privs`; on FreeBSD with `-u`, chroots to /var/empty first.
+fn give_up_privilege(user: Option<User>, log: &mut Log) -> Result<(), Fatal> {
+    // The bounding set first: narrowing it needs CAP_SETPCAP, which the user switch clears.
+    #[cfg(target_os = "linux")]
+    {
+        let narrowed = privilege::narrow_bounding_set()
+            .map_err(|e| Fatal::os(EX_OSERR, "can't narrow the capability bounding set", &e))?;
+        if narrowed.bounding_set_kept {
+            log.warn(format_args!(
+                "no CAP_SETPCAP: the capability bounding set is left as it was"
+            ));
+        }
+    }
+    #[cfg(target_os = "freebsd")]
+    if user.is_some() {
+        privilege::chroot_to(c"/var/empty")
+            .map_err(|e| Fatal::os(EX_OSERR, "can't chroot to /var/empty", &e))?;
+    }
+    if let Some(user) = user {
+        privilege::switch_user(user)
+            .map_err(|e| Fatal::os(EX_OSERR, "can't switch to the -u user", &e))?;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        privilege::keep_only_net_admin()
+            .map_err(|e| Fatal::os(EX_OSERR, "can't drop capabilities", &e))?;
+        privilege::set_no_new_privs()
+            .map_err(|e| Fatal::os(EX_OSERR, "can't set no_new_privs", &e))?;
+    }
+    let _ = log;
+    Ok(())
+}
+
+/// Installs the seccomp filter (Linux); says so where the architecture has none.
+fn confine(log: &mut Log) -> Result<(), Fatal> {
+    #[cfg(target_os = "linux")]
+    match seccomp::filter() {
+        Some(program) => privilege::install_filter(&program)
+            .map_err(|e| Fatal::os(EX_OSERR, "can't install the seccomp filter", &e))?,
+        None => log.warn(format_args!(
+            "no seccomp filter for this architecture: system calls are not restricted"
+        )),
+    }
+    let _ = log;
+    Ok(())
 }
 
 /// Logs the start-up line: what the daemon does, with which limits.

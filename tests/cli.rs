@@ -5,7 +5,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Output};
 
-const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile]";
+const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
 
 fn run<I, S>(args: I) -> Output
 where

@@ -745,3 +745,50 @@ fn daemon_without_cap_net_admin_exits_77_with_a_hint() {
         "{stderr}"
     );
 }
+
+// ---- Least privilege -----------------------------------------------------------------------
+
+/// Runs the daemon with `args` in r, checks that it clamps, and returns it for inspection.
+fn privileged_state(args: &[&str]) -> (Topology, common::clamper::Daemon) {
+    let topology = Topology::new();
+    let daemon = Clamper::daemon(args).install(&topology).expect("a daemon");
+    // Verdicts need CAP_NET_ADMIN: what is left must still be enough to clamp.
+    let syn = handshake(&topology, Family::V4).syn;
+    assert_eq!(syn.mss(), 1360, "{syn}");
+    (topology, daemon)
+}
+
+/// CAP_NET_ADMIN (bit 12) alone, as /proc shows a capability set.
+const NET_ADMIN_ONLY: &str = "0000000000001000";
+
+fn assert_confined(daemon: &common::clamper::Daemon) {
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(daemon.status_field(set), NET_ADMIN_ONLY, "{set}");
+    }
+    assert_eq!(daemon.status_field("CapInh"), "0000000000000000");
+    assert_eq!(daemon.status_field("CapAmb"), "0000000000000000");
+    assert_eq!(daemon.status_field("NoNewPrivs"), "1");
+    // 2: SECCOMP_MODE_FILTER.
+    assert_eq!(daemon.status_field("Seccomp"), "2");
+}
+
+#[test]
+fn daemon_as_root_keeps_only_cap_net_admin_no_new_privs_and_seccomp() {
+    require_netns!();
+    let (_topology, daemon) = privileged_state(&["-m", "1400"]);
+    assert_confined(&daemon);
+    assert!(daemon.status_field("Uid").starts_with("0\t"));
+    assert_eq!(daemon.stop().code(), Some(0));
+}
+
+#[test]
+fn daemon_u_nobody_switches_user_and_keeps_cap_net_admin() {
+    require_netns!();
+    let (_topology, daemon) = privileged_state(&["-m", "1400", "-u", "nobody"]);
+    assert_confined(&daemon);
+    // Real, effective, saved and file-system ids: all nobody's.
+    assert_eq!(daemon.status_field("Uid"), "65534\t65534\t65534\t65534");
+    assert_eq!(daemon.status_field("Gid"), "65534\t65534\t65534\t65534");
+    assert_eq!(daemon.status_field("Groups"), "65534");
+    assert_eq!(daemon.stop().code(), Some(0));
+}

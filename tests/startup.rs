@@ -84,3 +84,14 @@ fn pidfile_in_missing_directory_exits_73() {
         "{stderr}"
     );
 }
+
+#[test]
+fn unknown_user_exits_67() {
+    let output = run(&["-v", "-p", "1", "-m", "1400", "-u", "tcpmssd-no-such-user"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(67), "{stderr}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        ["tcpmssd: -u tcpmssd-no-such-user: no such user"],
+    );
+}

@@ -6,6 +6,7 @@
 pub mod alloc;
 #[cfg(target_os = "linux")]
 pub mod netlink;
+pub mod privilege;
 pub mod process;
 
 use std::io;
@@ -32,4 +33,4 @@ macro_rules! impl_is_minus_one {
         }
     })*)
 }
-impl_is_minus_one! { i32 isize }
+impl_is_minus_one! { i32 i64 isize }

@@ -453,8 +453,12 @@ impl Pidfile {
 impl Drop for Pidfile {
     fn drop(&mut self) {
         // Removed before the descriptor closes, so no other instance can lock this file
-        // and then lose it; see the identity check in `create`.
-        let _ = fs::remove_file(&self.path);
+        // and then lose it; see the identity check in `create`. After `-u` the directory
+        // may no longer be writable for us: then the file is emptied, and its lock, which
+        // goes with this process, tells the next instance it is stale.
+        if fs::remove_file(&self.path).is_err() {
+            let _ = self.file.set_len(0);
+        }
     }
 }
 

@@ -242,6 +242,18 @@ impl Daemon {
         }
     }
 
+    /// The value of `field` in the daemon's /proc status (`CapEff`, `Seccomp`, `Uid`, ...).
+    pub fn status_field(&self, field: &str) -> String {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the daemon's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .unwrap_or_else(|| panic!("no {field} in:\n{status}"))
+            .trim()
+            .to_string()
+    }
+
     /// The daemon's stderr lines so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
