@@ -161,6 +161,8 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
         // socket from later opens.
         handler.set_log(Log::syslog());
         if let Err(fatal) = give_up_privilege(user, handler.log()) {
+            // Not detached yet: the terminal sees it too, as every earlier failure.
+            fail(&mut Log::stderr(), &fatal);
             return fail(handler.log(), &fatal);
         }
         if let Err(error) = detached.ready() {

@@ -268,7 +268,17 @@ impl Queue {
     /// Sends the batch's verdicts in one message: one with the new bytes per clamped packet,
     /// then one batch verdict that accepts every other packet up to the highest id.
     fn send_verdicts(&mut self, buf: &[u8], batch: &Batch, handler: &mut Handler) {
-        let mut max_id = batch.max_id.filter(|_| batch.unchanged);
+        let mut headers = [[0u8; nfqueue::VERDICT_PAYLOAD_HEADER_LEN]; BATCH_CLAMPED];
+        let mut written = [false; BATCH_CLAMPED];
+        for ((header, done), (id, kept)) in headers.iter_mut().zip(&mut written).zip(&batch.clamped)
+        {
+            // Cannot fail for a payload read from an attribute; should it, the packet is left
+            // to the batch verdict below rather than sent with a broken header.
+            *done =
+                nfqueue::put_accept_with_payload(header, 0, self.number, *id, kept.len()).is_some();
+        }
+        let unwritten = written.iter().take(batch.clamped.len()).any(|done| !done);
+        let mut max_id = batch.max_id.filter(|_| batch.unchanged || unwritten);
         if let Some(owed) = self.owed {
             max_id = Some(match max_id {
                 Some(id) if id_after(id, owed) => id,
@@ -278,20 +288,10 @@ impl Queue {
         if batch.clamped.is_empty() && max_id.is_none() {
             return;
         }
-        let mut headers = [[0u8; nfqueue::VERDICT_PAYLOAD_HEADER_LEN]; BATCH_CLAMPED];
         let mut tail = [0u8; nfqueue::VERDICT_LEN];
         let mut parts: heapless::Vec<IoSlice<'_>, { 3 * BATCH_CLAMPED + 1 }> = heapless::Vec::new();
-        for (header, (id, kept)) in headers.iter_mut().zip(&batch.clamped) {
-            let Some(bytes) = buf.get(kept.clone()) else {
-                continue;
-            };
-            if nfqueue::put_accept_with_payload(header, 0, self.number, *id, bytes.len()).is_none()
-            {
-                continue;
-            }
-        }
-        for (header, (_, kept)) in headers.iter().zip(&batch.clamped) {
-            let Some(bytes) = buf.get(kept.clone()) else {
+        for ((header, done), (_, kept)) in headers.iter().zip(written).zip(&batch.clamped) {
+            let Some(bytes) = buf.get(kept.clone()).filter(|_| done) else {
                 continue;
             };
             let _ = parts.push(IoSlice::new(header));
