@@ -11,6 +11,7 @@ mod cli;
 mod counters;
 mod log;
 mod mtu;
+mod netlink;
 mod nfqueue;
 mod run;
 mod sys;

@@ -16,8 +16,8 @@
 
 use static_assertions::const_assert_eq;
 
-use crate::nfqueue::{
-    bytes4, error_errno, put_nlmsghdr, Attrs, Frames, Malformed, NLMSG_ERROR, NLMSG_HDR_LEN,
+use crate::netlink::{
+    bytes4, error, put_nlmsghdr, Attrs, Frame, Malformed, Message, NLMSG_ERROR, NLMSG_HDR_LEN,
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 
@@ -133,44 +133,31 @@ pub enum Item {
 
 /// Returns the messages in `buf` (what one `Socket::recv` wrote).
 pub fn messages(buf: &[u8]) -> Messages<'_> {
-    Messages {
-        frames: Frames::new(buf),
-    }
+    Messages::at(buf, 0)
 }
 
 /// Iterator over the messages of one receive buffer; see [`messages`].
-pub struct Messages<'a> {
-    frames: Frames<'a>,
-}
+pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
 
-impl Iterator for Messages<'_> {
-    type Item = Item;
-
-    fn next(&mut self) -> Option<Item> {
-        let frame = match self.frames.next()? {
-            Ok(frame) => frame,
-            Err(why) => return Some(Item::Malformed(why)),
-        };
+impl Message for Item {
+    fn read(frame: &Frame<'_>) -> Item {
         if frame.cut {
             // An rtnetlink datagram cut by a small buffer: its MTU may be among the lost bytes.
-            return Some(Item::Malformed(Malformed::TruncatedMessage));
+            return Item::Malformed(Malformed::TruncatedMessage);
         }
         let kind = match frame.kind {
             RTM_NEWLINK => LinkKind::New,
             RTM_DELLINK => LinkKind::Deleted,
             NLMSG_ERROR => {
-                return Some(match error_errno(frame.body) {
-                    Some(errno) => Item::Error {
-                        errno,
-                        seq: frame.seq,
-                    },
-                    None => Item::Malformed(Malformed::TruncatedBody),
-                })
+                return match error(frame) {
+                    Ok((errno, seq)) => Item::Error { errno, seq },
+                    Err(why) => Item::Malformed(why),
+                }
             }
-            _ => return Some(Item::Other),
+            _ => return Item::Other,
         };
         let Some((info, attrs)) = frame.body.split_first_chunk::<IFINFOMSG_LEN>() else {
-            return Some(Item::Malformed(Malformed::TruncatedBody));
+            return Item::Malformed(Malformed::TruncatedBody);
         };
         let mut event = LinkEvent {
             kind,
@@ -183,18 +170,22 @@ impl Iterator for Messages<'_> {
             let attr = match attr {
                 Ok(attr) => attr,
                 // A broken attribute list could hide or fake the MTU: trust none of it.
-                Err(why) => return Some(Item::Malformed(why)),
+                Err(why) => return Item::Malformed(why),
             };
             match attr.kind {
                 IFLA_MTU => match attr.value.first_chunk::<4>() {
                     Some(mtu) => event.mtu = Some(u32::from_ne_bytes(*mtu)),
-                    None => return Some(Item::Malformed(Malformed::TruncatedAttribute)),
+                    None => return Item::Malformed(Malformed::TruncatedAttribute),
                 },
                 IFLA_IFNAME => event.name = interface_name(attr.value),
                 _ => {}
             }
         }
-        Some(Item::Link(event))
+        Item::Link(event)
+    }
+
+    fn malformed(why: Malformed) -> Item {
+        Item::Malformed(why)
     }
 }
 
