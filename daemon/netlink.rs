@@ -577,3 +577,65 @@ mod tests {
         }
     }
 }
+
+/// Well-formed messages for the property tests of `nfqueue.rs` and `mtu.rs`, written byte by byte
+/// from netlink.h rather than with this module's writers.
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects
+)]
+pub(crate) mod build {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// netlink.h NLA_F_NESTED and NLA_F_NET_BYTEORDER, the flag bits of `nla_type`.
+    const TYPE_FLAGS: [u16; 4] = [0, 0x8000, 0x4000, 0xc000];
+
+    /// Returns one attribute: header, value, then `padding` up to the 4-byte alignment (the
+    /// kernel zeroes it; random bytes here show that nothing reads them).
+    pub fn attr(kind: u16, value: &[u8], padding: [u8; 3]) -> Vec<u8> {
+        let len = u16::try_from(4 + value.len()).unwrap();
+        let mut out = Vec::new();
+        out.extend_from_slice(&len.to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(value);
+        out.extend_from_slice(&padding[..value.len().wrapping_neg() % 4]);
+        out
+    }
+
+    /// Returns one message: netlink header (`nlmsg_len` counting `body`, pid 0), then `body`.
+    pub fn message(kind: u16, seq: u32, body: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(16 + body.len()).unwrap();
+        let mut out = Vec::new();
+        out.extend_from_slice(&len.to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(&0u16.to_ne_bytes());
+        out.extend_from_slice(&seq.to_ne_bytes());
+        out.extend_from_slice(&0u32.to_ne_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// Returns the flag bits of an attribute type: none, NESTED, NET_BYTEORDER or both.
+    pub fn type_flags() -> impl Strategy<Value = u16> {
+        prop::sample::select(&TYPE_FLAGS[..])
+    }
+
+    /// Returns an attribute the parser must step over: any type whose masked value is not in
+    /// `read` (flag bits set at random), its value random bytes or a nested run of attributes.
+    pub fn foreign_attr(read: &'static [u16]) -> impl Strategy<Value = Vec<u8>> {
+        let leaf = vec(any::<u8>(), 0..24);
+        let nested = vec((any::<u16>(), leaf.clone(), any::<[u8; 3]>()), 0..4).prop_map(|run| {
+            run.iter()
+                .flat_map(|(kind, value, padding)| attr(*kind, value, *padding))
+                .collect()
+        });
+        let kind = any::<u16>().prop_filter("a type the parser reads", move |kind| {
+            !read.contains(&(kind & super::NLA_TYPE_MASK))
+        });
+        (kind, prop_oneof![leaf, nested], any::<[u8; 3]>())
+            .prop_map(|(kind, value, padding)| attr(kind, &value, padding))
+    }
+}

@@ -359,7 +359,9 @@ pub enum Item {
     },
     /// Any other message (NLMSG_NOOP, NLMSG_DONE, other NFQUEUE types); nothing to do.
     Other,
-    /// A message that could not be read; nothing after it in the buffer is read either.
+    /// A message that could not be read. After a broken frame (`TruncatedMessage`,
+    /// `BadMessageLength`) nothing else in the buffer is read; after a broken body the walk goes
+    /// on with the next message, which the frame's length still locates.
     Malformed(Malformed),
 }
 
@@ -436,9 +438,11 @@ fn packet(frame: &Frame<'_>) -> Item {
         }
     }
     let Some(h) = header else {
+        // In a cut message the header may be among the lost bytes, even when the attributes
+        // that did arrive end on a boundary.
         return Item::Malformed(match broken {
-            Some(why) if !frame.cut => why,
-            Some(_) => Malformed::TruncatedMessage,
+            _ if frame.cut => Malformed::TruncatedMessage,
+            Some(why) => why,
             None => Malformed::NoPacketHeader,
         });
     };
@@ -1100,6 +1104,29 @@ mod tests {
         );
     }
 
+    // Found by the property tests: a message cut right after nfgenmsg (or after a whole
+    // attribute before the packet header) was reported as NoPacketHeader, as if the kernel had
+    // sent a packet without one.
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn cut_on_an_attribute_boundary_before_the_header() {
+        assert_eq!(
+            only(&PACKET_V4[..20]),
+            Item::Malformed(Malformed::TruncatedMessage)
+        );
+        // NFQA_IFINDEX_OUTDEV moved in front of the packet header, then cut after it.
+        let mut m = PACKET_V4;
+        m[20..28].copy_from_slice(&PACKET_V4[32..40]);
+        m[28..40].copy_from_slice(&PACKET_V4[20..32]);
+        assert_eq!(only(&m[..28]), Item::Malformed(Malformed::TruncatedMessage));
+        assert_eq!(packet_of(Some(only(&m[..39]))).id, 1);
+        assert_eq!(packet_of(Some(only(&m))).payload, 44..104);
+        // Whole, the same message still has no header when the kernel sent none.
+        let mut m = PACKET_V4[..20].to_vec();
+        m[0] = 20;
+        assert_eq!(only(&m), Item::Malformed(Malformed::NoPacketHeader));
+    }
+
     #[cfg(target_endian = "little")]
     #[test]
     fn message_length_garbage() {
@@ -1237,5 +1264,169 @@ mod tests {
         sock.send(&config_unbind(QUEUE, 3)).unwrap();
         let got = sock.recv(&mut buf, false).unwrap();
         ack(&buf[..got.len], 3).unwrap().unwrap();
+    }
+}
+
+// Generated packet messages: every attribute order, flag bits, padding bytes and cut length.
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
+mod properties {
+    use super::*;
+    use crate::netlink::build::{attr, foreign_attr, message, type_flags};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    /// A packet message as the kernel could build it, and where its parts ended up.
+    #[derive(Debug)]
+    struct Built {
+        bytes: Vec<u8>,
+        id: u32,
+        hook: u8,
+        hw_protocol: u16,
+        /// Where the payload attribute's value lies in `bytes`.
+        payload: Range<usize>,
+        /// The end of the packet header attribute's value: a cut at or after it keeps the id.
+        header_end: usize,
+    }
+
+    prop_compose! {
+        fn packet_message()(
+            id in any::<u32>(),
+            hook in any::<u8>(),
+            hw_protocol in any::<u16>(),
+            // The kernel's header is 7 bytes; a longer one is read by its first 7.
+            header_extra in vec(any::<u8>(), 0..4),
+            payload in vec(any::<u8>(), 0..200),
+            others in vec(foreign_attr(&[NFQA_PACKET_HDR, NFQA_PAYLOAD, NFQA_CAP_LEN]), 0..6),
+            header_at in any::<Index>(),
+            payload_at in any::<Index>(),
+            flags in (type_flags(), type_flags()),
+            paddings in any::<([u8; 3], [u8; 3])>(),
+            genmsg in any::<[u8; NFGENMSG_LEN]>(),
+            seq in any::<u32>(),
+        ) -> Built {
+            let mut header = id.to_be_bytes().to_vec();
+            header.extend_from_slice(&hw_protocol.to_be_bytes());
+            header.push(hook);
+            header.extend_from_slice(&header_extra);
+            let mut attrs = others;
+            // Tagged by position so their offsets can be found after the shuffle.
+            let header_index = header_at.index(attrs.len() + 1);
+            attrs.insert(header_index, attr(NFQA_PACKET_HDR | flags.0, &header, paddings.0));
+            let payload_index = payload_at.index(attrs.len() + 1);
+            attrs.insert(payload_index, attr(NFQA_PAYLOAD | flags.1, &payload, paddings.1));
+            let header_index = header_index + usize::from(payload_index <= header_index);
+            let start_of = |index: usize| {
+                NLMSG_HDR_LEN + NFGENMSG_LEN + attrs[..index].iter().map(Vec::len).sum::<usize>()
+            };
+            let header_end = start_of(header_index) + NLA_HDR_LEN + header.len();
+            let payload_start = start_of(payload_index) + NLA_HDR_LEN;
+            let mut body = genmsg.to_vec();
+            body.extend(attrs.concat());
+            Built {
+                bytes: message(MSG_PACKET, seq, &body),
+                id,
+                hook,
+                hw_protocol,
+                payload: payload_start..payload_start + payload.len(),
+                header_end,
+            }
+        }
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn generated_packet_reads_back(built in packet_message()) {
+            let items: Vec<Item> = messages(&built.bytes).collect();
+            let expected = Item::Packet(Packet {
+                id: built.id,
+                hook: built.hook,
+                hw_protocol: built.hw_protocol,
+                payload: built.payload.clone(),
+                truncated: false,
+            });
+            prop_assert_eq!(items, vec![expected]);
+            prop_assert_eq!(
+                message_at(&built.bytes, 0).map(|(_, next)| next),
+                Some(built.bytes.len())
+            );
+        }
+
+        #[test]
+        fn generated_packet_cut_anywhere_keeps_id_or_is_malformed(built in packet_message()) {
+            prop_assert_eq!(messages(&[]).next(), None);
+            for len in 1..built.bytes.len() {
+                let items: Vec<Item> = messages(&built.bytes[..len]).collect();
+                prop_assert_eq!(items.len(), 1, "cut at {}", len);
+                if len < built.header_end {
+                    // Without the whole packet header there is no id to answer.
+                    prop_assert_eq!(
+                        &items[0],
+                        &Item::Malformed(Malformed::TruncatedMessage),
+                        "cut at {}",
+                        len
+                    );
+                    continue;
+                }
+                let Item::Packet(packet) = &items[0] else {
+                    return Err(TestCaseError::fail(format!("cut at {len}: {:?}", items[0])));
+                };
+                prop_assert_eq!(
+                    (packet.id, packet.hook, packet.hw_protocol, packet.truncated),
+                    (built.id, built.hook, built.hw_protocol, true),
+                    "cut at {}",
+                    len
+                );
+                // The payload is whole or absent, never a part passed off as the packet.
+                if len >= built.payload.end {
+                    prop_assert_eq!(&packet.payload, &built.payload, "cut at {}", len);
+                } else {
+                    prop_assert!(packet.payload.is_empty(), "cut at {}: {:?}", len, packet);
+                }
+            }
+        }
+
+        // Several messages in one datagram: each packet reads back at its own offset.
+        #[test]
+        fn generated_packets_in_one_datagram(built in vec(packet_message(), 1..4)) {
+            let datagram: Vec<u8> = built.iter().flat_map(|b| b.bytes.iter().copied()).collect();
+            let mut start = 0;
+            let mut at = 0;
+            for (one, item) in built.iter().zip(messages(&datagram)) {
+                let shifted = start + one.payload.start..start + one.payload.end;
+                prop_assert_eq!(
+                    &item,
+                    &Item::Packet(Packet {
+                        id: one.id,
+                        hook: one.hook,
+                        hw_protocol: one.hw_protocol,
+                        payload: shifted,
+                        truncated: false,
+                    })
+                );
+                let (stepped, next) = message_at(&datagram, at).unwrap();
+                prop_assert_eq!(stepped, item);
+                start += one.bytes.len();
+                prop_assert_eq!(next, start);
+                at = next;
+            }
+            prop_assert_eq!(messages(&datagram).count(), built.len());
+        }
     }
 }
