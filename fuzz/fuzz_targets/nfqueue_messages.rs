@@ -28,7 +28,11 @@ fuzz_target!(|buf: &[u8]| {
     let mut stepped = Vec::new();
     let mut at = 0;
     while let Some((item, next)) = message_at(buf, at) {
-        assert!(at < next && next <= buf.len(), "{at} -> {next} of {}", buf.len());
+        assert!(
+            at < next && next <= buf.len(),
+            "{at} -> {next} of {}",
+            buf.len()
+        );
         if let Item::Packet(packet) = &item {
             let payload = &packet.payload;
             // The payload is inside this message's attributes (an empty one sits at their start).
@@ -36,7 +40,10 @@ fuzz_target!(|buf: &[u8]| {
                 at + ATTRS_OFFSET <= payload.start && payload.start <= payload.end,
                 "payload {payload:?} of the message at {at}"
             );
-            assert!(payload.end <= next, "payload {payload:?} past the message end {next}");
+            assert!(
+                payload.end <= next,
+                "payload {payload:?} past the message end {next}"
+            );
         }
         stepped.push(item);
         at = next;

@@ -47,7 +47,11 @@ fn input(bytes: &[u8]) -> Option<Input> {
         which,
         buf_len: usize::from(u16::from_be_bytes([len_hi, len_lo]) % 512),
         // Bit 7 of `which` lets the offset and length take any value, not only small ones.
-        at: if which & 0x80 != 0 { at as usize } else { (at % 600) as usize },
+        at: if which & 0x80 != 0 {
+            at as usize
+        } else {
+            (at % 600) as usize
+        },
         queue: u16::from_be_bytes(*queue),
         id: u32::from_be_bytes(*id),
         payload_len: if which & 0x40 != 0 {
@@ -64,7 +68,10 @@ fuzz_target!(|bytes: &[u8]| {
     };
     let mut buf = vec![UNTOUCHED; input.buf_len];
     let (written, claimed_len) = match input.which % 3 {
-        0 => (put_accept(&mut buf, input.at, input.queue, input.id), VERDICT_LEN),
+        0 => (
+            put_accept(&mut buf, input.at, input.queue, input.id),
+            VERDICT_LEN,
+        ),
         1 => (
             put_accept_batch(&mut buf, input.at, input.queue, input.id),
             VERDICT_LEN,
@@ -82,13 +89,22 @@ fuzz_target!(|bytes: &[u8]| {
     let payload_ok = !with_payload || input.payload_len <= MAX_PAYLOAD_LEN;
     let Some(end) = written else {
         assert!(!(fits && payload_ok), "refused although it fits");
-        assert!(buf.iter().all(|&b| b == UNTOUCHED), "written although refused");
+        assert!(
+            buf.iter().all(|&b| b == UNTOUCHED),
+            "written although refused"
+        );
         return;
     };
     assert!(fits && payload_ok, "accepted although it does not fit");
     assert_eq!(end, input.at + claimed_len);
-    assert!(buf[..input.at].iter().all(|&b| b == UNTOUCHED), "written before at");
-    assert!(buf[end..].iter().all(|&b| b == UNTOUCHED), "written after the end");
+    assert!(
+        buf[..input.at].iter().all(|&b| b == UNTOUCHED),
+        "written before at"
+    );
+    assert!(
+        buf[end..].iter().all(|&b| b == UNTOUCHED),
+        "written after the end"
+    );
 
     // Header, payload (zeros here) and padding read back as exactly one whole message.
     let mut wire = buf[input.at..end].to_vec();
