@@ -22,6 +22,8 @@ mod log;
 #[allow(dead_code)]
 mod mtu;
 #[allow(dead_code)]
+mod netlink;
+#[allow(dead_code)]
 mod nfqueue;
 #[cfg(tcpmssd_backend = "nfqueue")]
 mod queue;

@@ -16,8 +16,8 @@
 
 use static_assertions::const_assert_eq;
 
-use crate::nfqueue::{
-    bytes4, error_errno, put_nlmsghdr, Attrs, Frames, Malformed, NLMSG_ERROR, NLMSG_HDR_LEN,
+use crate::netlink::{
+    bytes4, error, put_nlmsghdr, Attrs, Frame, Malformed, Message, NLMSG_ERROR, NLMSG_HDR_LEN,
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 
@@ -127,50 +127,39 @@ pub enum Item {
     },
     /// Any other message (NLMSG_DONE ends a dump, other rtnetlink types).
     Other,
-    /// A message that could not be read; nothing after it in the buffer is read either.
+    /// A message that could not be read. After a broken frame (`TruncatedMessage`,
+    /// `BadMessageLength`) nothing else in the buffer is read; after a broken body the walk goes
+    /// on with the next message, which the frame's length still locates.
     Malformed(Malformed),
 }
 
 /// Returns the messages in `buf` (what one `Socket::recv` wrote).
 pub fn messages(buf: &[u8]) -> Messages<'_> {
-    Messages {
-        frames: Frames::new(buf),
-    }
+    Messages::at(buf, 0)
 }
 
 /// Iterator over the messages of one receive buffer; see [`messages`].
-pub struct Messages<'a> {
-    frames: Frames<'a>,
-}
+pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
 
-impl Iterator for Messages<'_> {
-    type Item = Item;
-
-    fn next(&mut self) -> Option<Item> {
-        let frame = match self.frames.next()? {
-            Ok(frame) => frame,
-            Err(why) => return Some(Item::Malformed(why)),
-        };
+impl Message for Item {
+    fn read(frame: &Frame<'_>) -> Item {
         if frame.cut {
             // An rtnetlink datagram cut by a small buffer: its MTU may be among the lost bytes.
-            return Some(Item::Malformed(Malformed::TruncatedMessage));
+            return Item::Malformed(Malformed::TruncatedMessage);
         }
         let kind = match frame.kind {
             RTM_NEWLINK => LinkKind::New,
             RTM_DELLINK => LinkKind::Deleted,
             NLMSG_ERROR => {
-                return Some(match error_errno(frame.body) {
-                    Some(errno) => Item::Error {
-                        errno,
-                        seq: frame.seq,
-                    },
-                    None => Item::Malformed(Malformed::TruncatedBody),
-                })
+                return match error(frame) {
+                    Ok((errno, seq)) => Item::Error { errno, seq },
+                    Err(why) => Item::Malformed(why),
+                }
             }
-            _ => return Some(Item::Other),
+            _ => return Item::Other,
         };
         let Some((info, attrs)) = frame.body.split_first_chunk::<IFINFOMSG_LEN>() else {
-            return Some(Item::Malformed(Malformed::TruncatedBody));
+            return Item::Malformed(Malformed::TruncatedBody);
         };
         let mut event = LinkEvent {
             kind,
@@ -183,18 +172,22 @@ impl Iterator for Messages<'_> {
             let attr = match attr {
                 Ok(attr) => attr,
                 // A broken attribute list could hide or fake the MTU: trust none of it.
-                Err(why) => return Some(Item::Malformed(why)),
+                Err(why) => return Item::Malformed(why),
             };
             match attr.kind {
                 IFLA_MTU => match attr.value.first_chunk::<4>() {
                     Some(mtu) => event.mtu = Some(u32::from_ne_bytes(*mtu)),
-                    None => return Some(Item::Malformed(Malformed::TruncatedAttribute)),
+                    None => return Item::Malformed(Malformed::TruncatedAttribute),
                 },
                 IFLA_IFNAME => event.name = interface_name(attr.value),
                 _ => {}
             }
         }
-        Some(Item::Link(event))
+        Item::Link(event)
+    }
+
+    fn malformed(why: Malformed) -> Item {
+        Item::Malformed(why)
     }
 }
 
@@ -422,5 +415,95 @@ mod tests {
                 seq: 6
             })
         );
+    }
+}
+
+// Generated link messages: every attribute order, flag bits, padding bytes and cut length.
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects
+)]
+mod properties {
+    use super::*;
+    use crate::netlink::build::{attr, foreign_attr, message, type_flags};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    prop_compose! {
+        fn link_message()(
+            deleted in any::<bool>(),
+            index in any::<i32>(),
+            mtu in any::<u32>(),
+            name in "[a-z][a-z0-9.-]{0,14}",
+            with_name in any::<bool>(),
+            others in vec(foreign_attr(&[IFLA_MTU, IFLA_IFNAME]), 0..8),
+            mtu_at in any::<Index>(),
+            name_at in any::<Index>(),
+            flags in (type_flags(), type_flags()),
+            paddings in any::<([u8; 3], [u8; 3])>(),
+            info_rest in any::<[u8; 12]>(),
+            seq in any::<u32>(),
+        ) -> (Vec<u8>, LinkEvent) {
+            let mut attrs = others;
+            let mtu_attr = attr(IFLA_MTU | flags.0, &mtu.to_ne_bytes(), paddings.0);
+            attrs.insert(mtu_at.index(attrs.len() + 1), mtu_attr);
+            if with_name {
+                let mut value = name.as_bytes().to_vec();
+                value.push(0);
+                let name_attr = attr(IFLA_IFNAME | flags.1, &value, paddings.1);
+                attrs.insert(name_at.index(attrs.len() + 1), name_attr);
+            }
+            // ifinfomsg: family, pad and type at random, the index, flags and change at random.
+            let mut body = info_rest[..4].to_vec();
+            body.extend_from_slice(&index.to_ne_bytes());
+            body.extend_from_slice(&info_rest[4..]);
+            body.extend(attrs.concat());
+            let kind = if deleted { RTM_DELLINK } else { RTM_NEWLINK };
+            let event = LinkEvent {
+                kind: if deleted { LinkKind::Deleted } else { LinkKind::New },
+                index,
+                mtu: Some(mtu),
+                name: with_name.then(|| name.as_str().try_into().unwrap()),
+            };
+            (message(kind, seq, &body), event)
+        }
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn generated_links_keep_their_mtu(links in vec(link_message(), 1..4)) {
+            let datagram: Vec<u8> = links.iter().flat_map(|(bytes, _)| bytes.clone()).collect();
+            let items: Vec<Item> = messages(&datagram).collect();
+            let expected: Vec<Item> =
+                links.into_iter().map(|(_, event)| Item::Link(event)).collect();
+            prop_assert_eq!(items, expected);
+        }
+
+        // A cut message might have lost its MTU: it is never reported as a link.
+        #[test]
+        fn generated_link_cut_anywhere_is_malformed((bytes, _) in link_message()) {
+            for len in 1..bytes.len() {
+                let items: Vec<Item> = messages(&bytes[..len]).collect();
+                prop_assert_eq!(
+                    items,
+                    vec![Item::Malformed(Malformed::TruncatedMessage)],
+                    "cut at {}",
+                    len
+                );
+            }
+        }
     }
 }

@@ -1,10 +1,9 @@
 //! NFQUEUE messages over netlink: the queue's configuration, the packets the kernel queues to us
 //! and the verdicts that hand them back; safe code over `&[u8]`, tested with byte fixtures.
 //!
-//! Layouts: netlink(7) and `include/uapi/linux/netlink.h` for the framing (host byte order),
-//! `include/uapi/linux/netfilter/nfnetlink.h` and `nfnetlink_queue.h` for NFQUEUE (big-endian
-//! payloads); behaviour from `net/netfilter/nfnetlink_queue.c`. The netlink framing at the top of
-//! this file is shared with `mtu.rs`. Nothing here allocates or panics: every length read from the
+//! Layouts: `include/uapi/linux/netfilter/nfnetlink.h` and `nfnetlink_queue.h` (big-endian
+//! payloads) inside the netlink framing of `netlink.rs` (host byte order); behaviour from
+//! `net/netfilter/nfnetlink_queue.c`. Nothing here allocates or panics: every length read from the
 //! kernel is checked against the buffer before a range is built from it.
 #![deny(
     clippy::indexing_slicing,
@@ -20,311 +19,11 @@ use std::io;
 
 use static_assertions::const_assert_eq;
 
-// ---------------------------------------------------------------------------------------------
-// Netlink framing (netlink(7)), shared with mtu.rs
-
-// struct nlmsghdr, all fields in host byte order (include/uapi/linux/netlink.h):
-//  0               4       6       8               12              16
-// +---------------+-------+-------+---------------+---------------+
-// | nlmsg_len     | type  | flags | nlmsg_seq     | nlmsg_pid     |
-// +---------------+-------+-------+---------------+---------------+
-// nlmsg_len counts this header; messages in one datagram start at NLMSG_ALIGN (4) boundaries.
-mod nlmsghdr {
-    use core::ops::Range;
-    pub const LEN: Range<usize> = 0..4;
-    pub const TYPE: Range<usize> = 4..6;
-    pub const FLAGS: Range<usize> = 6..8;
-    pub const SEQ: Range<usize> = 8..12;
-    pub const PID: Range<usize> = 12..16;
-}
-/// Length of `struct nlmsghdr`.
-pub(crate) const NLMSG_HDR_LEN: usize = nlmsghdr::PID.end;
-const_assert_eq!(NLMSG_HDR_LEN, 16);
-
-// struct nlattr (and struct rtattr, the same layout), host byte order:
-//  0       2       4
-// +-------+-------+---------------- - -
-// | len   | type  | value, padded to 4
-// +-------+-------+---------------- - -
-// len counts this header but not the padding.
-mod nlattr {
-    use core::ops::Range;
-    pub const LEN: Range<usize> = 0..2;
-    pub const TYPE: Range<usize> = 2..4;
-}
-/// Length of `struct nlattr` / `struct rtattr`.
-pub(crate) const NLA_HDR_LEN: usize = nlattr::TYPE.end;
-const_assert_eq!(NLA_HDR_LEN, 4);
-
-// struct nlmsgerr: the errno (0 for an acknowledgement, else negated), host byte order, then the
-// request's header (include/uapi/linux/netlink.h). Only the errno is read.
-mod nlmsgerr {
-    use core::ops::Range;
-    pub const ERROR: Range<usize> = 0..4;
-}
-
-/// netlink.h: messages and attributes are aligned to 4 bytes (NLMSG_ALIGNTO, NLA_ALIGNTO).
-const ALIGN: usize = 4;
-/// netlink.h NLA_TYPE_MASK: the top two bits of `nla_type` are the NESTED and NET_BYTEORDER flags.
-const NLA_TYPE_MASK: u16 = 0x3fff;
-
-/// netlink.h: a request for the kernel (it ignores messages without it).
-pub(crate) const NLM_F_REQUEST: u16 = 0x1;
-/// netlink.h: asks for an NLMSG_ERROR with errno 0 on success.
-pub(crate) const NLM_F_ACK: u16 = 0x4;
-/// netlink.h: a GET request for every object (NLM_F_ROOT | NLM_F_MATCH).
-pub(crate) const NLM_F_DUMP: u16 = 0x300;
-/// netlink.h NLMSG_ERROR: an error or, with errno 0, an acknowledgement.
-pub(crate) const NLMSG_ERROR: u16 = 2;
-
-#[cfg(target_os = "linux")]
-mod netlink_values_match_libc {
-    use static_assertions::const_assert_eq;
-    const_assert_eq!(super::NLA_TYPE_MASK as i32, libc::NLA_TYPE_MASK & 0xffff);
-    const_assert_eq!(super::NLM_F_REQUEST as i32, libc::NLM_F_REQUEST);
-    const_assert_eq!(super::NLM_F_ACK as i32, libc::NLM_F_ACK);
-    const_assert_eq!(super::NLM_F_DUMP as i32, libc::NLM_F_DUMP);
-    const_assert_eq!(super::NLMSG_ERROR as i32, libc::NLMSG_ERROR);
-}
-
-/// Reads 2 bytes at a constant range of a fixed-size array (a constant index passes the lints).
-macro_rules! bytes2 {
-    ($h:expr, $r:expr) => {
-        [$h[$r.start], $h[$r.start + 1]]
-    };
-}
-/// Reads 4 bytes at a constant range of a fixed-size array.
-macro_rules! bytes4 {
-    ($h:expr, $r:expr) => {
-        [
-            $h[$r.start],
-            $h[$r.start + 1],
-            $h[$r.start + 2],
-            $h[$r.start + 3],
-        ]
-    };
-}
-pub(crate) use bytes4;
-
-/// Rounds `len` up to the netlink alignment; `None` only past `usize::MAX`.
-pub(crate) fn align(len: usize) -> Option<usize> {
-    Some(len.checked_add(ALIGN - 1)? & !(ALIGN - 1))
-}
-
-/// Why a netlink message could not be read. Too few bytes (`Truncated…`) is kept apart from an
-/// impossible value (`Bad…`), as etherparse does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Malformed {
-    /// Fewer bytes than a netlink header, or a message length past the end of the datagram.
-    TruncatedMessage,
-    /// A message length shorter than the netlink header itself.
-    BadMessageLength,
-    /// Too few bytes for the header that follows the netlink header (nfgenmsg, nlmsgerr,
-    /// ifinfomsg).
-    TruncatedBody,
-    /// An attribute header or value past the end of its message.
-    TruncatedAttribute,
-    /// An attribute length shorter than the attribute header.
-    BadAttributeLength,
-    /// An NFQUEUE packet message without `NFQA_PACKET_HDR`: there is no id to give a verdict to.
-    NoPacketHeader,
-    /// An `NFQA_PACKET_HDR` shorter than its 7-byte structure.
-    BadPacketHeader,
-}
-
-impl Malformed {
-    /// Every variant, for an array of counters.
-    pub const ALL: [Malformed; 7] = [
-        Malformed::TruncatedMessage,
-        Malformed::BadMessageLength,
-        Malformed::TruncatedBody,
-        Malformed::TruncatedAttribute,
-        Malformed::BadAttributeLength,
-        Malformed::NoPacketHeader,
-        Malformed::BadPacketHeader,
-    ];
-
-    /// Returns the counter and log name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Malformed::TruncatedMessage => "truncated-netlink",
-            Malformed::BadMessageLength => "bad-netlink-length",
-            Malformed::TruncatedBody => "truncated-netlink-body",
-            Malformed::TruncatedAttribute => "truncated-attribute",
-            Malformed::BadAttributeLength => "bad-attribute-length",
-            Malformed::NoPacketHeader => "no-packet-header",
-            Malformed::BadPacketHeader => "bad-packet-header",
-        }
-    }
-}
-
-/// One netlink message found in a receive buffer.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Frame<'a> {
-    /// `nlmsg_type`.
-    pub kind: u16,
-    /// `nlmsg_seq`.
-    pub seq: u32,
-    /// The bytes after the netlink header, up to the message length or the end of the buffer.
-    pub body: &'a [u8],
-    /// Offset of `body` in the whole buffer.
-    pub body_start: usize,
-    /// The message length runs past the end of the buffer: `body` is only its first part.
-    pub cut: bool,
-}
-
-/// Walks the netlink messages of one datagram; stops after the first one it cannot step over.
-pub(crate) struct Frames<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Frames<'a> {
-    /// Starts at the first byte of a receive buffer.
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Frames { buf, at: 0 }
-    }
-
-    fn stop(&mut self) {
-        self.at = self.buf.len();
-    }
-}
-
-impl<'a> Iterator for Frames<'a> {
-    type Item = Result<Frame<'a>, Malformed>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.buf.get(self.at..)?;
-        if rest.is_empty() {
-            return None;
-        }
-        let Some((header, after)) = rest.split_first_chunk::<NLMSG_HDR_LEN>() else {
-            self.stop();
-            return Some(Err(Malformed::TruncatedMessage));
-        };
-        let Ok(len) = usize::try_from(u32::from_ne_bytes(bytes4!(header, nlmsghdr::LEN))) else {
-            self.stop();
-            return Some(Err(Malformed::TruncatedMessage));
-        };
-        let Some(body_len) = len.checked_sub(NLMSG_HDR_LEN) else {
-            self.stop();
-            return Some(Err(Malformed::BadMessageLength));
-        };
-        let body_start = self.at.wrapping_add(NLMSG_HDR_LEN); // <= buf.len(): header was there
-        let (body, cut) = match after.get(..body_len) {
-            Some(body) => (body, false),
-            None => (after, true),
-        };
-        // The next message starts at the aligned end of this one; the last message's padding
-        // may be missing, and a cut message ends the datagram.
-        match align(len).and_then(|step| self.at.checked_add(step)) {
-            Some(next) if !cut && next <= self.buf.len() => self.at = next,
-            _ => self.stop(),
-        }
-        Some(Ok(Frame {
-            kind: u16::from_ne_bytes(bytes2!(header, nlmsghdr::TYPE)),
-            seq: u32::from_ne_bytes(bytes4!(header, nlmsghdr::SEQ)),
-            body,
-            body_start,
-            cut,
-        }))
-    }
-}
-
-/// One attribute: its type (flags masked off), its value and where the value starts in the buffer.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Attr<'a> {
-    /// `nla_type` without the NESTED and NET_BYTEORDER flags.
-    pub kind: u16,
-    /// The value, without header or padding.
-    pub value: &'a [u8],
-    /// Offset of `value` in the whole buffer.
-    pub value_start: usize,
-}
-
-/// Walks a run of netlink attributes (or rtattrs); stops after the first one it cannot step over.
-pub(crate) struct Attrs<'a> {
-    rest: &'a [u8],
-    /// Offset of `rest` in the whole buffer.
-    at: usize,
-}
-
-impl<'a> Attrs<'a> {
-    /// `start` is the offset of `run` in the whole buffer, for `Attr::value_start`.
-    pub(crate) fn new(run: &'a [u8], start: usize) -> Self {
-        Attrs {
-            rest: run,
-            at: start,
-        }
-    }
-}
-
-impl<'a> Iterator for Attrs<'a> {
-    type Item = Result<Attr<'a>, Malformed>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let rest = core::mem::take(&mut self.rest);
-        let Some((header, after)) = rest.split_first_chunk::<NLA_HDR_LEN>() else {
-            return Some(Err(Malformed::TruncatedAttribute));
-        };
-        let len = usize::from(u16::from_ne_bytes(bytes2!(header, nlattr::LEN)));
-        let Some(value_len) = len.checked_sub(NLA_HDR_LEN) else {
-            return Some(Err(Malformed::BadAttributeLength));
-        };
-        let Some(value) = after.get(..value_len) else {
-            return Some(Err(Malformed::TruncatedAttribute));
-        };
-        // `len` <= rest.len() here; the padding after the last attribute may be missing.
-        let step = align(len).unwrap_or(len).min(rest.len());
-        self.rest = rest.get(step..).unwrap_or_default();
-        let value_start = self.at.wrapping_add(NLA_HDR_LEN);
-        self.at = self.at.wrapping_add(step);
-        Some(Ok(Attr {
-            kind: u16::from_ne_bytes(bytes2!(header, nlattr::TYPE)) & NLA_TYPE_MASK,
-            value,
-            value_start,
-        }))
-    }
-}
-
-/// Reads the errno of an NLMSG_ERROR body: 0 for an acknowledgement, else a positive errno.
-pub(crate) fn error_errno(body: &[u8]) -> Option<i32> {
-    let err = body.first_chunk::<{ nlmsgerr::ERROR.end }>()?;
-    // The kernel sends the negated errno (netlink_ack in af_netlink.c).
-    Some(i32::from_ne_bytes(bytes4!(err, nlmsgerr::ERROR)).saturating_neg())
-}
-
-/// Turns the errno of an acknowledgement into a result: 0 is `Ok`, anything else the OS error.
-pub fn ack_result(errno: i32) -> io::Result<()> {
-    match errno {
-        0 => Ok(()),
-        errno => Err(io::Error::from_raw_os_error(errno)),
-    }
-}
-
-/// Writes a netlink header into the first 16 bytes of `out`; port id 0 addresses the kernel.
-pub(crate) fn put_nlmsghdr(
-    out: &mut [u8; NLMSG_HDR_LEN],
-    len: u32,
-    kind: u16,
-    flags: u16,
-    seq: u32,
-) {
-    out[nlmsghdr::LEN].copy_from_slice(&len.to_ne_bytes());
-    out[nlmsghdr::TYPE].copy_from_slice(&kind.to_ne_bytes());
-    out[nlmsghdr::FLAGS].copy_from_slice(&flags.to_ne_bytes());
-    out[nlmsghdr::SEQ].copy_from_slice(&seq.to_ne_bytes());
-    out[nlmsghdr::PID].copy_from_slice(&0u32.to_ne_bytes());
-}
-
-/// Writes an attribute header; `len` counts the header and the value, not the padding.
-pub(crate) fn put_nlattr(out: &mut [u8; NLA_HDR_LEN], len: u16, kind: u16) {
-    out[nlattr::LEN].copy_from_slice(&len.to_ne_bytes());
-    out[nlattr::TYPE].copy_from_slice(&kind.to_ne_bytes());
-}
+pub use crate::netlink::{ack_result, Malformed};
+use crate::netlink::{
+    align, bytes2, bytes4, error, put_nlattr, put_nlmsghdr, Attrs, Frame, Message, ALIGN,
+    NLA_HDR_LEN, NLMSG_ERROR, NLMSG_HDR_LEN, NLM_F_ACK, NLM_F_REQUEST,
+};
 
 // ---------------------------------------------------------------------------------------------
 // NFQUEUE (nfnetlink_queue.h)
@@ -660,42 +359,35 @@ pub enum Item {
     },
     /// Any other message (NLMSG_NOOP, NLMSG_DONE, other NFQUEUE types); nothing to do.
     Other,
-    /// A message that could not be read; nothing after it in the buffer is read either.
+    /// A message that could not be read. After a broken frame (`TruncatedMessage`,
+    /// `BadMessageLength`) nothing else in the buffer is read; after a broken body the walk goes
+    /// on with the next message, which the frame's length still locates.
     Malformed(Malformed),
 }
 
 /// Returns the messages in `buf` (what one [`recv`](crate::sys::netlink::Socket::recv) wrote).
 pub fn messages(buf: &[u8]) -> Messages<'_> {
-    Messages {
-        frames: Frames::new(buf),
-    }
+    Messages::at(buf, 0)
 }
 
 /// Iterator over the messages of one receive buffer; see [`messages`].
-pub struct Messages<'a> {
-    frames: Frames<'a>,
-}
+pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
 
-impl Iterator for Messages<'_> {
-    type Item = Item;
-
-    fn next(&mut self) -> Option<Item> {
-        let frame = match self.frames.next()? {
-            Ok(frame) => frame,
-            Err(why) => return Some(Item::Malformed(why)),
-        };
-        Some(match frame.kind {
-            MSG_PACKET => packet(&frame),
-            _ if frame.cut => Item::Malformed(Malformed::TruncatedMessage),
-            NLMSG_ERROR => match error_errno(frame.body) {
-                Some(errno) => Item::Error {
-                    errno,
-                    seq: frame.seq,
-                },
-                None => Item::Malformed(Malformed::TruncatedBody),
+impl Message for Item {
+    fn read(frame: &Frame<'_>) -> Item {
+        match frame.kind {
+            MSG_PACKET => packet(frame),
+            NLMSG_ERROR => match error(frame) {
+                Ok((errno, seq)) => Item::Error { errno, seq },
+                Err(why) => Item::Malformed(why),
             },
+            _ if frame.cut => Item::Malformed(Malformed::TruncatedMessage),
             _ => Item::Other,
-        })
+        }
+    }
+
+    fn malformed(why: Malformed) -> Item {
+        Item::Malformed(why)
     }
 }
 
@@ -705,11 +397,9 @@ impl Iterator for Messages<'_> {
 /// The same walk as [`messages`], for a caller that changes the buffer between two messages
 /// (it clamps a packet in place before it reads the next).
 pub fn message_at(buf: &[u8], at: usize) -> Option<(Item, usize)> {
-    let mut messages = Messages {
-        frames: Frames { buf, at },
-    };
+    let mut messages = Messages::at(buf, at);
     let item = messages.next()?;
-    Some((item, messages.frames.at))
+    Some((item, messages.offset()))
 }
 
 /// Reads a packet message. A cut one still yields its id when the packet header arrived, so the
@@ -748,9 +438,11 @@ fn packet(frame: &Frame<'_>) -> Item {
         }
     }
     let Some(h) = header else {
+        // In a cut message the header may be among the lost bytes, even when the attributes
+        // that did arrive end on a boundary.
         return Item::Malformed(match broken {
-            Some(why) if !frame.cut => why,
-            Some(_) => Malformed::TruncatedMessage,
+            _ if frame.cut => Malformed::TruncatedMessage,
+            Some(why) => why,
             None => Malformed::NoPacketHeader,
         });
     };
@@ -895,6 +587,7 @@ fn put_verdict(
 )]
 mod tests {
     use super::*;
+    use crate::netlink::Frames;
 
     // Captured on Linux 6.18 (x86_64): a network namespace with a veth d0 (index 3) holding
     // 198.51.100.1/24 and 2001:db8::1/64, `iptables -A OUTPUT -o d0 -p tcp --dport 9 --syn
@@ -1311,15 +1004,6 @@ mod tests {
         assert!(!is_outbound(5));
     }
 
-    #[test]
-    fn malformed_names_are_distinct() {
-        for (i, a) in Malformed::ALL.iter().enumerate() {
-            for b in &Malformed::ALL[i + 1..] {
-                assert_ne!(a.name(), b.name());
-            }
-        }
-    }
-
     // --- Broken input: each case names what the parser must report. ---
 
     /// PACKET_V4 with the attribute at `at` given length `len`.
@@ -1418,6 +1102,29 @@ mod tests {
             only(&ACK_EPERM[..40]),
             Item::Malformed(Malformed::TruncatedMessage)
         );
+    }
+
+    // Found by the property tests: a message cut right after nfgenmsg (or after a whole
+    // attribute before the packet header) was reported as NoPacketHeader, as if the kernel had
+    // sent a packet without one.
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn cut_on_an_attribute_boundary_before_the_header() {
+        assert_eq!(
+            only(&PACKET_V4[..20]),
+            Item::Malformed(Malformed::TruncatedMessage)
+        );
+        // NFQA_IFINDEX_OUTDEV moved in front of the packet header, then cut after it.
+        let mut m = PACKET_V4;
+        m[20..28].copy_from_slice(&PACKET_V4[32..40]);
+        m[28..40].copy_from_slice(&PACKET_V4[20..32]);
+        assert_eq!(only(&m[..28]), Item::Malformed(Malformed::TruncatedMessage));
+        assert_eq!(packet_of(Some(only(&m[..39]))).id, 1);
+        assert_eq!(packet_of(Some(only(&m))).payload, 44..104);
+        // Whole, the same message still has no header when the kernel sent none.
+        let mut m = PACKET_V4[..20].to_vec();
+        m[0] = 20;
+        assert_eq!(only(&m), Item::Malformed(Malformed::NoPacketHeader));
     }
 
     #[cfg(target_endian = "little")]
@@ -1557,5 +1264,169 @@ mod tests {
         sock.send(&config_unbind(QUEUE, 3)).unwrap();
         let got = sock.recv(&mut buf, false).unwrap();
         ack(&buf[..got.len], 3).unwrap().unwrap();
+    }
+}
+
+// Generated packet messages: every attribute order, flag bits, padding bytes and cut length.
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
+mod properties {
+    use super::*;
+    use crate::netlink::build::{attr, foreign_attr, message, type_flags};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    /// A packet message as the kernel could build it, and where its parts ended up.
+    #[derive(Debug)]
+    struct Built {
+        bytes: Vec<u8>,
+        id: u32,
+        hook: u8,
+        hw_protocol: u16,
+        /// Where the payload attribute's value lies in `bytes`.
+        payload: Range<usize>,
+        /// The end of the packet header attribute's value: a cut at or after it keeps the id.
+        header_end: usize,
+    }
+
+    prop_compose! {
+        fn packet_message()(
+            id in any::<u32>(),
+            hook in any::<u8>(),
+            hw_protocol in any::<u16>(),
+            // The kernel's header is 7 bytes; a longer one is read by its first 7.
+            header_extra in vec(any::<u8>(), 0..4),
+            payload in vec(any::<u8>(), 0..200),
+            others in vec(foreign_attr(&[NFQA_PACKET_HDR, NFQA_PAYLOAD, NFQA_CAP_LEN]), 0..6),
+            header_at in any::<Index>(),
+            payload_at in any::<Index>(),
+            flags in (type_flags(), type_flags()),
+            paddings in any::<([u8; 3], [u8; 3])>(),
+            genmsg in any::<[u8; NFGENMSG_LEN]>(),
+            seq in any::<u32>(),
+        ) -> Built {
+            let mut header = id.to_be_bytes().to_vec();
+            header.extend_from_slice(&hw_protocol.to_be_bytes());
+            header.push(hook);
+            header.extend_from_slice(&header_extra);
+            let mut attrs = others;
+            // Tagged by position so their offsets can be found after the shuffle.
+            let header_index = header_at.index(attrs.len() + 1);
+            attrs.insert(header_index, attr(NFQA_PACKET_HDR | flags.0, &header, paddings.0));
+            let payload_index = payload_at.index(attrs.len() + 1);
+            attrs.insert(payload_index, attr(NFQA_PAYLOAD | flags.1, &payload, paddings.1));
+            let header_index = header_index + usize::from(payload_index <= header_index);
+            let start_of = |index: usize| {
+                NLMSG_HDR_LEN + NFGENMSG_LEN + attrs[..index].iter().map(Vec::len).sum::<usize>()
+            };
+            let header_end = start_of(header_index) + NLA_HDR_LEN + header.len();
+            let payload_start = start_of(payload_index) + NLA_HDR_LEN;
+            let mut body = genmsg.to_vec();
+            body.extend(attrs.concat());
+            Built {
+                bytes: message(MSG_PACKET, seq, &body),
+                id,
+                hook,
+                hw_protocol,
+                payload: payload_start..payload_start + payload.len(),
+                header_end,
+            }
+        }
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn generated_packet_reads_back(built in packet_message()) {
+            let items: Vec<Item> = messages(&built.bytes).collect();
+            let expected = Item::Packet(Packet {
+                id: built.id,
+                hook: built.hook,
+                hw_protocol: built.hw_protocol,
+                payload: built.payload.clone(),
+                truncated: false,
+            });
+            prop_assert_eq!(items, vec![expected]);
+            prop_assert_eq!(
+                message_at(&built.bytes, 0).map(|(_, next)| next),
+                Some(built.bytes.len())
+            );
+        }
+
+        #[test]
+        fn generated_packet_cut_anywhere_keeps_id_or_is_malformed(built in packet_message()) {
+            prop_assert_eq!(messages(&[]).next(), None);
+            for len in 1..built.bytes.len() {
+                let items: Vec<Item> = messages(&built.bytes[..len]).collect();
+                prop_assert_eq!(items.len(), 1, "cut at {}", len);
+                if len < built.header_end {
+                    // Without the whole packet header there is no id to answer.
+                    prop_assert_eq!(
+                        &items[0],
+                        &Item::Malformed(Malformed::TruncatedMessage),
+                        "cut at {}",
+                        len
+                    );
+                    continue;
+                }
+                let Item::Packet(packet) = &items[0] else {
+                    return Err(TestCaseError::fail(format!("cut at {len}: {:?}", items[0])));
+                };
+                prop_assert_eq!(
+                    (packet.id, packet.hook, packet.hw_protocol, packet.truncated),
+                    (built.id, built.hook, built.hw_protocol, true),
+                    "cut at {}",
+                    len
+                );
+                // The payload is whole or absent, never a part passed off as the packet.
+                if len >= built.payload.end {
+                    prop_assert_eq!(&packet.payload, &built.payload, "cut at {}", len);
+                } else {
+                    prop_assert!(packet.payload.is_empty(), "cut at {}: {:?}", len, packet);
+                }
+            }
+        }
+
+        // Several messages in one datagram: each packet reads back at its own offset.
+        #[test]
+        fn generated_packets_in_one_datagram(built in vec(packet_message(), 1..4)) {
+            let datagram: Vec<u8> = built.iter().flat_map(|b| b.bytes.iter().copied()).collect();
+            let mut start = 0;
+            let mut at = 0;
+            for (one, item) in built.iter().zip(messages(&datagram)) {
+                let shifted = start + one.payload.start..start + one.payload.end;
+                prop_assert_eq!(
+                    &item,
+                    &Item::Packet(Packet {
+                        id: one.id,
+                        hook: one.hook,
+                        hw_protocol: one.hw_protocol,
+                        payload: shifted,
+                        truncated: false,
+                    })
+                );
+                let (stepped, next) = message_at(&datagram, at).unwrap();
+                prop_assert_eq!(stepped, item);
+                start += one.bytes.len();
+                prop_assert_eq!(next, start);
+                at = next;
+            }
+            prop_assert_eq!(messages(&datagram).count(), built.len());
+        }
     }
 }

@@ -57,9 +57,51 @@ fn bad_command_lines_exit_64_with_one_line_and_usage() {
         (&["-p1", "-m1400", "--mtu=9000"],        "tcpmssd: unknown option --mtu"),
         (&["-m1400", "-p"],                       "tcpmssd: -p needs a value"),
         (&["-p1", "-m1400", "-P", "run/x.pid"],   "tcpmssd: -P run/x.pid: pidfile must be an absolute path"),
+        // Empty strings, wherever they can go.
+        (&["-p", "", "-m", "1400"],               "tcpmssd: -p \"\": port must be a decimal number"),
+        (&["-p1", "-i", ""],                      "tcpmssd: -i \"\": interface name must be 1..15 bytes"),
+        (&["-p1", "-m1400", "-P", ""],            "tcpmssd: -P \"\": pidfile must be an absolute path"),
+        (&["-p1", "-m1400", ""],                  "tcpmssd: unexpected argument \"\""),
+        (&[""],                                   "tcpmssd: unexpected argument \"\""),
+        // Every flag repeated, also when the value is the same.
+        (&["-p1", "-m1400", "-m1400"],            "tcpmssd: -m given twice"),
+        (&["-p1", "-i", "em0", "-i", "em1"],      "tcpmssd: -i given twice"),
+        (&["-p1", "-m1400", "-P/a", "-P/b"],      "tcpmssd: -P given twice"),
+        (&["-bb", "-p1", "-m1400"],               "tcpmssd: -b given twice"),
+        (&["-v", "-p1", "-v", "-m1400"],          "tcpmssd: -v given twice"),
+        // Interface names: 16 bytes and more, '/' anywhere.
+        (&["-p1", "-i", "abcdefghijklmnopqrstuvwxyz"], "tcpmssd: -i abcdefghijklmnopqrstuvwxyz: interface name must be 1..15 bytes"),
+        (&["-p1", "-i", "/"],                     "tcpmssd: -i /: interface name must not contain '/', white space or control characters"),
+        (&["-p1", "-i", "em0/"],                  "tcpmssd: -i em0/: interface name must not contain '/', white space or control characters"),
+        (&["-p1", "-m", "-1"],                    "tcpmssd: -m -1: MTU must be a decimal number"),
     ];
     for (args, expected) in cases {
         assert_usage_error(&os(args), expected);
+    }
+}
+
+// Bytes that are not UTF-8 in every place an argument can take: shown escaped where the value
+// is kept as bytes, as U+FFFD where lexopt has already made an option name of them.
+#[test]
+fn non_utf8_arguments_exit_64_with_one_line_and_usage() {
+    #[rustfmt::skip]
+    let cases: &[(&[&[u8]], &str)] = &[
+        (&[b"-p", b"\xff", b"-m", b"1400"],   "tcpmssd: -p \"\\xFF\": port must be a decimal number"),
+        (&[b"-p\xff", b"-m1400"],             "tcpmssd: -p \"\\xFF\": port must be a decimal number"),
+        (&[b"-p1", b"-m", b"14\xff00"],       "tcpmssd: -m \"14\\xFF00\": MTU must be a decimal number"),
+        (&[b"-p1", b"-i", &[0xff; 16]],       "tcpmssd: -i \"\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\": interface name must be 1..15 bytes"),
+        (&[b"-p1", b"-m1400", b"\xff"],       "tcpmssd: unexpected argument \"\\xFF\""),
+        (&[b"-p1", b"-m1400", b"-\xff"],      "tcpmssd: unknown option \"-\u{FFFD}\""),
+        (&[b"-p1", b"-m1400", b"-b\xff"],     "tcpmssd: unknown option \"-\u{FFFD}\""),
+        (&[b"-p1", b"-m1400", b"--\xff"],     "tcpmssd: unknown option \"--\u{FFFD}\""),
+        (&[b"--help=\xff"],                   "tcpmssd: --help takes no value, got \"\\xFF\""),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<OsString> = args
+            .iter()
+            .map(|a| OsStr::from_bytes(a).to_owned())
+            .collect();
+        assert_usage_error(&args, expected);
     }
 }
 

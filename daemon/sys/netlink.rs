@@ -1,8 +1,8 @@
 //! Linux netlink sockets (NFQUEUE, rtnetlink) and the two interface look-ups the daemon needs.
 //!
 //! This file moves bytes and returns `io::Result`; the messages themselves are built and read by
-//! `nfqueue.rs` and `mtu.rs`. Socket calls follow netlink(7); the interface look-ups follow
-//! netdevice(7) (`SIOCGIFMTU`) and if_nametoindex(3).
+//! `netlink.rs`, `nfqueue.rs` and `mtu.rs`. Socket calls follow netlink(7); the interface look-ups
+//! follow netdevice(7) (`SIOCGIFMTU`) and if_nametoindex(3).
 
 use std::io::{self, IoSlice};
 use std::mem;
