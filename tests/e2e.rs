@@ -17,18 +17,17 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::capture::{Capture, Segment};
+use common::capture::Capture;
 use common::clamper::{
     expected_mss, queue_number, queue_to, Clamper, DaemonSetup, Queued, DAEMON_WAIT,
 };
-use common::netns::{Family, Topology, A_IF, B_IF, FAMILIES, LINK_MTU, R_A_IF};
+use common::handshake::{handshake, only, Handshake, PORT};
+use common::netns::{Family, Topology, B_IF, FAMILIES, LINK_MTU, R_A_IF};
 use common::transfer::{connect, download, listen, Failure, Server};
 use common::wait_until;
 
 /// The MTU every clamper in these tests works to: MSS 1360 for IPv4, 1340 for IPv6.
 const MTU: u16 = 1400;
-/// b's listening port.
-const PORT: u16 = 8080;
 /// How long a download may take before it counts as stalled. A completing one takes
 /// milliseconds inside the namespaces; a black-holed one makes no progress at all.
 const STALL_DEADLINE: Duration = Duration::from_secs(5);
@@ -45,50 +44,6 @@ fn daemon_m() -> Clamper {
 /// The MSS a host on a 1500-byte link advertises: 1460 (IPv4), 1440 (IPv6).
 fn unclamped(family: Family) -> u16 {
     family.mss_for_mtu(LINK_MTU)
-}
-
-/// The one segment of `segments`, or a panic that lists them.
-fn only<'a>(segments: &'a [Segment], what: &str) -> &'a Segment {
-    match segments {
-        [segment] => segment,
-        _ => panic!(
-            "expected one {what}, captured {}:\n{}",
-            segments.len(),
-            segments
-                .iter()
-                .map(|s| format!("  {s}\n"))
-                .collect::<String>()
-        ),
-    }
-}
-
-/// What a connection from a to b looked like: the SYN as b received it and the SYN-ACK as a
-/// received it.
-struct Handshake {
-    syn: Segment,
-    syn_ack: Segment,
-}
-
-/// Connects a to b once and captures the handshake at both ends.
-fn handshake(topology: &Topology, family: Family) -> Handshake {
-    let _listener = listen(&topology.b, family.b_port(PORT));
-    let at_b = Capture::open(&topology.b, B_IF);
-    let at_a = Capture::open(&topology.a, A_IF);
-    let stream = connect(&topology.a, family.b_port(PORT))
-        .unwrap_or_else(|e| panic!("{family:?} connect a -> b: {e}"));
-    // connect() returned, so the SYN reached b and the SYN-ACK reached a: both were handed to
-    // the capture sockets before the stacks saw them.
-    let handshake = Handshake {
-        syn: only(&at_b.received_syns(), "SYN at b").clone(),
-        syn_ack: only(&at_a.received_syn_acks(), "SYN-ACK at a").clone(),
-    };
-    // The SYN is a's, not something else's.
-    assert_eq!(handshake.syn.src, family.a(), "{}", handshake.syn);
-    assert_eq!(
-        handshake.syn.src_port(),
-        stream.local_addr().unwrap().port()
-    );
-    handshake
 }
 
 // ---- 1. SYNs through r: clamped to MTU − 40 / MTU − 60, checksum valid --------------------
@@ -216,6 +171,7 @@ fn daemon_every_tcp_packet_queued_8mib_transfer_byte_exact_without_allocating() 
         args: vec!["-m".into(), "1400".into()],
         chain: "FORWARD",
         queued: Queued::AllTcp,
+        bypass: false,
     })
     .install(&topology)
     .expect("a daemon");
@@ -455,6 +411,7 @@ fn prerouting_handshakes(args: &[&str]) -> Vec<(Family, Handshake)> {
         args: args.iter().map(|a| a.to_string()).collect(),
         chain: "PREROUTING",
         queued: Queued::Syns,
+        bypass: false,
     })
     .install(&topology)
     .expect("a daemon");
@@ -594,7 +551,7 @@ fn daemon_detached_pidfile_locked_second_instance_refused_sigterm_removes_it() {
     let dir = TempDir::new(&topology);
     let pidfile = dir.0.join("tcpmssd.pid");
     let queue = queue_number(&topology);
-    queue_to(&topology, "FORWARD", Queued::Syns, queue);
+    queue_to(&topology, "FORWARD", Queued::Syns, queue, false);
 
     let (code, stderr) = run_detaching(&topology, &dir.0, queue, &pidfile);
     assert_eq!(code, 0, "detaching tcpmssd: {stderr}");

@@ -30,6 +30,8 @@ pub struct DaemonSetup {
     pub args: Vec<String>,
     /// The mangle chain of r holding the NFQUEUE rule.
     pub chain: &'static str,
+    /// The rule has `--queue-bypass` (as deployed): packets pass while no daemon is bound.
+    pub bypass: bool,
     pub queued: Queued,
 }
 
@@ -50,6 +52,7 @@ impl Clamper {
             args: args.iter().map(|a| a.to_string()).collect(),
             chain: "FORWARD",
             queued: Queued::Syns,
+            bypass: false,
         })
     }
 
@@ -85,7 +88,7 @@ impl Clamper {
             }
             Clamper::Daemon(setup) => {
                 let queue = queue_number(topology);
-                queue_to(topology, setup.chain, setup.queued, queue);
+                queue_to(topology, setup.chain, setup.queued, queue, setup.bypass);
                 let args: Vec<&str> = setup.args.iter().map(String::as_str).collect();
                 Some(Daemon::start(topology, queue, &args))
             }
@@ -100,9 +103,9 @@ pub fn queue_number(topology: &Topology) -> u16 {
 }
 
 /// Adds r's rule that hands `queued` packets in mangle `chain` to NFQUEUE `queue`, both
-/// families. Deliberately without `--queue-bypass`: with no daemon bound the packets are
-/// dropped, so a daemon that is not there fails a test instead of letting SYNs pass unclamped.
-pub fn queue_to(topology: &Topology, chain: &str, queued: Queued, queue: u16) {
+/// families. Without `bypass` (most tests), with no daemon bound the packets are dropped, so a
+/// daemon that is not there fails a test instead of letting SYNs pass unclamped.
+pub fn queue_to(topology: &Topology, chain: &str, queued: Queued, queue: u16, bypass: bool) {
     let queue = queue.to_string();
     for family in FAMILIES {
         let mut args = vec![family.iptables(), "-t", "mangle", "-A", chain, "-p", "tcp"];
@@ -110,6 +113,9 @@ pub fn queue_to(topology: &Topology, chain: &str, queued: Queued, queue: u16) {
             args.extend_from_slice(&["--tcp-flags", "SYN,RST", "SYN"]);
         }
         args.extend_from_slice(&["-j", "NFQUEUE", "--queue-num", &queue]);
+        if bypass {
+            args.push("--queue-bypass");
+        }
         topology.exec(&topology.r, &args);
     }
 }
@@ -318,6 +324,11 @@ impl Daemon {
             .unwrap_or_else(|| panic!("tcpmssd still running {DAEMON_WAIT:?} after SIGTERM"));
         self.join_reader();
         status
+    }
+
+    /// Whether the daemon has exited (it is then reaped).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// Sends `signal` to the daemon.
