@@ -8,6 +8,8 @@
 // Network namespaces, AF_PACKET and NFQUEUE are Linux's.
 #![cfg(target_os = "linux")]
 
+// Shared with reliability.rs; each file uses part of it.
+#[allow(dead_code)]
 mod common;
 
 use std::fs::File;
