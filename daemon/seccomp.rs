@@ -56,6 +56,9 @@ const ALLOWED: &[libc::c_long] = &[
     libc::SYS_futex,
     libc::SYS_rt_sigreturn,
     libc::SYS_rt_sigprocmask,
+    // Signals pending while packets keep the socket readable are taken with these.
+    libc::SYS_rt_sigpending,
+    libc::SYS_rt_sigsuspend,
     libc::SYS_restart_syscall,
     // Leaving: the pidfile goes (or is emptied when -u made /var/run read-only to us).
     #[cfg(target_arch = "x86_64")]

@@ -197,6 +197,10 @@ pub fn wait_readable(
         Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(Ready::NONE),
         Err(error) => return Err(error),
     }
+    // ppoll delivers a pending signal only when it returns EINTR, and with a descriptor ready
+    // it returns that instead, leaving the signal pending and blocked again: under a flood the
+    // flags would never be set. Take such signals now.
+    take_pending_signals(mask)?;
     let wake = libc::POLLIN | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
     let mut ready = 0u8;
     for (index, poll) in polls.iter().take(fds.len()).enumerate() {
@@ -225,6 +229,24 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> 
         Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// Runs the handlers of handled signals that are pending (blocked outside the wait), if any.
+fn take_pending_signals(mask: &WaitMask) -> io::Result<()> {
+    let mut pending = empty_sigset()?;
+    // SAFETY: `pending` is a valid, writable sigset_t.
+    cvt(unsafe { libc::sigpending(&mut pending) })?;
+    // SAFETY (each): `pending` is a valid sigset_t and `signal` a valid signal number.
+    let any = HANDLED
+        .iter()
+        .any(|&signal| unsafe { libc::sigismember(&pending, signal) } == 1);
+    if any {
+        // With a handled signal pending and unblocked by `mask`, sigsuspend runs its handler
+        // and returns at once (POSIX); it always "fails" with EINTR.
+        // SAFETY: `mask.0` is a valid sigset_t.
+        unsafe { libc::sigsuspend(&mask.0) };
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,5 +679,19 @@ mod tests {
         assert!(requests.report_counters);
         assert!(!requests.terminate);
         assert!(!requests.reload_mtu);
+
+        // Under a flood the descriptor is always readable: the signal must still be taken
+        // (ppoll alone returns the ready descriptor and leaves the signal pending).
+        let (c, d) = UnixDatagram::pair().unwrap();
+        d.send(b"x").unwrap();
+        // SAFETY: SIGHUP has the flag-setting handler installed above.
+        cvt(unsafe { libc::raise(libc::SIGHUP) }).unwrap();
+        let ready = wait_readable(&[c.as_fd()], Some(Duration::from_secs(5)), &mask).unwrap();
+        assert!(ready.contains(0));
+        let requests = take_requests();
+        assert!(
+            requests.reload_mtu,
+            "a signal pending while a descriptor is ready was lost"
+        );
     }
 }

@@ -326,6 +326,13 @@ impl Daemon {
         status
     }
 
+    /// How many descriptors the daemon has open.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("the daemon's /proc fd directory")
+            .count()
+    }
+
     /// Whether the daemon has exited (it is then reaped).
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

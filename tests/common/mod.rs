@@ -5,6 +5,7 @@
 
 pub mod capture;
 pub mod clamper;
+pub mod flood;
 pub mod handshake;
 pub mod netns;
 pub mod transfer;
