@@ -58,41 +58,41 @@ fn mtu_storm_1000_changes_while_syns_flow_then_the_final_mtu_is_in_use() {
     require_netns!();
     let topology = Topology::new();
     add_spare_link(&topology, 1400);
-    let daemon = Clamper::daemon(&["-i", "dum0"])
-        .install(&topology)
-        .expect("a daemon");
+    let daemon = Clamper::Daemon(DaemonSetup {
+        args: vec!["-i".into(), "dum0".into()],
+        chain: "FORWARD",
+        queued: Queued::Syns,
+        bypass: true,
+    })
+    .install(&topology)
+    .expect("a daemon");
     await_mss(&topology, Family::V4, 1360);
+    let arrivals = Arrivals::install(&topology, Family::V4, Family::V4.mss_for_mtu(1300));
 
-    // 1,000 changes through one `ip -batch`, cycling 1280..=1499 and ending on 1300.
+    // 1,000 changes through one `ip -batch`, cycling 1280..=1499 and ending on 1300, while
+    // a flood of SYNs goes through the daemon.
     let mut script = String::new();
     for n in 0..1000u16 {
         let mtu = if n == 999 { 1300 } else { 1280 + n % 220 };
         script.push_str(&format!("link set dum0 mtu {mtu}\n"));
     }
     let start = Instant::now();
-    let mut ip = Command::new("ip")
-        .args(["-n", &topology.r, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("ip -batch");
-    let mut stdin = ip.stdin.take().expect("stdin");
-    let writer = thread::spawn(move || stdin.write_all(script.as_bytes()));
-    // SYNs keep flowing during the storm; each is clamped to the limit of some MTU the link
-    // had (1280 - 40 ..= 1499 - 40), never left above it, and its checksum stays valid.
-    let mut during = 0;
-    while ip.try_wait().expect("try_wait").is_none() {
-        for family in FAMILIES {
-            let syn = handshake(&topology, family).syn;
-            let mss = syn.mss();
-            let (low, high) = (family.mss_for_mtu(1280), family.mss_for_mtu(1499));
-            assert!((low..=high).contains(&mss), "{family:?}: {syn}");
-            assert!(syn.checksum_valid(), "{syn}");
-            during += 1;
-        }
-    }
-    writer.join().expect("writer").expect("write the batch");
-    assert!(ip.wait().expect("ip").success(), "ip -batch failed");
-    let storm = start.elapsed();
+    let mut storm = Duration::ZERO;
+    let sent = flood_while(&topology, 200_000, || {
+        let mut ip = Command::new("ip")
+            .args(["-n", &topology.r, "-batch", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("ip -batch");
+        let mut stdin = ip.stdin.take().expect("stdin");
+        stdin.write_all(script.as_bytes()).expect("write the batch");
+        drop(stdin);
+        assert!(ip.wait().expect("ip").success(), "ip -batch failed");
+        storm = start.elapsed();
+    });
+    let arrived = arrivals.settle(&topology);
+    report("MTU storm", sent, arrived, start.elapsed());
+    // The last MTU is the one in use, for both families.
     let after = await_mss(&topology, Family::V4, 1260) + await_mss(&topology, Family::V6, 1240);
     let changes = daemon
         .log()
@@ -100,8 +100,8 @@ fn mtu_storm_1000_changes_while_syns_flow_then_the_final_mtu_is_in_use() {
         .filter(|l| l.contains("dum0: MTU "))
         .count();
     eprintln!(
-        "MTU storm: 1000 changes in {storm:?}; {during} handshakes during it, {after} after; \
-         the daemon logged {changes} MTU changes"
+        "MTU storm: 1000 changes in {storm:.2?}; the daemon logged {changes} MTU changes; \
+         {after} handshakes to see the final MSS"
     );
     assert!(changes >= 1, "no MTU change logged");
     assert_eq!(daemon.stop().code(), Some(0));
