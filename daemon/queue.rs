@@ -20,13 +20,15 @@ use crate::run::{Fatal, Handler, PacketPath, PACKET_BUF_LEN};
 use crate::sys::netlink::Socket;
 use crate::sys::process;
 
-/// Packets the kernel may hold for us before fail-open accepts new ones unclamped: the kernel's
-/// default (NFQNL_QMAX_DEFAULT, nfq.c). A SYN flood beyond it passes rather than waits.
-const QUEUE_MAX_LEN: u32 = 1024;
+/// Packets the kernel may hold for us before fail-open accepts new ones unclamped. Four times
+/// the kernel's default (NFQNL_QMAX_DEFAULT 1024, nfq.c): with 1024, 0.2 % of a 150,000 SYN/s
+/// flood passed unclamped when the daemon was descheduled (benches/throughput.sh, 7 rounds),
+/// with 4096 none did. A flood beyond it passes rather than waits.
+const QUEUE_MAX_LEN: u32 = 4096;
 
 /// Receive buffer for the queue socket: room for a full queue of SYN messages (about 1 KiB of
 /// socket memory each), so the queue limit, not the socket, decides when fail-open starts.
-const RECEIVE_BUFFER_LEN: usize = 4 * 1024 * 1024;
+const RECEIVE_BUFFER_LEN: usize = 8 * 1024 * 1024;
 
 /// The longest packet message the kernel sends with the copy range asked for: a 65531-byte
 /// payload attribute (NFQNL_MAX_COPY_RANGE) and under 200 bytes of headers and other

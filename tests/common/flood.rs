@@ -26,8 +26,26 @@ pub struct Sent {
 /// Sends `count` SYNs from a to b's [`FLOOD_PORT`], as fast as the kernel takes them; a send
 /// the kernel refuses (ENOBUFS) is retried, so exactly `count` leave.
 pub fn send_syns(topology: &Topology, family: Family, count: u64) -> Sent {
+    flood(topology, family, Until::Count(count), None)
+}
+
+/// When a flood stops.
+#[derive(Clone, Copy, Debug)]
+pub enum Until {
+    /// After this many SYNs.
+    Count(u64),
+    /// After this long.
+    Time(Duration),
+}
+
+/// Sends SYNs from a to b's [`FLOOD_PORT`] until `until`, from a thread pinned to `cpu` if
+/// given (a benchmark keeps the sender and the daemon apart).
+pub fn flood(topology: &Topology, family: Family, until: Until, cpu: Option<usize>) -> Sent {
     let (src, dst) = (family.a(), family.b());
     in_netns(&topology.a, move || {
+        if let Some(cpu) = cpu {
+            pin_thread(cpu);
+        }
         let (domain, protocol) = match family {
             // IPPROTO_RAW implies IP_HDRINCL: the IPv4 header is ours (raw(7)).
             Family::V4 => (libc::AF_INET, libc::IPPROTO_RAW),
@@ -45,7 +63,15 @@ pub fn send_syns(topology: &Topology, family: Family, count: u64) -> Sent {
             took: Duration::ZERO,
         };
         let start = Instant::now();
-        while sent.syns < count {
+        loop {
+            let done = match until {
+                Until::Count(count) => sent.syns >= count,
+                // Checked every 256 SYNs: reading the clock per packet would slow the flood.
+                Until::Time(limit) => sent.syns % 256 == 0 && start.elapsed() >= limit,
+            };
+            if done {
+                break;
+            }
             let bits = random.next();
             let packet = syn(src, dst, bits as u16 | 1024, (bits >> 32) as u32);
             // SAFETY: `packet` and `addr` are alive and sized as passed for the whole call.
@@ -71,6 +97,27 @@ pub fn send_syns(topology: &Topology, family: Family, count: u64) -> Sent {
         sent.took = start.elapsed();
         sent
     })
+}
+
+/// Pins the calling thread to `cpu`.
+pub fn pin_thread(cpu: usize) {
+    pin(0, cpu);
+}
+
+/// Pins thread or process `pid` (0: the calling thread) to `cpu`.
+pub fn pin(pid: libc::pid_t, cpu: usize) {
+    // SAFETY: cpu_set_t is a plain bit array; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid cpu_set_t and `cpu` is below CPU_SETSIZE on any test machine.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is alive and sized as passed.
+    let rc = unsafe { libc::sched_setaffinity(pid, std::mem::size_of_val(&set), &set) };
+    assert_eq!(
+        rc,
+        0,
+        "sched_setaffinity: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// The raw socket's destination; for IPv4 and raw IPv6 the port must be 0.
