@@ -196,12 +196,17 @@ impl Log {
     fn write(&mut self, level: Level, text: &str) {
         match self.sink {
             Sink::Stderr => {
-                // Errors writing to stderr have nowhere to go; the line is lost, as with
-                // warn(3).
-                let mut err = io::stderr().lock();
-                let _ = err.write_all(b"tcpmssd: ");
-                let _ = err.write_all(text.as_bytes());
-                let _ = err.write_all(b"\n");
+                // One write per line: with -v under a flood this runs per clamp, and lines of
+                // one write are not torn apart by another writer. Errors writing to stderr
+                // have nowhere to go; the line is lost, as with warn(3).
+                const PREFIX: &[u8] = b"tcpmssd: ";
+                let mut out = [0u8; PREFIX.len() + LINE_LEN + 1];
+                let len = text.len().min(LINE_LEN);
+                let end = PREFIX.len() + len;
+                out[..PREFIX.len()].copy_from_slice(PREFIX);
+                out[PREFIX.len()..end].copy_from_slice(&text.as_bytes()[..len]);
+                out[end] = b'\n';
+                let _ = io::stderr().lock().write_all(&out[..=end]);
             }
             Sink::Syslog => {
                 // syslog(3) takes a C string: copy to a stack buffer and stop at the first NUL,
