@@ -219,7 +219,8 @@ pub trait MtuWatch: Sized {
     fn interface(&self) -> &str;
 }
 
-/// Runs the loop until SIGTERM or SIGINT, then shuts the path down. Sleeps only in
+/// Runs the loop until SIGTERM or SIGINT (or an error of the packet path), then shuts the
+/// path down. Sleeps only in
 /// `wait_readable`, the one place the handled signals are unblocked (see `sys::process`).
 pub fn run<P: PacketPath, W: MtuWatch>(
     mut path: P,
@@ -230,7 +231,7 @@ pub fn run<P: PacketPath, W: MtuWatch>(
 ) -> io::Result<()> {
     const PATH: usize = 0;
     const WATCH: usize = 1;
-    loop {
+    let ended = loop {
         // Owed verdicts are retried soon, held-back warnings reported within a second, even
         // when no packet comes.
         let timeout = if path.backlog() {
@@ -244,11 +245,14 @@ pub fn run<P: PacketPath, W: MtuWatch>(
             if let Some(watch) = &watch {
                 let _ = fds.push(watch.fd());
             }
-            process::wait_readable(&fds, timeout, mask)?
+            match process::wait_readable(&fds, timeout, mask) {
+                Ok(ready) => ready,
+                Err(error) => break Err(error),
+            }
         };
         let requests = process::take_requests();
         if requests.terminate {
-            break;
+            break Ok(());
         }
         if requests.report_counters {
             handler.report();
@@ -266,7 +270,9 @@ pub fn run<P: PacketPath, W: MtuWatch>(
             }
         }
         if ready.contains(PATH) || path.backlog() {
-            path.pass_batch(buf, handler)?;
+            if let Err(error) = path.pass_batch(buf, handler) {
+                break Err(error);
+            }
         }
         if let Some(watch) = watch.as_mut().filter(|_| ready.contains(WATCH)) {
             if let Some(mtu) = watch.read(buf, handler.log()) {
@@ -274,8 +280,9 @@ pub fn run<P: PacketPath, W: MtuWatch>(
             }
         }
         handler.flush_warnings();
-    }
+    };
+    // Even after an error: the packets still queued are answered before the daemon goes.
     let left = path.shut_down(buf, handler);
     handler.flush_warnings();
-    left
+    ended.and(left)
 }
