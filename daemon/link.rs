@@ -7,7 +7,8 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::cli::{EX_NOINPUT, EX_OSERR, IFNAME_MAX};
+use crate::cli::{EX_NOINPUT, EX_OSERR};
+use crate::follow::Followed;
 use crate::log::{Log, OsError};
 use crate::mtu::{self, Item, LinkEvent, LinkKind};
 use crate::run::{Fatal, MtuWatch};
@@ -16,89 +17,42 @@ use crate::sys::netlink::{self, Socket};
 /// Datagrams read per wake-up at most; the rest wait for the next one.
 const READS_PER_WAKE: usize = 32;
 
-/// Follows one interface: by index while it exists, by name while it is gone (a re-created
-/// interface gets a new index).
+/// Follows one interface's MTU through rtnetlink.
 pub struct LinkWatch {
     socket: Socket,
-    name: heapless::String<IFNAME_MAX>,
-    /// The interface's index; `None` while it is gone.
-    index: Option<i32>,
-    /// The MTU in use: the interface's last known one.
-    mtu: u32,
+    followed: Followed,
 }
 
-impl LinkWatch {
-    /// Handles one link message; returns the MTU it reports for the interface followed.
-    fn follow(&mut self, event: &LinkEvent, log: &mut Log) -> Option<u32> {
-        let ours = Some(event.index) == self.index;
-        match event.kind {
-            LinkKind::Deleted => {
-                if ours {
-                    self.index = None;
-                    log.warn(format_args!(
-                        "{}: interface gone; keeping MTU {}",
-                        self.name, self.mtu
-                    ));
-                }
-                None
-            }
-            LinkKind::New if ours => event.mtu,
-            LinkKind::New => {
-                let our_name = event.name.as_deref() == Some(self.name.as_str());
-                if self.index.is_some() || !our_name {
-                    return None;
-                }
-                self.index = Some(event.index);
-                log.info(format_args!(
-                    "{}: interface back (index {})",
-                    self.name, event.index
-                ));
-                event
-                    .mtu
-                    .or_else(|| netlink::interface_mtu(&self.name).ok())
-            }
-        }
-    }
-
-    /// Reads index and MTU by name again, after notifications may have been lost.
-    fn resync(&mut self) -> Option<u32> {
-        self.index = netlink::interface_index(&self.name).ok();
-        self.index?;
-        netlink::interface_mtu(&self.name).ok()
-    }
+/// Looks `name` up: its index and MTU.
+fn look_up(name: &str) -> io::Result<(u32, u32)> {
+    let index = netlink::interface_index(name)?;
+    let index = u32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    Ok((index, netlink::interface_mtu(name)?))
 }
 
 impl MtuWatch for LinkWatch {
     fn open(interface: &str) -> Result<(LinkWatch, u32), Fatal> {
-        let no_such = || {
-            Fatal::new(
-                EX_NOINPUT,
-                format_args!("-i {interface}: no such interface"),
-            )
-        };
-        let name = heapless::String::try_from(interface).map_err(|()| no_such())?;
         // Subscribed before the MTU is read, so that no change falls between the two.
         let socket = Socket::open(libc::NETLINK_ROUTE)
             .map_err(|e| Fatal::os(EX_OSERR, "can't open rtnetlink socket", &e))?;
         socket
             .bind(mtu::GROUP_LINK)
             .map_err(|e| Fatal::os(EX_OSERR, "can't bind rtnetlink socket", &e))?;
-        let lookup = |error: io::Error| match error.raw_os_error() {
+        let no_such = || {
+            Fatal::new(
+                EX_NOINPUT,
+                format_args!("-i {interface}: no such interface"),
+            )
+        };
+        let (index, mtu) = look_up(interface).map_err(|error| match error.raw_os_error() {
             Some(libc::ENODEV | libc::ENXIO) => no_such(),
             _ => Fatal::new(
                 EX_OSERR,
                 format_args!("-i {interface}: {}", OsError(&error)),
             ),
-        };
-        let index = netlink::interface_index(interface).map_err(lookup)?;
-        let mtu = netlink::interface_mtu(interface).map_err(lookup)?;
-        let watch = LinkWatch {
-            socket,
-            name,
-            index: Some(index),
-            mtu,
-        };
-        Ok((watch, mtu))
+        })?;
+        let followed = Followed::new(interface, index, mtu).ok_or_else(no_such)?;
+        Ok((LinkWatch { socket, followed }, mtu))
     }
 
     fn fd(&self) -> BorrowedFd<'_> {
@@ -121,7 +75,7 @@ impl MtuWatch for LinkWatch {
                 Err(error) => {
                     log.warn(format_args!(
                         "{}: reading link changes: {}",
-                        self.name,
+                        self.followed.name(),
                         OsError(&error)
                     ));
                     resync = true;
@@ -146,39 +100,42 @@ impl MtuWatch for LinkWatch {
             }
         }
         if resync {
-            latest = self.resync().or(latest);
+            latest = self
+                .followed
+                .looked_up(look_up(self.followed.name()))
+                .or(latest);
         }
-        match latest {
-            Some(mtu) if mtu != self.mtu => {
-                self.mtu = mtu;
-                Some(mtu)
-            }
-            _ => None,
-        }
+        self.followed.update(latest)
     }
 
     fn reread(&mut self, log: &mut Log) -> Option<u32> {
-        let looked_up = netlink::interface_index(&self.name)
-            .and_then(|index| Ok((index, netlink::interface_mtu(&self.name)?)));
-        match looked_up {
-            Ok((index, mtu)) => {
-                self.index = Some(index);
-                self.mtu = mtu;
-                Some(mtu)
-            }
-            Err(error) => {
-                log.warn(format_args!(
-                    "{}: {}; keeping MTU {}",
-                    self.name,
-                    OsError(&error),
-                    self.mtu
-                ));
-                None
-            }
-        }
+        let found = look_up(self.followed.name());
+        self.followed.reread(found, log)
     }
 
     fn interface(&self) -> &str {
-        &self.name
+        self.followed.name()
+    }
+}
+
+impl LinkWatch {
+    /// Handles one link message; returns the MTU it reports for the interface followed.
+    fn follow(&mut self, event: &LinkEvent, log: &mut Log) -> Option<u32> {
+        // Kernel indexes are positive; anything else is no interface of ours.
+        let index = u32::try_from(event.index).ok()?;
+        match event.kind {
+            LinkKind::Deleted => {
+                self.followed.departed(index, log);
+                None
+            }
+            LinkKind::New => {
+                if self.followed.arrived(index, event.name.as_deref(), log) {
+                    return event
+                        .mtu
+                        .or_else(|| netlink::interface_mtu(self.followed.name()).ok());
+                }
+                self.followed.reported(index, event.mtu)
+            }
+        }
     }
 }

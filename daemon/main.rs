@@ -14,6 +14,11 @@
 
 mod cli;
 mod counters;
+#[cfg(any(test, target_os = "freebsd"))]
+mod divert;
+#[cfg(tcpmssd_backend = "divert")]
+mod divert_port;
+mod follow;
 #[cfg(tcpmssd_backend = "nfqueue")]
 mod link;
 mod log;
@@ -27,6 +32,10 @@ mod netlink;
 mod nfqueue;
 #[cfg(tcpmssd_backend = "nfqueue")]
 mod queue;
+#[cfg(any(test, target_os = "freebsd"))]
+mod route;
+#[cfg(tcpmssd_backend = "divert")]
+mod route_watch;
 mod run;
 #[cfg(target_os = "linux")]
 mod seccomp;
@@ -46,6 +55,11 @@ use sys::process::{self, Pidfile, PidfileError};
 mod backend {
     pub use crate::link::LinkWatch as Watch;
     pub use crate::queue::Queue as Path;
+}
+#[cfg(tcpmssd_backend = "divert")]
+mod backend {
+    pub use crate::divert_port::DivertPort as Path;
+    pub use crate::route_watch::RouteWatch as Watch;
 }
 
 /// How the start-up line names `-p`.
@@ -67,16 +81,8 @@ fn main() -> ExitCode {
             println!("{}", cli::VERSION);
             ExitCode::SUCCESS
         }
-        #[cfg(tcpmssd_backend = "nfqueue")]
         Ok(Command::Run(config)) => {
             ExitCode::from(daemon::<backend::Path, backend::Watch>(&config))
-        }
-        // The divert(4) backend is issue 5's work, under way; until it lands the FreeBSD build
-        // says so instead of pretending.
-        #[cfg(tcpmssd_backend = "divert")]
-        Ok(Command::Run(_)) => {
-            eprintln!("tcpmssd: the divert(4) backend is not built yet");
-            ExitCode::from(cli::EX_UNAVAILABLE)
         }
         Err(error) => {
             eprintln!("{error}");
@@ -87,7 +93,6 @@ fn main() -> ExitCode {
 }
 
 /// Runs the daemon on packet path `P`, following the MTU with `W`; returns the exit status.
-#[cfg_attr(not(tcpmssd_backend = "nfqueue"), allow(dead_code))]
 fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
     let mut log = Log::stderr();
     // Detach first, while the process has one thread, so that the sockets and the pidfile

@@ -4,10 +4,14 @@
 #![allow(unsafe_code)]
 
 pub mod alloc;
+#[cfg(target_os = "freebsd")]
+pub mod divert;
 #[cfg(target_os = "linux")]
 pub mod netlink;
 pub mod privilege;
 pub mod process;
+#[cfg(target_os = "freebsd")]
+pub mod route;
 
 use std::io;
 

@@ -1,0 +1,132 @@
+//! FreeBSD divert(4) sockets: open, bind to a port, receive a packet with its address, send
+//! it back with the same address. Moves bytes only; `divert.rs` reads the address.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use libc::c_int;
+
+use super::cvt;
+use crate::divert::SOCKADDR_IN_LEN;
+
+/// PF_DIVERT (sys/sys/socket.h, FreeBSD 14+); the libc crate does not define it.
+const PF_DIVERT: c_int = 44;
+
+/// A bound divert socket, closed on drop.
+#[derive(Debug)]
+pub struct Socket(OwnedFd);
+
+/// What one [`Socket::recv`] delivered.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    /// Bytes of the packet in the buffer.
+    pub len: usize,
+    /// The packet was longer than the buffer (MSG_TRUNC); it cannot be sent back whole.
+    pub truncated: bool,
+    /// The address the kernel returned, as bytes; `address_len` of them are valid.
+    pub address: [u8; SOCKADDR_IN_LEN],
+    /// How many bytes of `address` the kernel wrote.
+    pub address_len: usize,
+}
+
+impl Socket {
+    /// Opens a divert socket the FreeBSD 14 way (`PF_DIVERT`), falling back to the older
+    /// `socket(PF_INET, SOCK_RAW, IPPROTO_DIVERT)` where that family does not exist.
+    pub fn open() -> io::Result<Socket> {
+        // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
+        let modern =
+            cvt(unsafe { libc::socket(PF_DIVERT, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) });
+        let fd = match modern {
+            Ok(fd) => fd,
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
+                ) =>
+            {
+                // SAFETY: as above.
+                cvt(unsafe {
+                    libc::socket(
+                        libc::PF_INET,
+                        libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                        libc::IPPROTO_DIVERT,
+                    )
+                })?
+            }
+            Err(e) => return Err(e),
+        };
+        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+        Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Binds to divert `port` (div_bind: an AF_INET address of length 16; only the port
+    /// counts).
+    pub fn bind(&self, port: u16) -> io::Result<()> {
+        // SAFETY: sockaddr_in is plain data; all-zero is a valid value.
+        let mut addr: libc::sockaddr_in = unsafe { mem::zeroed() };
+        addr.sin_len = SOCKADDR_IN_LEN as u8;
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_port = port.to_be();
+        // SAFETY: `addr` is a valid sockaddr_in and the length passed is its size.
+        cvt(unsafe {
+            libc::bind(
+                self.0.as_raw_fd(),
+                (&raw const addr).cast(),
+                SOCKADDR_IN_LEN as libc::socklen_t,
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Receives one packet into `buf` without blocking (`EAGAIN` when none is waiting).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        let mut address = [0u8; SOCKADDR_IN_LEN];
+        let mut address_len = SOCKADDR_IN_LEN as libc::socklen_t;
+        // SAFETY: `buf` is writable for `buf.len()` bytes and `address` for `address_len`
+        // bytes for the whole call; the kernel writes no more than those lengths.
+        let n = cvt(unsafe {
+            libc::recvfrom(
+                self.0.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+                address.as_mut_ptr().cast(),
+                &raw mut address_len,
+            )
+        })?;
+        let full = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        Ok(Received {
+            len: full.min(buf.len()),
+            truncated: full > buf.len(),
+            address,
+            address_len: usize::try_from(address_len)
+                .unwrap_or(0)
+                .min(SOCKADDR_IN_LEN),
+        })
+    }
+
+    /// Sends `packet` back to the kernel with `address`, the bytes it was received with.
+    pub fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize> {
+        let address_len = libc::socklen_t::try_from(address.len())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: `packet` and `address` are readable for their lengths for the whole call.
+        let n = cvt(unsafe {
+            libc::sendto(
+                self.0.as_raw_fd(),
+                packet.as_ptr().cast(),
+                packet.len(),
+                0,
+                address.as_ptr().cast(),
+                address_len,
+            )
+        })?;
+        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
