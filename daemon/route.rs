@@ -114,8 +114,8 @@ pub enum Item {
     },
     /// Any other message, or another version: nothing to do.
     Other,
-    /// A message too short for its type, or a length that does not step forward; nothing after
-    /// it in the buffer is read.
+    /// A message too short for its type or for its own length, or a length that does not step
+    /// forward; nothing after it in the buffer is read.
     Malformed,
 }
 
@@ -152,11 +152,17 @@ impl Iterator for Messages<'_> {
         if head[common::VERSION] != RTM_VERSION {
             return Some(Item::Other);
         }
-        Some(match head[common::TYPE] {
+        let item = match head[common::TYPE] {
             RTM_IFINFO => info(message),
             RTM_IFANNOUNCE => announcement(message),
             _ => Item::Other,
-        })
+        };
+        if item == Item::Malformed {
+            // A message shorter than its type says is no kernel's; trust nothing after it
+            // either (the watch reads the MTU again instead).
+            self.rest = &[];
+        }
+        Some(item)
     }
 }
 
@@ -335,5 +341,18 @@ mod tests {
             }]
         );
         assert!(messages(&[]).next().is_none());
+    }
+
+    // Found by the fuzz target freebsd_messages: an RTM_IFANNOUNCE whose length (16) is too
+    // short for its type, followed by more bytes; the walk used to go on after it.
+    #[test]
+    fn a_message_short_for_its_type_ends_the_walk() {
+        #[rustfmt::skip]
+        let buf: [u8; 24] = [
+            0x10, 0x00, 0x05, 0x11, // msglen 16, RTM_VERSION, RTM_IFANNOUNCE
+            0x05, 0x00, b't', b'u', b'n', 0, 0, 0, 0, 0, 0, 0,
+            0x00, b'n', b'0', 0x00, 0x00, 0x00, 0x00, 0x00, // what would be a second message
+        ];
+        assert_eq!(messages(&buf).collect::<Vec<_>>(), [Item::Malformed]);
     }
 }
