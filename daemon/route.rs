@@ -343,6 +343,130 @@ mod tests {
         assert!(messages(&[]).next().is_none());
     }
 
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// A routing message the walk must skip (another type or version), with its bytes.
+    fn other_message() -> impl Strategy<Value = Vec<u8>> {
+        (4usize..64, 1u8..=0x20, any::<u8>(), any::<[u8; 64]>()).prop_map(
+            |(len, kind, version, fill)| {
+                let mut m = fill[..len].to_vec();
+                m[0..2].copy_from_slice(&(len as u16).to_ne_bytes());
+                // Not the types read here unless the version is foreign.
+                m[2] = if kind == RTM_IFINFO || kind == RTM_IFANNOUNCE {
+                    version.max(6)
+                } else {
+                    RTM_VERSION
+                };
+                m[3] = kind;
+                m
+            },
+        )
+    }
+
+    /// An RTM_IFINFO (any length from the 28 bytes read to 256) or RTM_IFANNOUNCE, and the
+    /// item it must read as.
+    fn interface_message() -> impl Strategy<Value = (Vec<u8>, Item)> {
+        prop_oneof![
+            (28usize..256, any::<u16>(), any::<u32>(), any::<[u8; 256]>()).prop_map(
+                |(len, index, mtu, fill)| {
+                    let mut m = fill[..len].to_vec();
+                    m[0..2].copy_from_slice(&(len as u16).to_ne_bytes());
+                    m[2] = RTM_VERSION;
+                    m[3] = RTM_IFINFO;
+                    m[12..14].copy_from_slice(&index.to_ne_bytes());
+                    m[24..28].copy_from_slice(&mtu.to_ne_bytes());
+                    (m, Item::Info { index, mtu })
+                }
+            ),
+            (any::<u16>(), "[a-z][a-z0-9]{0,14}", any::<bool>()).prop_map(
+                |(index, name, arrival)| {
+                    let mut m = vec![0u8; ANNOUNCE_LEN];
+                    m[0..2].copy_from_slice(&(ANNOUNCE_LEN as u16).to_ne_bytes());
+                    m[2] = RTM_VERSION;
+                    m[3] = RTM_IFANNOUNCE;
+                    m[4..6].copy_from_slice(&index.to_ne_bytes());
+                    m[6..6 + name.len()].copy_from_slice(name.as_bytes());
+                    let what = if arrival {
+                        IFAN_ARRIVAL
+                    } else {
+                        IFAN_DEPARTURE
+                    };
+                    m[22..24].copy_from_slice(&what.to_ne_bytes());
+                    let item = if arrival {
+                        Item::Arrival {
+                            index,
+                            name: heapless::String::try_from(name.as_str()).ok(),
+                        }
+                    } else {
+                        Item::Departure { index }
+                    };
+                    (m, item)
+                }
+            ),
+        ]
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 1000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        // Interface messages among others, in any order, read back as themselves.
+        #[test]
+        fn generated_messages_read_back(
+            parts in vec((interface_message(), vec(other_message(), 0..3)), 1..5)
+        ) {
+            let mut read = Vec::new();
+            let mut expected = Vec::new();
+            for ((bytes, item), others) in parts {
+                for other in others {
+                    read.extend_from_slice(&other);
+                    expected.push(Item::Other);
+                }
+                read.extend_from_slice(&bytes);
+                expected.push(item);
+            }
+            prop_assert_eq!(messages(&read).collect::<Vec<_>>(), expected);
+        }
+
+        // Cut anywhere, an interface message is never misread: it reads as malformed.
+        #[test]
+        fn generated_message_cut_anywhere_is_malformed((bytes, _) in interface_message()) {
+            for len in 1..bytes.len() {
+                prop_assert_eq!(
+                    messages(&bytes[..len]).collect::<Vec<_>>(),
+                    vec![Item::Malformed],
+                    "cut at {}",
+                    len
+                );
+            }
+        }
+
+        // The divert address: outbound exactly when INADDR_ANY, whatever port and name.
+        #[test]
+        fn divert_direction_is_the_address(
+            port in any::<[u8; 2]>(), addr in any::<[u8; 4]>(), zero in any::<[u8; 8]>()
+        ) {
+            let mut sin = vec![16u8, 2];
+            sin.extend_from_slice(&port);
+            sin.extend_from_slice(&addr);
+            sin.extend_from_slice(&zero);
+            let expected = if addr == [0; 4] {
+                crate::divert::Direction::Outbound
+            } else {
+                crate::divert::Direction::Inbound
+            };
+            prop_assert_eq!(crate::divert::direction(&sin), Ok(expected));
+        }
+    }
+
     // Found by the fuzz target freebsd_messages: an RTM_IFANNOUNCE whose length (16) is too
     // short for its type, followed by more bytes; the walk used to go on after it.
     #[test]
