@@ -208,7 +208,8 @@ fn interface_name(value: &[u8]) -> Option<heapless::String<15>> {
 #[allow(
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects,
-    clippy::unwrap_used
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation
 )]
 mod tests {
     use super::*;
