@@ -22,7 +22,8 @@ pub struct Socket(OwnedFd);
 pub struct Received {
     /// Bytes of the packet in the buffer.
     pub len: usize,
-    /// The packet was longer than the buffer (MSG_TRUNC); it cannot be sent back whole.
+    /// The packet filled the whole buffer and may have been cut (no IP packet is larger than
+    /// the daemon's buffer, so this never happens there); it cannot be sent back whole.
     pub truncated: bool,
     /// The address the kernel returned, as bytes; `address_len` of them are valid.
     pub address: [u8; SOCKADDR_IN_LEN],
@@ -90,7 +91,9 @@ impl Socket {
                 self.0.as_raw_fd(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
-                libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+                // No MSG_TRUNC: FreeBSD honours it as an input flag only recently (its test,
+                // tests/sys/kern/socket_msg_trunc.c, dates from 2022).
+                libc::MSG_DONTWAIT,
                 address.as_mut_ptr().cast(),
                 &raw mut address_len,
             )
@@ -98,7 +101,7 @@ impl Socket {
         let full = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         Ok(Received {
             len: full.min(buf.len()),
-            truncated: full > buf.len(),
+            truncated: full >= buf.len(),
             address,
             address_len: usize::try_from(address_len)
                 .unwrap_or(0)

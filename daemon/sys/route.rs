@@ -21,7 +21,7 @@ pub struct Socket(OwnedFd);
 pub struct Received {
     /// Bytes in the buffer.
     pub len: usize,
-    /// The message was longer than the buffer; its end is lost.
+    /// The read filled the whole buffer, so a message may have been cut.
     pub truncated: bool,
 }
 
@@ -48,13 +48,15 @@ impl Socket {
                 self.0.as_raw_fd(),
                 buf.as_mut_ptr().cast(),
                 buf.len(),
-                libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+                // No MSG_TRUNC: FreeBSD honours it as an input flag only recently (its test,
+                // tests/sys/kern/socket_msg_trunc.c, dates from 2022).
+                libc::MSG_DONTWAIT,
             )
         })?;
         let full = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         Ok(Received {
             len: full.min(buf.len()),
-            truncated: full > buf.len(),
+            truncated: full >= buf.len(),
         })
     }
 }
