@@ -20,9 +20,21 @@ pub fn pattern_byte(offset: usize) -> u8 {
 }
 
 /// A TCP listener bound inside a namespace.
+///
+/// Retried for a moment on EADDRINUSE: a test that connects in a loop rebinds the port right
+/// after closing the last listener, and on a loaded machine (CI once) the kernel could still
+/// count that one as listening.
 pub fn listen(ns: &str, address: SocketAddr) -> TcpListener {
-    in_netns(ns, move || TcpListener::bind(address))
-        .unwrap_or_else(|e| panic!("listen on {address}: {e}"))
+    let start = Instant::now();
+    loop {
+        match in_netns(ns, move || TcpListener::bind(address)) {
+            Ok(listener) => return listener,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && start.elapsed() < CONNECT_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("listen on {address}: {e}"),
+        }
+    }
 }
 
 /// A connection made from inside namespace `ns`.
