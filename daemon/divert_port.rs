@@ -12,6 +12,9 @@ use crate::log::OsError;
 use crate::run::{Fatal, Handler, PacketPath};
 use crate::sys::divert::Socket;
 
+/// Receive buffer asked for the divert socket.
+const RECEIVE_BUFFER_LEN: usize = 256 * 1024;
+
 /// Packets read per batch at most, so that a flood still lets the loop see its signals.
 const BATCH_PACKETS: usize = 64;
 
@@ -124,6 +127,9 @@ impl PacketPath for DivertPort {
             ),
             _ => Fatal::os(EX_OSERR, "can't create divert socket", &e),
         })?;
+        // Room for a burst of SYNs while the daemon is descheduled (the kernel's default is
+        // DIVRCVQ, 64 KiB, in ip_divert.c). Best effort: the default works, only sooner full.
+        let _ = crate::sys::set_receive_buffer(socket.as_fd(), RECEIVE_BUFFER_LEN);
         socket.bind(port).map_err(|e| match e.raw_os_error() {
             Some(libc::EADDRINUSE) => Fatal::new(
                 EX_UNAVAILABLE,

@@ -13,6 +13,9 @@ use crate::route::{self, Item};
 use crate::run::{Fatal, MtuWatch};
 use crate::sys::route::{self as sys_route, Socket};
 
+/// Receive buffer asked for the routing socket.
+const RECEIVE_BUFFER_LEN: usize = 256 * 1024;
+
 /// Reads per wake-up at most; the rest wait for the next one.
 const READS_PER_WAKE: usize = 32;
 
@@ -33,6 +36,10 @@ impl MtuWatch for RouteWatch {
         // Opened before the MTU is read, so that no change falls between the two.
         let socket =
             Socket::open().map_err(|e| Fatal::os(EX_OSERR, "can't open routing socket", &e))?;
+        // Every route change on the system comes through this socket too; a larger buffer
+        // keeps a burst of them from crowding out an RTM_IFINFO. Best effort: a lost message
+        // is caught by the next re-read (overflow, SIGHUP).
+        let _ = crate::sys::set_receive_buffer(socket.as_fd(), RECEIVE_BUFFER_LEN);
         let no_such = || {
             Fatal::new(
                 EX_NOINPUT,
