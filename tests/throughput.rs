@@ -144,6 +144,20 @@ impl Drop for Detached {
     }
 }
 
+/// Gives the autogroup of `pid` the nice value of ours (sched(7), `/proc/PID/autogroup`).
+/// With autogroups every session is one scheduling entity; the daemon detaches into a session
+/// of its own, and benches/throughput.sh raises the benchmark's session above other users'
+/// background jobs, so the daemon must not be left below them. Without autogroups: nothing.
+fn share_autogroup_nice(pid: u32) {
+    // "/autogroup-63 nice -10"
+    let Ok(own) = std::fs::read_to_string("/proc/self/autogroup") else {
+        return;
+    };
+    if let Some(nice) = own.split_whitespace().last() {
+        let _ = std::fs::write(format!("/proc/{pid}/autogroup"), nice);
+    }
+}
+
 /// Sets r up for `mode`; returns the daemon in tcpmssd mode.
 fn install(topology: &Topology, mode: Mode) -> Option<Detached> {
     for family in FAMILIES {
@@ -161,6 +175,7 @@ fn install(topology: &Topology, mode: Mode) -> Option<Detached> {
             queue_to(topology, "FORWARD", Queued::Syns, queue, true);
             let daemon = Detached::start(topology, queue);
             pin(daemon.pid as libc::pid_t, DAEMON_CPU);
+            share_autogroup_nice(daemon.pid);
             Some(daemon)
         }
     }
