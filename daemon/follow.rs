@@ -4,8 +4,9 @@
 
 use std::io;
 
-use crate::cli::IFNAME_MAX;
+use crate::cli::{EX_NOINPUT, EX_OSERR, IFNAME_MAX};
 use crate::log::{Log, OsError};
+use crate::run::Fatal;
 
 /// The followed interface: its name, its index while it exists, and the MTU in use.
 #[derive(Debug)]
@@ -26,13 +27,32 @@ impl Followed {
         })
     }
 
+    /// Starts following `interface` from its first look-up (index and MTU): an interface that
+    /// is not there (ENODEV on Linux, ENXIO on FreeBSD) is `EX_NOINPUT`, any other failure
+    /// `EX_OSERR`.
+    pub fn start(interface: &str, found: io::Result<(u32, u32)>) -> Result<Followed, Fatal> {
+        let no_such = || {
+            Fatal::new(
+                EX_NOINPUT,
+                format_args!("-i {interface}: no such interface"),
+            )
+        };
+        let (index, mtu) = found.map_err(|error| match error.raw_os_error() {
+            Some(libc::ENODEV | libc::ENXIO) => no_such(),
+            _ => Fatal::new(
+                EX_OSERR,
+                format_args!("-i {interface}: {}", OsError(&error)),
+            ),
+        })?;
+        Followed::new(interface, index, mtu).ok_or_else(no_such)
+    }
+
     /// Returns the interface's name.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Returns the MTU in use.
-    #[cfg(test)]
     pub fn mtu(&self) -> u32 {
         self.mtu
     }

@@ -7,7 +7,7 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::cli::{EX_NOINPUT, EX_OSERR};
+use crate::cli::EX_OSERR;
 use crate::follow::Followed;
 use crate::log::{Log, OsError};
 use crate::mtu::{self, Item, LinkEvent, LinkKind};
@@ -38,20 +38,8 @@ impl MtuWatch for LinkWatch {
         socket
             .bind(mtu::GROUP_LINK)
             .map_err(|e| Fatal::os(EX_OSERR, "can't bind rtnetlink socket", &e))?;
-        let no_such = || {
-            Fatal::new(
-                EX_NOINPUT,
-                format_args!("-i {interface}: no such interface"),
-            )
-        };
-        let (index, mtu) = look_up(interface).map_err(|error| match error.raw_os_error() {
-            Some(libc::ENODEV | libc::ENXIO) => no_such(),
-            _ => Fatal::new(
-                EX_OSERR,
-                format_args!("-i {interface}: {}", OsError(&error)),
-            ),
-        })?;
-        let followed = Followed::new(interface, index, mtu).ok_or_else(no_such)?;
+        let followed = Followed::start(interface, look_up(interface))?;
+        let mtu = followed.mtu();
         Ok((LinkWatch { socket, followed }, mtu))
     }
 

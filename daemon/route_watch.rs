@@ -6,7 +6,7 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::cli::{EX_NOINPUT, EX_OSERR};
+use crate::cli::EX_OSERR;
 use crate::follow::Followed;
 use crate::log::{Log, OsError};
 use crate::route::{self, Item};
@@ -40,20 +40,8 @@ impl MtuWatch for RouteWatch {
         // keeps a burst of them from crowding out an RTM_IFINFO. Best effort: a lost message
         // is caught by the next re-read (overflow, SIGHUP).
         let _ = crate::sys::set_receive_buffer(socket.as_fd(), RECEIVE_BUFFER_LEN);
-        let no_such = || {
-            Fatal::new(
-                EX_NOINPUT,
-                format_args!("-i {interface}: no such interface"),
-            )
-        };
-        let (index, mtu) = look_up(interface).map_err(|error| match error.raw_os_error() {
-            Some(libc::ENXIO | libc::ENODEV) => no_such(),
-            _ => Fatal::new(
-                EX_OSERR,
-                format_args!("-i {interface}: {}", OsError(&error)),
-            ),
-        })?;
-        let followed = Followed::new(interface, index, mtu).ok_or_else(no_such)?;
+        let followed = Followed::start(interface, look_up(interface))?;
+        let mtu = followed.mtu();
         Ok((RouteWatch { socket, followed }, mtu))
     }
 
