@@ -7,9 +7,8 @@
 #![allow(clippy::result_large_err)]
 
 use core::fmt::{self, Write as _};
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use lexopt::Arg;
 
@@ -92,9 +91,9 @@ pub struct Config {
     pub mtu_source: MtuSource,
     /// The pidfile to write: `-P`, else the default when detaching, else (`-v`) none.
     ///
-    /// A `PathBuf`, not a fixed-size string: a path is bytes rather than UTF-8, `PATH_MAX`
+    /// A `CString`, not a fixed-size string: a path is bytes rather than UTF-8, `PATH_MAX`
     /// differs between the systems, and it is built once at start-up, never per packet.
-    pub pidfile: Option<PathBuf>,
+    pub pidfile: Option<CString>,
     /// `-u`: the user to switch to once the packet socket is open.
     pub user: Option<heapless::String<USER_MAX>>,
 }
@@ -144,7 +143,7 @@ impl fmt::Debug for UsageError {
 
 /// Shows a command-line value in a message: as typed when it is plain printable ASCII,
 /// otherwise quoted with escapes, so empty, blank and non-UTF-8 values stay visible.
-struct Shown<'a>(&'a OsStr);
+pub struct Shown<'a>(pub &'a OsStr);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -219,7 +218,7 @@ fn parse_interface(value: &OsStr) -> Result<heapless::String<IFNAME_MAX>, UsageE
     })
 }
 
-fn parse_pidfile(value: OsString) -> Result<PathBuf, UsageError> {
+fn parse_pidfile(value: OsString) -> Result<CString, UsageError> {
     // The daemon changes to `/`: a relative path would be removed in the wrong place at exit.
     if value.as_bytes().first() != Some(&b'/') {
         return Err(UsageError::new(format_args!(
@@ -227,7 +226,13 @@ fn parse_pidfile(value: OsString) -> Result<PathBuf, UsageError> {
             Shown(&value)
         )));
     }
-    Ok(PathBuf::from(value))
+    // An argument from the kernel cannot hold a NUL; one from a caller of `parse` can.
+    CString::new(value.into_vec()).map_err(|error| {
+        UsageError::new(format_args!(
+            "-P {}: pidfile path holds a NUL byte",
+            Shown(OsStr::from_bytes(&error.into_vec()))
+        ))
+    })
 }
 
 fn parse_user(value: &OsStr) -> Result<heapless::String<USER_MAX>, UsageError> {
@@ -394,7 +399,7 @@ fn parse_parser(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
 }
 
 /// Returns `/var/run/tcpmssd.<iface>.pid` (as the original) or `/var/run/tcpmssd.<port>.pid`.
-fn default_pidfile(source: &MtuSource, port: u16) -> PathBuf {
+fn default_pidfile(source: &MtuSource, port: u16) -> CString {
     let mut path = String::from("/var/run/tcpmssd.");
     match source {
         MtuSource::Interface(name) => path.push_str(name),
@@ -403,13 +408,13 @@ fn default_pidfile(source: &MtuSource, port: u16) -> PathBuf {
         }
     }
     path.push_str(".pid");
-    PathBuf::from(path)
+    // Interface names with a NUL are refused by parse_interface.
+    CString::new(path).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn run(args: &[&str]) -> Config {
         match parse(args) {
@@ -435,7 +440,7 @@ mod tests {
                 verbose: false,
                 port: 1000,
                 mtu_source: MtuSource::Interface("em0".try_into().unwrap()),
-                pidfile: Some(PathBuf::from("/var/run/tcpmssd.em0.pid")),
+                pidfile: Some(c"/var/run/tcpmssd.em0.pid".into()),
                 user: None,
             }
         );
@@ -453,17 +458,31 @@ mod tests {
     #[test]
     fn fixed_mtu_default_pidfile_names_the_port() {
         let config = run(&["-m", "1400", "-p", "7"]);
-        assert_eq!(
-            config.pidfile.as_deref(),
-            Some(Path::new("/var/run/tcpmssd.7.pid"))
-        );
+        assert_eq!(config.pidfile.as_deref(), Some(c"/var/run/tcpmssd.7.pid"));
+    }
+
+    #[test]
+    fn pidfile_with_a_nul_byte_refused() {
+        let args = [
+            OsStr::new("-p1"),
+            OsStr::new("-m1400"),
+            OsStr::new("-P"),
+            OsStr::new("/run/a\0b"),
+        ];
+        match parse(args) {
+            Err(error) => assert_eq!(
+                error.line(),
+                "tcpmssd: -P \"/run/a\\0b\": pidfile path holds a NUL byte"
+            ),
+            other => panic!("expected an error, got {other:?}"),
+        }
     }
 
     #[test]
     fn pidfile_option_overrides_also_in_foreground() {
         let config = run(&["-v", "-p", "0", "-m", "65535", "-P", "/tmp/x.pid"]);
         assert_eq!(config.mtu_source, MtuSource::Fixed(65535));
-        assert_eq!(config.pidfile.as_deref(), Some(Path::new("/tmp/x.pid")));
+        assert_eq!(config.pidfile.as_deref(), Some(c"/tmp/x.pid"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use core::fmt::{self, Write as _};
 use std::ffi::CStr;
-use std::io::{self, Write as _};
+use std::io;
 use std::time::{Duration, Instant};
 
 use crate::sys::process;
@@ -206,7 +206,7 @@ impl Log {
                 out[..PREFIX.len()].copy_from_slice(PREFIX);
                 out[PREFIX.len()..end].copy_from_slice(&text.as_bytes()[..len]);
                 out[end] = b'\n';
-                let _ = io::stderr().lock().write_all(&out[..=end]);
+                let _ = process::write_stderr(&out[..=end]);
             }
             Sink::Syslog => {
                 // syslog(3) takes a C string: copy to a stack buffer and stop at the first NUL,

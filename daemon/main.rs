@@ -41,11 +41,14 @@ mod run;
 mod seccomp;
 mod sys;
 
+use core::fmt::Write as _;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
 
-use cli::{Command, Config, MtuSource, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
-use log::{Log, OsError};
+use cli::{Command, Config, MtuSource, Shown, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
+use log::{Line, Log, OsError, LINE_LEN};
 use run::{Fatal, Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
 use sys::privilege::{self, User};
 use sys::process::{self, Pidfile, PidfileError};
@@ -74,19 +77,21 @@ static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN])
 fn main() -> ExitCode {
     match cli::parse_env() {
         Ok(Command::Help) => {
-            print!("{}", cli::HELP);
+            let _ = process::write_stdout(cli::HELP.as_bytes());
             ExitCode::SUCCESS
         }
         Ok(Command::Version) => {
-            println!("{}", cli::VERSION);
+            let _ = process::write_stdout(cli::VERSION.as_bytes());
+            let _ = process::write_stdout(b"\n");
             ExitCode::SUCCESS
         }
         Ok(Command::Run(config)) => {
             ExitCode::from(daemon::<backend::Path, backend::Watch>(&config))
         }
         Err(error) => {
-            eprintln!("{error}");
-            eprintln!("{}", cli::USAGE);
+            let mut message = Line::<{ 2 * LINE_LEN }>::new();
+            let _ = write!(message, "{error}\n{}\n", cli::USAGE);
+            let _ = process::write_stderr(message.as_str().as_bytes());
             ExitCode::from(cli::EX_USAGE)
         }
     }
@@ -135,7 +140,8 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
                     PidfileError::Running { .. } => EX_UNAVAILABLE,
                     PidfileError::NotAFile | PidfileError::Io(_) => EX_CANTCREAT,
                 };
-                let fatal = Fatal::new(status, format_args!("{}: {error}", path.display()));
+                let path = Shown(OsStr::from_bytes(path.to_bytes()));
+                let fatal = Fatal::new(status, format_args!("{path}: {error}"));
                 return fail(&mut log, &fatal);
             }
         },
@@ -158,7 +164,11 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
         if let Err(error) = pidfile.write_pid() {
             let fatal = Fatal::new(
                 EX_CANTCREAT,
-                format_args!("{}: {}", pidfile.path().display(), OsError(&error)),
+                format_args!(
+                    "{}: {}",
+                    Shown(OsStr::from_bytes(pidfile.path().to_bytes())),
+                    OsError(&error)
+                ),
             );
             return fail(handler.log(), &fatal);
         }

@@ -17,6 +17,7 @@ use crate::counters::Event;
 use crate::log::OsError;
 use crate::nfqueue::{self, Item, Packet};
 use crate::run::{Fatal, Handler, PacketPath, PACKET_BUF_LEN};
+use crate::sys::file;
 use crate::sys::netlink::Socket;
 use crate::sys::process;
 
@@ -349,7 +350,10 @@ const CAP_NET_ADMIN: u32 = 12;
 /// /proc/self/status (`CapEff`, a hex mask; bit 12 is CAP_NET_ADMIN, capability.h). `None`
 /// when it cannot be told.
 fn has_net_admin() -> Option<bool> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    // Linux 6.x writes about 1.5 KiB, CapEff in the first kilobyte.
+    let mut buf = [0u8; 4096];
+    let fd = file::open(c"/proc/self/status", libc::O_RDONLY, 0).ok()?;
+    let status = core::str::from_utf8(file::read_to_fill(fd.as_fd(), &mut buf).ok()?).ok()?;
     let mask = status
         .lines()
         .find_map(|line| line.strip_prefix("CapEff:"))?

@@ -1,6 +1,9 @@
 //! The binary's command line: every bad input is one line on stderr, then the usage, exit
 //! status 64 (EX_USAGE), never a panic; help and version go to stdout with status 0.
 
+#[path = "common/binary.rs"]
+mod binary;
+
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Output};
@@ -12,7 +15,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(env!("CARGO_BIN_EXE_tcpmssd"))
+    Command::new(binary::binary())
         .args(args)
         .output()
         .expect("the binary runs")

@@ -511,7 +511,8 @@ fn run_detaching(topology: &Topology, dir: &Path, queue: u16, pidfile: &Path) ->
     let stderr_path = dir.join(format!("stderr-{queue}"));
     let stderr = File::create(&stderr_path).expect("stderr file");
     let mut child = Command::new("ip")
-        .args(["netns", "exec", &topology.r, env!("CARGO_BIN_EXE_tcpmssd")])
+        .args(["netns", "exec", &topology.r])
+        .arg(common::binary())
         .args(["-p", &queue.to_string(), "-m", "1400", "-P"])
         .arg(pidfile)
         .stdin(Stdio::null())
@@ -667,8 +668,8 @@ fn daemon_second_instance_on_a_bound_queue_exits_69() {
     require_netns!();
     let topology = Topology::new();
     let _first = daemon_m().install(&topology).expect("a daemon");
-    let binary = Path::new(env!("CARGO_BIN_EXE_tcpmssd"));
-    let (code, stderr) = run_in_r(&topology, &[], binary, queue_number(&topology));
+    let binary = common::binary();
+    let (code, stderr) = run_in_r(&topology, &[], &binary, queue_number(&topology));
     assert_eq!(code, 69, "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -688,7 +689,7 @@ fn daemon_without_cap_net_admin_exits_77_with_a_hint() {
     std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod temp dir");
     let binary = dir.0.join("tcpmssd");
-    std::fs::copy(env!("CARGO_BIN_EXE_tcpmssd"), &binary).expect("copy the binary");
+    std::fs::copy(common::binary(), &binary).expect("copy the binary");
     let nobody = [
         "setpriv",
         "--reuid=65534",

@@ -3,6 +3,9 @@
 //! with the child's status). Failures that need a network namespace (queue taken, no
 //! permission) are in e2e.rs.
 
+#[path = "common/binary.rs"]
+mod binary;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -10,7 +13,7 @@ use std::process::{Command, Output};
 const MISSING: &str = "tcpmssd-none0";
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tcpmssd"))
+    Command::new(binary::binary())
         .args(args)
         .output()
         .expect("the binary runs")

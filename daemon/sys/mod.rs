@@ -6,6 +6,7 @@
 pub mod alloc;
 #[cfg(target_os = "freebsd")]
 pub mod divert;
+pub mod file;
 #[cfg(target_os = "linux")]
 pub mod netlink;
 pub mod privilege;

@@ -78,7 +78,7 @@ pub fn switch_user(user: User) -> io::Result<()> {
 pub fn chroot_to(dir: &std::ffi::CStr) -> io::Result<()> {
     // SAFETY: `dir` is NUL-terminated and alive for the call.
     cvt(unsafe { libc::chroot(dir.as_ptr()) })?;
-    std::env::set_current_dir("/")
+    super::file::chdir_root()
 }
 
 #[cfg(target_os = "linux")]

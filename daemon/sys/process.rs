@@ -12,17 +12,14 @@ use core::fmt;
 use core::fmt::Write as _;
 use core::ptr;
 use std::ffi::CStr;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use libc::c_int;
 
-use super::cvt;
+use super::{cvt, file};
 
 // ---------------------------------------------------------------------------------------------
 // Signals
@@ -287,22 +284,17 @@ pub fn daemonize() -> io::Result<Detached> {
     // SAFETY: no arguments; fails only if the child already leads a process group, which a
     // fresh fork does not.
     cvt(unsafe { libc::setsid() })?;
-    // The daemon must not keep a mount point busy.
-    std::env::set_current_dir("/")?;
+    file::chdir_root()?;
     Ok(Detached { ready: write_end })
 }
 
 /// In the parent: returns the exit status for the parent once the child is ready or gone.
 fn wait_for_child(pid: libc::pid_t, read_end: OwnedFd) -> i32 {
-    let mut pipe = File::from(read_end);
     let mut byte = [0u8; 1];
-    loop {
-        match pipe.read(&mut byte) {
-            Ok(1) => return 0,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            // End of file: the child exited (or closed the pipe) without saying it was ready.
-            _ => break,
-        }
+    // Anything but the byte (end of file: the child exited or closed the pipe without saying
+    // it was ready) means waiting for the child's status.
+    if let Ok(1) = file::read(read_end.as_fd(), &mut byte) {
+        return 0;
     }
     let mut status: c_int = 0;
     loop {
@@ -326,17 +318,14 @@ impl Detached {
     ///
     /// Call it once start-up succeeded, the pidfile holds this pid and the log goes to syslog.
     pub fn ready(self) -> io::Result<()> {
-        let null = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/null")?;
+        let null = file::open(c"/dev/null", libc::O_RDWR, 0)?;
         for target in [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO] {
             // SAFETY: `null` is an open descriptor; dup2 onto 0..2 replaces the terminal
             // descriptors, which std's handles keep using by number, not by ownership.
             cvt(unsafe { libc::dup2(null.as_raw_fd(), target) })?;
         }
         // A parent killed meanwhile gives EPIPE (std ignores SIGPIPE); the daemon runs on.
-        let _ = File::from(self.ready).write_all(&[1]);
+        let _ = file::write_all(self.ready.as_fd(), &[1]);
         Ok(())
     }
 }
@@ -351,9 +340,9 @@ impl Detached {
 /// second one. Create it in the process that stays ([`daemonize`] first): dropping it in any
 /// other process would remove the running daemon's file.
 #[derive(Debug)]
-pub struct Pidfile {
-    file: File,
-    path: PathBuf,
+pub struct Pidfile<'a> {
+    file: OwnedFd,
+    path: &'a CStr,
 }
 
 /// Why a pidfile could not be taken.
@@ -397,22 +386,19 @@ fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
 }
 
 /// Opens `path` without following a symbolic link and without blocking on a FIFO.
-fn open_no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
-    options
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
+fn open_no_follow(path: &CStr, flags: c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    file::open(path, flags | libc::O_NOFOLLOW | libc::O_NONBLOCK, mode)
 }
 
 /// Returns the pid written in the pidfile at `path`, if there is a plausible one.
-fn read_pid(path: &Path) -> Option<u32> {
-    let mut file = open_no_follow(OpenOptions::new().read(true), path).ok()?;
+fn read_pid(path: &CStr) -> Option<u32> {
+    let fd = open_no_follow(path, libc::O_RDONLY, 0).ok()?;
     let mut buf = [0u8; 16];
-    let len = file.read(&mut buf).ok()?;
-    let text = core::str::from_utf8(buf.get(..len)?).ok()?;
+    let text = core::str::from_utf8(file::read_to_fill(fd.as_fd(), &mut buf).ok()?).ok()?;
     text.trim().parse().ok().filter(|&pid| pid != 0)
 }
 
-impl Pidfile {
+impl<'a> Pidfile<'a> {
     /// How often to retry when the file is replaced between our open and our lock.
     const ATTEMPTS: usize = 3;
 
@@ -420,14 +406,11 @@ impl Pidfile {
     ///
     /// The file keeps its contents until [`Pidfile::write_pid`], so a refused second instance
     /// can still read the running one's pid.
-    pub fn create(path: &Path) -> Result<Pidfile, PidfileError> {
+    pub fn create(path: &'a CStr) -> Result<Pidfile<'a>, PidfileError> {
         for _ in 0..Self::ATTEMPTS {
-            let file = open_no_follow(
-                OpenOptions::new().write(true).create(true).mode(0o644),
-                path,
-            )?;
-            let opened = file.metadata()?;
-            if !opened.file_type().is_file() {
+            let file = open_no_follow(path, libc::O_WRONLY | libc::O_CREAT, 0o644)?;
+            let opened = file::identity(file.as_fd())?;
+            if !opened.regular {
                 return Err(PidfileError::NotAFile);
             }
             match lock_exclusive(file.as_fd()) {
@@ -441,13 +424,8 @@ impl Pidfile {
             }
             // An exiting instance removes its file before it closes it: if that happened
             // between our open and our lock, we hold a lock on a file no one else will open.
-            match fs::symlink_metadata(path) {
-                Ok(now) if now.dev() == opened.dev() && now.ino() == opened.ino() => {
-                    return Ok(Pidfile {
-                        file,
-                        path: path.to_path_buf(),
-                    });
-                }
+            match file::path_identity(path) {
+                Ok(now) if now.same_file(opened) => return Ok(Pidfile { file, path }),
                 _ => continue,
             }
         }
@@ -461,27 +439,48 @@ impl Pidfile {
         let mut text = heapless::String::<16>::new();
         // A u32 and a newline take at most 11 bytes.
         let _ = writeln!(text, "{}", std::process::id());
-        self.file.set_len(0)?;
-        self.file.write_all_at(text.as_bytes(), 0)
+        file::replace_contents(self.file.as_fd(), text.as_bytes())
     }
 
     /// Returns the path the file was created at.
     #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> &CStr {
+        self.path
     }
 }
 
-impl Drop for Pidfile {
+impl Drop for Pidfile<'_> {
     fn drop(&mut self) {
         // Removed before the descriptor closes, so no other instance can lock this file
         // and then lose it; see the identity check in `create`. After `-u` the directory
         // may no longer be writable for us: then the file is emptied, and its lock, which
         // goes with this process, tells the next instance it is stale.
-        if fs::remove_file(&self.path).is_err() {
-            let _ = self.file.set_len(0);
+        if file::unlink(self.path).is_err() {
+            let _ = file::truncate(self.file.as_fd());
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standard output and error
+
+/// Writes `bytes` to standard output in as few writes as the kernel allows.
+pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    // SAFETY: descriptor 1 stays open for the life of the process (at worst on /dev/null).
+    file::write_all(
+        unsafe { BorrowedFd::borrow_raw(libc::STDOUT_FILENO) },
+        bytes,
+    )
+}
+
+/// Writes `bytes` to standard error in as few writes as the kernel allows: one for a log
+/// line, so that lines are not torn apart by another writer.
+pub fn write_stderr(bytes: &[u8]) -> io::Result<()> {
+    // SAFETY: descriptor 2 stays open for the life of the process (at worst on /dev/null).
+    file::write_all(
+        unsafe { BorrowedFd::borrow_raw(libc::STDERR_FILENO) },
+        bytes,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -528,8 +527,16 @@ pub fn strerror(errno: i32, buf: &mut [u8]) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::CString;
+    use std::fs;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::net::UnixDatagram;
+    use std::path::{Path, PathBuf};
     use std::time::Instant;
+
+    fn c_path(path: &Path) -> CString {
+        CString::new(path.as_os_str().as_bytes()).unwrap()
+    }
 
     /// A directory under the system temp dir, removed when dropped.
     struct TempDir(PathBuf);
@@ -554,11 +561,12 @@ mod tests {
     fn pidfile_second_instance_refused_with_pid() {
         let dir = TempDir::new("second");
         let path = dir.0.join("tcpmssd.pid");
-        let mut first = Pidfile::create(&path).unwrap();
+        let c_path = c_path(&path);
+        let mut first = Pidfile::create(&c_path).unwrap();
         first.write_pid().unwrap();
         // flock locks belong to the open file description, so a second open in this
         // process conflicts as another process would.
-        match Pidfile::create(&path) {
+        match Pidfile::create(&c_path) {
             Err(PidfileError::Running { pid }) => assert_eq!(pid, Some(std::process::id())),
             other => panic!("expected Running, got {other:?}"),
         }
@@ -575,13 +583,41 @@ mod tests {
         let dir = TempDir::new("stale");
         let path = dir.0.join("tcpmssd.pid");
         fs::write(&path, "4294967295\nleftover\n").unwrap();
-        let mut pidfile = Pidfile::create(&path).unwrap();
+        let c_path = c_path(&path);
+        let mut pidfile = Pidfile::create(&c_path).unwrap();
         pidfile.write_pid().unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             format!("{}\n", std::process::id())
         );
-        assert_eq!(pidfile.path(), path);
+        assert_eq!(pidfile.path(), c_path.as_c_str());
+    }
+
+    #[test]
+    fn pidfile_directory_refused_as_not_a_file() {
+        let dir = TempDir::new("directory");
+        let c_path = c_path(&dir.0);
+        // O_WRONLY on a directory fails with EISDIR before fstat can look.
+        let result = Pidfile::create(&c_path);
+        match result {
+            Err(PidfileError::Io(error)) => assert_eq!(error.raw_os_error(), Some(libc::EISDIR)),
+            other => panic!("expected EISDIR, got {other:?}"),
+        }
+        assert!(dir.0.is_dir(), "the directory stays");
+    }
+
+    #[test]
+    fn pidfile_fifo_refused_without_blocking() {
+        let dir = TempDir::new("fifo");
+        let c_path = c_path(&dir.0.join("tcpmssd.pid"));
+        // SAFETY: a NUL-terminated path alive for the call.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        // O_NONBLOCK|O_WRONLY on a FIFO nobody reads fails with ENXIO instead of hanging.
+        let result = Pidfile::create(&c_path);
+        match result {
+            Err(PidfileError::Io(error)) => assert_eq!(error.raw_os_error(), Some(libc::ENXIO)),
+            other => panic!("expected ENXIO, got {other:?}"),
+        }
     }
 
     #[test]
@@ -591,7 +627,7 @@ mod tests {
         let link = dir.0.join("tcpmssd.pid");
         fs::write(&target, "keep\n").unwrap();
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        match Pidfile::create(&link) {
+        match Pidfile::create(&c_path(&link)) {
             Err(PidfileError::Io(error)) => {
                 let expected = if cfg!(target_os = "freebsd") {
                     libc::EMLINK

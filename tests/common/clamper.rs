@@ -177,7 +177,8 @@ impl Daemon {
         let queue_arg = queue.to_string();
         let mut command = Command::new("ip");
         command
-            .args(["netns", "exec", &topology.r, env!("CARGO_BIN_EXE_tcpmssd")])
+            .args(["netns", "exec", &topology.r])
+            .arg(super::binary())
             .args(["-v", "-p", &queue_arg])
             .args(args)
             .stdin(Stdio::null())

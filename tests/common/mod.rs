@@ -10,7 +10,11 @@ pub mod handshake;
 pub mod netns;
 pub mod transfer;
 
+mod binary;
+
 use std::time::{Duration, Instant};
+
+pub use binary::binary;
 
 /// Polls `f` every 20 ms until it returns something; `None` once `timeout` has passed.
 pub fn wait_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
