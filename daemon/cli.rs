@@ -116,6 +116,10 @@ pub struct UsageError {
 }
 
 impl UsageError {
+    // Out of line: each of the twenty-odd call sites is then a call, not a copy of the
+    // formatting (about 2 KB of the binary).
+    #[cold]
+    #[inline(never)]
     fn new(args: fmt::Arguments<'_>) -> UsageError {
         let mut line = Line::new();
         let _ = write!(line, "tcpmssd: {args}");

@@ -39,6 +39,9 @@ pub struct Fatal {
 
 impl Fatal {
     /// Returns a failure with a message built from `args`.
+    // Out of line, as `cli::UsageError::new`: start-up has dozens of these (about 3 KB).
+    #[cold]
+    #[inline(never)]
     pub fn new(status: u8, args: fmt::Arguments<'_>) -> Fatal {
         let mut line = Line::new();
         let _ = line.write_fmt(args);
@@ -46,6 +49,8 @@ impl Fatal {
     }
 
     /// Returns a failure of the system call `step`: `<step>: <strerror> (errno N)`.
+    #[cold]
+    #[inline(never)]
     pub fn os(status: u8, step: &str, error: &io::Error) -> Fatal {
         Fatal::new(status, format_args!("{step}: {}", OsError(error)))
     }
