@@ -104,51 +104,47 @@ pub fn syn_options(segment: &mut [u8]) -> Result<(&mut [u8; HEADER_LEN], &mut [u
 // exits should not have to save.
 #[inline(never)]
 pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) -> Outcome {
-    let options_len = options.len();
     let mut saw_mss = false;
     let mut first_lowered = None;
-    // Linux, Windows, macOS and the BSDs all send MSS as the first option: taking it
-    // before the walk saves a turn of the general loop on nearly every SYN.
-    let mut rest: &mut [u8] = match options {
-        [OPTION_MSS, OPTION_MSS_LEN, value_high, value_low, after_mss @ ..] => {
+    // Where the next option starts, counted from the first option byte. Linux, Windows,
+    // macOS and the BSDs all send MSS as the first option: taking it before the walk saves
+    // a turn of the general loop on nearly every SYN.
+    let mut at = match options {
+        [OPTION_MSS, OPTION_MSS_LEN, value_high, value_low, ..] => {
             saw_mss = true;
             // The value sits 2 bytes into the options, which start at an even offset.
             first_lowered = lower_mss(fixed, [value_high, value_low], max_mss, false);
-            after_mss
+            usize::from(OPTION_MSS_LEN)
         }
-        all => all,
+        _ => 0,
     };
-    // Each step consumes at least one byte of `rest` (a NOP, or an option of length >= 2),
-    // so the loop ends.
+    // Each step moves `at` on by at least one byte (a NOP, or an option of length >= 2)
+    // and the walk stops at the end of the options, so the loop ends.
     let stopped = loop {
-        let [kind, len, ..] = *rest else {
-            // A last byte on its own is EOL, a NOP, or a kind without its length.
-            break matches!(*rest, [kind] if kind != OPTION_EOL && kind != OPTION_NOP);
-        };
-        if kind == OPTION_EOL {
+        let Some(&kind) = options.get(at) else {
             break false;
+        };
+        let len = match kind {
+            OPTION_EOL => break false,
+            OPTION_NOP => 1,
+            _ => match options.get(at.wrapping_add(1)) {
+                Some(&len) if len >= 2 => usize::from(len),
+                _ => break true,
+            },
+        };
+        // `at` is within the options (at most 40 bytes) and `len` at most 255: no overflow.
+        let end = at.wrapping_add(len);
+        let Some(option) = options.get_mut(at..end) else {
+            break true;
+        };
+        if let [OPTION_MSS, OPTION_MSS_LEN, value_high, value_low] = option {
+            saw_mss = true;
+            // Options start at an even offset from the TCP header, and the value 2 bytes
+            // into its option, so the value's parity is that of `at`.
+            let lowered = lower_mss(fixed, [value_high, value_low], max_mss, at % 2 == 1);
+            first_lowered = first_lowered.or(lowered);
         }
-        let len = if kind == OPTION_NOP {
-            1
-        } else if len < 2 {
-            break true;
-        } else {
-            usize::from(len)
-        };
-        let Some((option, after_option)) = core::mem::take(&mut rest).split_at_mut_checked(len)
-        else {
-            break true;
-        };
-        rest = after_option;
-        let [OPTION_MSS, OPTION_MSS_LEN, value_high, value_low] = option else {
-            continue;
-        };
-        saw_mss = true;
-        // Options start at an even offset from the TCP header, and the value 2 bytes into
-        // its 4-byte option, so the value's parity is that of the bytes walked.
-        let value_is_odd = options_len.wrapping_sub(rest.len()) % 2 == 1;
-        let lowered = lower_mss(fixed, [value_high, value_low], max_mss, value_is_odd);
-        first_lowered = first_lowered.or(lowered);
+        at = end;
     };
 
     if let Some(from) = first_lowered {
