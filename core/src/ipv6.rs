@@ -77,7 +77,10 @@ pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
 
     let mut next = header[field::NEXT_HEADER];
     let mut start = HEADER_LEN;
-    for count in 0..=MAX_EXTENSION_HEADERS {
+    // Extension headers walked so far; each turn of the loop walks one or returns, and it
+    // returns once MAX_EXTENSION_HEADERS have been walked, so the loop ends.
+    let mut count = 0;
+    loop {
         let header_len = match next {
             PROTOCOL_TCP => return Ok(start..end),
             PROTOCOL_AH | PROTOCOL_ESP => return Err(Reason::Ipsec),
@@ -120,13 +123,13 @@ pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
             }
             _ => return Err(Reason::NotTcp),
         };
+        // At most MAX_EXTENSION_HEADERS: no overflow.
+        count = count.wrapping_add(1);
         start = start.saturating_add(header_len);
         if start > end {
             return Err(Reason::TruncatedIp);
         }
     }
-    // The arm for `count == MAX_EXTENSION_HEADERS` returns on every kind the loop follows.
-    Err(Reason::Ipv6ExtLimit)
 }
 
 /// Returns the TCP segment of an IPv6 packet, or why there is none to clamp.

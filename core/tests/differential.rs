@@ -45,14 +45,15 @@ fn packet() -> impl Strategy<Value = Vec<u8>> {
         Just(0x06),
         any::<u8>()
     ];
-    // (kind, length in 8-byte units or fragment offset, more fragments)
+    // (kind, length in 8-byte units or fragment offset, more fragments); up to 10, past
+    // the walk's limit of 8.
     let extensions = prop::collection::vec(
         (
             prop::sample::select(vec![0u8, 43, 44, 60]),
             0u8..=1,
             any::<bool>(),
         ),
-        0..4,
+        0..11,
     );
     (
         any::<bool>(),
