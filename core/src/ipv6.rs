@@ -18,7 +18,6 @@ use crate::{PROTOCOL_AH, PROTOCOL_ESP, PROTOCOL_TCP};
 // RFC 8200 section 3
 mod field {
     use core::ops::Range;
-    pub const VERSION: usize = 0;
     pub const PAYLOAD_LEN: Range<usize> = 4..6;
     pub const NEXT_HEADER: usize = 6;
     pub const SRC_ADDR: Range<usize> = 8..24;
@@ -60,14 +59,12 @@ pub const MAX_EXTENSION_HEADERS: usize = 8;
 
 /// Returns where the TCP segment lies in an IPv6 packet, or why there is none to clamp.
 ///
-/// Bytes past the payload length are not part of the segment.
+/// The caller has read version 6 from the first byte. Bytes past the payload length are
+/// not part of the segment.
 pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
     let Some(header) = packet.first_chunk::<HEADER_LEN>() else {
         return Err(Reason::TruncatedIp);
     };
-    if header[field::VERSION] >> 4 != 6 {
-        return Err(Reason::NotIp);
-    }
     let payload_len = usize::from(u16::from_be_bytes([
         header[field::PAYLOAD_LEN.start],
         header[field::PAYLOAD_LEN.end - 1],
@@ -80,7 +77,10 @@ pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
 
     let mut next = header[field::NEXT_HEADER];
     let mut start = HEADER_LEN;
-    for count in 0..=MAX_EXTENSION_HEADERS {
+    // Extension headers walked so far; each turn of the loop walks one or returns, and it
+    // returns once MAX_EXTENSION_HEADERS have been walked, so the loop ends.
+    let mut count = 0;
+    loop {
         let header_len = match next {
             PROTOCOL_TCP => return Ok(start..end),
             PROTOCOL_AH | PROTOCOL_ESP => return Err(Reason::Ipsec),
@@ -123,13 +123,22 @@ pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
             }
             _ => return Err(Reason::NotTcp),
         };
+        // At most MAX_EXTENSION_HEADERS: no overflow.
+        count = count.wrapping_add(1);
         start = start.saturating_add(header_len);
         if start > end {
             return Err(Reason::TruncatedIp);
         }
     }
-    // The arm for `count == MAX_EXTENSION_HEADERS` returns on every kind the loop follows.
-    Err(Reason::Ipv6ExtLimit)
+}
+
+/// Returns the TCP segment of an IPv6 packet, or why there is none to clamp.
+///
+/// The caller has read version 6 from the first byte.
+pub fn segment_mut(packet: &mut [u8]) -> Result<&mut [u8], Reason> {
+    let range = segment(packet)?;
+    // `segment` checked start <= end <= packet.len(), so this always succeeds.
+    packet.get_mut(range).ok_or(Reason::TruncatedIp)
 }
 
 /// Returns the source and destination address; `None` when the header is cut short.
