@@ -149,6 +149,15 @@ impl fmt::Debug for UsageError {
 /// otherwise quoted with escapes, so empty, blank and non-UTF-8 values stay visible.
 pub struct Shown<'a>(pub &'a OsStr);
 
+impl<'a> Shown<'a> {
+    /// Shows a path or name kept as raw bytes (the pidfile path), quoted as command-line
+    /// values are.
+    #[must_use]
+    pub fn bytes(bytes: &'a [u8]) -> Shown<'a> {
+        Shown(OsStr::from_bytes(bytes))
+    }
+}
+
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.0.as_bytes();
@@ -234,7 +243,7 @@ fn parse_pidfile(value: OsString) -> Result<CString, UsageError> {
     CString::new(value.into_vec()).map_err(|error| {
         UsageError::new(format_args!(
             "-P {}: pidfile path holds a NUL byte",
-            Shown(OsStr::from_bytes(&error.into_vec()))
+            Shown::bytes(&error.into_vec())
         ))
     })
 }

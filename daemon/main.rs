@@ -42,8 +42,6 @@ mod seccomp;
 mod sys;
 
 use core::fmt::Write as _;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
 
@@ -140,7 +138,7 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
                     PidfileError::Running { .. } => EX_UNAVAILABLE,
                     PidfileError::NotAFile | PidfileError::Io(_) => EX_CANTCREAT,
                 };
-                let path = Shown(OsStr::from_bytes(path.to_bytes()));
+                let path = Shown::bytes(path.to_bytes());
                 let fatal = Fatal::new(status, format_args!("{path}: {error}"));
                 return fail(&mut log, &fatal);
             }
@@ -166,7 +164,7 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
                 EX_CANTCREAT,
                 format_args!(
                     "{}: {}",
-                    Shown(OsStr::from_bytes(pidfile.path().to_bytes())),
+                    Shown::bytes(pidfile.path().to_bytes()),
                     OsError(&error)
                 ),
             );
