@@ -39,4 +39,4 @@ ip netns exec $r awk '$1 == 9 {print "queued packets (id_sequence):", $8}' /proc
 ip netns pids $r | xargs -r kill -TERM
 sleep 1
 tail -3 $out/daemon
-grep -E "calls|recvfrom|sendmsg|ppoll|sendto|total" $out/strace
+grep -E "calls|recvfrom|recvmmsg|sendmsg|ppoll|sendto|rt_sig|total" $out/strace

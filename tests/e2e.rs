@@ -13,6 +13,7 @@
 mod common;
 
 use std::fs::File;
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,7 +25,9 @@ use common::clamper::{
     expected_mss, queue_number, queue_to, Clamper, DaemonSetup, Queued, DAEMON_WAIT,
 };
 use common::handshake::{handshake, only, Handshake, PORT};
-use common::netns::{Family, Topology, B_IF, FAMILIES, LINK_MTU, R_A_IF};
+use common::netns::{
+    in_netns, socket, Family, Topology, A_IF, B_IF, FAMILIES, LINK_MTU, R_A_IF, R_B_IF,
+};
 use common::transfer::{connect, download, listen, Failure, Server};
 use common::wait_until;
 
@@ -49,6 +52,93 @@ fn unclamped(family: Family) -> u16 {
 }
 
 // ---- 1. SYNs through r: clamped to MTU − 40 / MTU − 60, checksum valid --------------------
+
+/// An IPv4 SYN from a to b's port 9 with MSS 8960 that carries `data_len` bytes of data, as a
+/// TCP Fast Open SYN does; IP id and checksum are left to the kernel (raw(7), IPPROTO_RAW).
+fn ipv4_syn_with_data(data_len: usize) -> Vec<u8> {
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (Family::V4.a(), Family::V4.b()) else {
+        unreachable!("IPv4 addresses");
+    };
+    let tcp_len = 24 + data_len;
+    let total_len = u16::try_from(20 + tcp_len).expect("fits an IPv4 packet");
+    let mut packet = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0]; // IHL 5, DF, TTL 64, TCP
+    packet[2..4].copy_from_slice(&total_len.to_be_bytes());
+    packet.extend_from_slice(&src.octets());
+    packet.extend_from_slice(&dst.octets());
+    packet.extend_from_slice(&[0xc3, 0x50, 0, 9]); // ports 50000 -> 9
+    packet.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]); // seq 1, ack 0
+    packet.extend_from_slice(&[0x60, 0x02, 0xfa, 0xf0]); // data offset 6, SYN, window
+    packet.extend_from_slice(&[0, 0, 0, 0]); // checksum (below), urgent pointer
+    packet.extend_from_slice(&[0x02, 0x04, 0x23, 0x00]); // MSS 8960
+    packet.extend((0..data_len).map(|i| i as u8));
+    let mut sum: u32 = 6 + tcp_len as u32;
+    let mut words = packet[12..20].to_vec(); // pseudo-header addresses
+    words.extend_from_slice(&packet[20..]);
+    words.resize(words.len().next_multiple_of(2), 0);
+    for pair in words.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    packet[36..38].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    packet
+}
+
+/// A SYN with 4000 bytes of data on a 9000-byte link (TCP Fast Open on a jumbo link) arrives
+/// clamped and whole: the daemon must read its message whole, however it lays out its reads (a
+/// read into a smaller slot cuts it, and a cut packet can only be accepted unclamped).
+#[test]
+fn daemon_syn_with_4000_bytes_of_data_on_a_jumbo_link_clamped_and_whole() {
+    require_netns!();
+    let topology = Topology::new();
+    for (ns, iface) in [
+        (&topology.a, A_IF),
+        (&topology.r, R_A_IF),
+        (&topology.r, R_B_IF),
+        (&topology.b, B_IF),
+    ] {
+        topology.exec(ns, &["ip", "link", "set", iface, "mtu", "9000"]);
+    }
+    let _daemon = daemon_m().install(&topology);
+    let capture = Capture::open(&topology.b, B_IF);
+    let sent = ipv4_syn_with_data(4000);
+    let packet = sent.clone();
+    in_netns(&topology.a, move || {
+        let fd = socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).expect("raw socket");
+        // SAFETY: sockaddr_in is plain old data; all-zero is a valid value.
+        let mut to: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        to.sin_family = libc::AF_INET as libc::sa_family_t;
+        to.sin_addr.s_addr = u32::from_ne_bytes(packet[16..20].try_into().unwrap());
+        // SAFETY: the packet and the address outlive the call, lengths are theirs.
+        let n = unsafe {
+            libc::sendto(
+                fd.as_raw_fd(),
+                packet.as_ptr().cast(),
+                packet.len(),
+                0,
+                (&raw const to).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(
+            n,
+            packet.len() as isize,
+            "{}",
+            std::io::Error::last_os_error()
+        );
+    });
+    let syn = wait_until(DAEMON_WAIT, || capture.received_syns().into_iter().next())
+        .expect("the SYN reaches b");
+    assert_eq!(
+        syn.mss_values(),
+        [Family::V4.mss_for_mtu(MTU)],
+        "SYN at b: {syn}"
+    );
+    assert!(syn.checksum_valid(), "SYN at b: {syn}");
+    assert_eq!(syn.tcp.len(), sent.len() - 20, "SYN at b: {syn}");
+    assert_eq!(syn.tcp[24..], sent[44..], "the data arrives unchanged");
+}
 
 fn syn_clamped_with_valid_checksum(clamper: Clamper, family: Family) {
     require_netns!();
