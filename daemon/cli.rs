@@ -161,12 +161,39 @@ impl<'a> Shown<'a> {
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.0.as_bytes();
-        match self.0.to_str() {
-            Some(text) if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_graphic) => {
-                f.write_str(text)
-            }
-            _ => fmt::Debug::fmt(self.0, f),
+        if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_graphic) {
+            // All ASCII, so valid UTF-8: the check cannot fail.
+            return f.write_str(core::str::from_utf8(bytes).unwrap_or_default());
         }
+        // Escaped rather than shown with `Debug`, which prints printable non-ASCII text as is
+        // (a terminal or log would render look-alikes) and needs Unicode tables in the binary.
+        f.write_str("\"")?;
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match u8::try_from(c) {
+                    Ok(byte) if byte.is_ascii() => escape_ascii(f, byte)?,
+                    _ => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                }
+            }
+            for &byte in chunk.invalid() {
+                write!(f, "\\x{byte:02X}")?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+/// Writes an ASCII byte as it would appear inside a Rust string literal.
+fn escape_ascii(f: &mut fmt::Formatter<'_>, byte: u8) -> fmt::Result {
+    match byte {
+        b'"' => f.write_str("\\\""),
+        b'\\' => f.write_str("\\\\"),
+        b'\0' => f.write_str("\\0"),
+        b'\t' => f.write_str("\\t"),
+        b'\n' => f.write_str("\\n"),
+        b'\r' => f.write_str("\\r"),
+        b' '..=b'~' => f.write_char(char::from(byte)),
+        _ => write!(f, "\\x{byte:02X}"),
     }
 }
 
@@ -215,10 +242,10 @@ fn parse_interface(value: &OsStr) -> Result<heapless::String<IFNAME_MAX>, UsageE
     };
     // '/' would put the default pidfile outside /var/run; control characters (NUL among
     // them) would reach terminals and logs raw. Linux's dev_valid_name() refuses '/' and
-    // white space too.
+    // ASCII white space too.
     if name
-        .chars()
-        .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+        .bytes()
+        .any(|b| b == b'/' || b.is_ascii_whitespace() || b.is_ascii_control())
     {
         return Err(UsageError::new(format_args!(
             "-i {shown}: interface name must not contain '/', white space or control characters"
@@ -298,8 +325,9 @@ fn lexopt_error(error: lexopt::Error) -> UsageError {
             Shown(&value)
         )),
         // MissingValue without an option, NonUnicodeValue, ParsingFailed and Custom are not
-        // produced by the calls made here; lexopt's own text is the fallback.
-        other => UsageError::new(format_args!("{other}")),
+        // produced by the calls made here. Not lexopt's own text: its formatting of all
+        // variants, `Custom`'s boxed errors among them, would cost the binary 2 KB.
+        _ => UsageError::new(format_args!("bad command line")),
     }
 }
 
@@ -413,16 +441,14 @@ fn parse_parser(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
 
 /// Returns `/var/run/tcpmssd.<iface>.pid` (as the original) or `/var/run/tcpmssd.<port>.pid`.
 fn default_pidfile(source: &MtuSource, port: u16) -> CString {
-    let mut path = String::from("/var/run/tcpmssd.");
-    match source {
-        MtuSource::Interface(name) => path.push_str(name),
-        MtuSource::Fixed(_) => {
-            let _ = write!(path, "{port}");
-        }
-    }
-    path.push_str(".pid");
+    // 17 + 15 (IFNAME_MAX) + 4 bytes at most.
+    let mut path = Line::<40>::new();
+    let _ = match source {
+        MtuSource::Interface(name) => write!(path, "/var/run/tcpmssd.{name}.pid"),
+        MtuSource::Fixed(_) => write!(path, "/var/run/tcpmssd.{port}.pid"),
+    };
     // Interface names with a NUL are refused by parse_interface.
-    CString::new(path).unwrap_or_default()
+    CString::new(path.as_str()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -587,7 +613,7 @@ mod tests {
             (&["-p1", "-i", ""],                    "-i \"\": interface name must be 1..15 bytes"),
             (&["-p1", "-i", "../etc"],              "-i ../etc: interface name must not contain '/', white space or control characters"),
             (&["-p1", "-i", "em 0"],                "-i \"em 0\": interface name must not contain '/', white space or control characters"),
-            (&["-p1", "-i", "em\u{1}"],             "-i \"em\\u{1}\": interface name must not contain '/', white space or control characters"),
+            (&["-p1", "-i", "em\u{1}"],             "-i \"em\\x01\": interface name must not contain '/', white space or control characters"),
             (&["-p1", "-i", "em\0"],                "-i \"em\\0\": interface name must not contain '/', white space or control characters"),
             (&["-p1", "-m", "1400", "extra"],       "unexpected argument extra"),
             (&["-p1", "-m", "1400", "--", "-x"],    "unexpected argument -x"),
@@ -606,6 +632,26 @@ mod tests {
         ];
         for (args, expected) in cases {
             assert_eq!(error(args), format!("tcpmssd: {expected}"), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn shown_values_plain_or_quoted_with_escapes() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"em0", "em0"),
+            (b"", "\"\""),
+            (b"a b", "\"a b\""),
+            (b"q\"\\\0\t\n\r", "\"q\\\"\\\\\\0\\t\\n\\r\""),
+            // Characters past ASCII are escaped even when printable ("é"), controls as bytes.
+            (
+                "\u{e9}\u{7f}\u{1}\u{fffd}".as_bytes(),
+                "\"\\u{e9}\\x7F\\x01\\u{fffd}\"",
+            ),
+            // Bytes that are no UTF-8.
+            (b"a\xff\xc3", "\"a\\xFF\\xC3\""),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(Shown::bytes(bytes).to_string(), expected, "{bytes:?}");
         }
     }
 

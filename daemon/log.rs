@@ -7,9 +7,11 @@
 use core::fmt::{self, Write as _};
 use std::ffi::CStr;
 use std::io;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use crate::sys::process;
+use crate::sys;
+use crate::sys::process::{self, Moment};
 
 /// Longest log line in bytes. syslogd(8) on FreeBSD keeps 480 bytes of message per line and
 /// RFC 5424 receivers must accept 480 octets; 256 holds every line the daemon builds.
@@ -20,19 +22,23 @@ pub const LINE_LEN: usize = 256;
 /// Text past `N` bytes is dropped at a character boundary and the last bytes become `...`, so
 /// a cut line says it was cut. Writing never fails.
 pub struct Line<const N: usize> {
-    text: heapless::String<N>,
+    /// UTF-8 text in `bytes[..len]`: only whole `str`s, or their prefixes ending on a character
+    /// boundary, are appended.
+    bytes: [u8; N],
+    len: usize,
     truncated: bool,
 }
 
-impl<const N: usize> Line<N> {
-    /// Marker that replaces the end of a cut line.
-    const CUT: &'static str = "...";
+/// Marker that replaces the end of a cut line.
+const CUT: &[u8] = b"...";
 
+impl<const N: usize> Line<N> {
     /// Returns an empty line.
     #[must_use]
     pub const fn new() -> Self {
         Line {
-            text: heapless::String::new(),
+            bytes: [0; N],
+            len: 0,
             truncated: false,
         }
     }
@@ -40,7 +46,8 @@ impl<const N: usize> Line<N> {
     /// Returns the text written so far.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.text
+        // Holds whole characters only (see `bytes`): the check cannot fail.
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 
     /// Returns true when text was dropped because the line was full.
@@ -52,16 +59,45 @@ impl<const N: usize> Line<N> {
 
     /// Empties the line for reuse.
     pub fn clear(&mut self) {
-        self.text.clear();
+        self.len = 0;
         self.truncated = false;
     }
+}
 
-    /// Ends the line with the cut marker, dropping whole characters to make room for it.
-    fn mark_cut(&mut self) {
-        while self.text.len() + Self::CUT.len() > N && self.text.pop().is_some() {}
-        // Fails only when N < 3: then the line simply ends without the marker.
-        let _ = self.text.push_str(Self::CUT);
+/// Appends `text` to the line in `bytes[..*len]`, cutting and marking it when it does not fit.
+/// Not generic over the length, so that every `Line<N>` shares this one copy of the code.
+fn append(bytes: &mut [u8], len: &mut usize, truncated: &mut bool, text: &str) {
+    if *truncated {
+        return;
     }
+    let room = bytes.len() - *len;
+    if text.len() <= room {
+        bytes[*len..*len + text.len()].copy_from_slice(text.as_bytes());
+        *len += text.len();
+        return;
+    }
+    *truncated = true;
+    // Below 3 bytes there is no room for the marker: the line just ends where it is full.
+    let marker = if bytes.len() >= CUT.len() { CUT } else { b"" };
+    let keep = bytes.len() - marker.len();
+    // The text as it would be whole: the line so far, then `text`; longer than `keep`.
+    let whole = |at: usize| {
+        if at < *len {
+            bytes[at]
+        } else {
+            text.as_bytes()[at - *len]
+        }
+    };
+    let mut end = keep;
+    // A UTF-8 continuation byte after the cut means the cut split a character: drop all of it.
+    while end > 0 && whole(end) & 0xc0 == 0x80 {
+        end -= 1;
+    }
+    if end > *len {
+        bytes[*len..end].copy_from_slice(&text.as_bytes()[..end - *len]);
+    }
+    bytes[end..end + marker.len()].copy_from_slice(marker);
+    *len = end + marker.len();
 }
 
 impl<const N: usize> Default for Line<N> {
@@ -72,28 +108,14 @@ impl<const N: usize> Default for Line<N> {
 
 impl<const N: usize> fmt::Write for Line<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        if self.truncated {
-            return Ok(());
-        }
-        if self.text.push_str(s).is_ok() {
-            return Ok(());
-        }
-        // Keep the longest prefix that fits and ends on a character boundary.
-        let room = N - self.text.len();
-        let mut end = room.min(s.len());
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        let _ = self.text.push_str(&s[..end]);
-        self.truncated = true;
-        self.mark_cut();
+        append(&mut self.bytes, &mut self.len, &mut self.truncated, s);
         Ok(())
     }
 }
 
 impl<const N: usize> fmt::Display for Line<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -184,7 +206,7 @@ impl Log {
     pub fn limited(
         &mut self,
         limit: &mut RateLimit,
-        now: Instant,
+        now: Moment,
         level: Level,
         args: fmt::Arguments<'_>,
     ) {
@@ -230,6 +252,22 @@ impl Drop for Log {
     }
 }
 
+/// Displays a packet's address and port as std does (`198.51.100.1:80`, `[2001:db8::1]:80`),
+/// with the C library's address formatter (see [`sys::address_text`]).
+pub struct Endpoint(pub SocketAddr);
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0; sys::ADDRESS_TEXT_LEN];
+        let text = sys::address_text(self.0.ip(), &mut buf);
+        let port = self.0.port();
+        match self.0 {
+            SocketAddr::V4(_) => write!(f, "{text}:{port}"),
+            SocketAddr::V6(_) => write!(f, "[{text}]:{port}"),
+        }
+    }
+}
+
 /// Displays an `io::Error` as `<description> (errno <n>)` without allocating.
 ///
 /// `io::Error`'s own `Display` builds the `strerror` text in a `String`; this one asks
@@ -244,8 +282,9 @@ impl fmt::Display for OsError<'_> {
                 let text = process::strerror(errno, &mut buf);
                 write!(f, "{text} (errno {errno})")
             }
-            // Errors std makes itself (e.g. a short write) carry a kind, not an errno.
-            None => write!(f, "{:?}", self.0.kind()),
+            // Errors std makes itself (e.g. a short write) carry a kind, not an errno; std's
+            // own text for them ("write zero") costs no code that std does not already hold.
+            None => write!(f, "{}", self.0),
         }
     }
 }
@@ -259,7 +298,7 @@ impl fmt::Display for OsError<'_> {
 pub struct RateLimit {
     kind: &'static str,
     per_second: u32,
-    window_start: Option<Instant>,
+    window_start: Option<Moment>,
     used: u32,
     suppressed: u64,
 }
@@ -288,7 +327,7 @@ impl RateLimit {
     /// Returns true when one more line may be written at `now`, and counts it.
     ///
     /// Reports lines held back in an earlier second to `log` first.
-    pub fn admit(&mut self, log: &mut Log, now: Instant) -> bool {
+    pub fn admit(&mut self, log: &mut Log, now: Moment) -> bool {
         let new_window = match self.window_start {
             Some(start) => now.saturating_duration_since(start) >= Self::WINDOW,
             None => true,
@@ -309,7 +348,7 @@ impl RateLimit {
 
     /// Reports lines held back once their second is over, so a flood that stops is still
     /// accounted for.
-    pub fn flush(&mut self, log: &mut Log, now: Instant) {
+    pub fn flush(&mut self, log: &mut Log, now: Moment) {
         let window_over = self
             .window_start
             .is_none_or(|start| now.saturating_duration_since(start) >= Self::WINDOW);
@@ -363,6 +402,29 @@ mod tests {
     }
 
     #[test]
+    fn line_cut_after_earlier_writes_filled_it() {
+        let mut line = Line::<10>::new();
+        write!(line, "123456789").unwrap();
+        write!(line, "ab").unwrap();
+        assert_eq!(line.as_str(), "1234567...");
+        // The cut falls inside the first "é" of text written earlier: all of it goes.
+        let mut line = Line::<6>::new();
+        write!(line, "abéé").unwrap();
+        write!(line, "z").unwrap();
+        assert_eq!(line.as_str(), "ab...");
+    }
+
+    #[test]
+    fn line_shorter_than_the_marker_just_ends() {
+        let mut line = Line::<2>::new();
+        write!(line, "abc").unwrap();
+        assert_eq!(line.as_str(), "ab");
+        let mut line = Line::<2>::new();
+        write!(line, "é!").unwrap();
+        assert_eq!(line.as_str(), "é");
+    }
+
+    #[test]
     fn line_clear_resets_truncation() {
         let mut line = Line::<4>::new();
         write!(line, "12345").unwrap();
@@ -370,6 +432,30 @@ mod tests {
         write!(line, "ok").unwrap();
         assert_eq!(line.as_str(), "ok");
         assert!(!line.is_truncated());
+    }
+
+    #[test]
+    fn endpoint_reads_as_std_shows_it() {
+        let endpoints = [
+            "198.51.100.1:80",
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "[2001:db8::1]:443",
+            "[::]:1",
+            "[::1]:22",
+            "[2001:db8:0:1:1:1:1:1]:9",
+            "[2001:db8::1:0:0:1]:9",
+            "[2001:0:0:1::1]:9",
+            "[fe80::1:2:3:4]:8",
+            "[::ffff:203.0.113.7]:80",
+            "[2001:db8:85a3:8d3:1319:8a2e:370:7348]:65535",
+        ];
+        for text in endpoints {
+            let address: SocketAddr = text.parse().unwrap();
+            let mut line = Line::<LINE_LEN>::new();
+            write!(line, "{}", Endpoint(address)).unwrap();
+            assert_eq!(line.as_str(), address.to_string(), "{text}");
+        }
     }
 
     #[test]
@@ -388,14 +474,14 @@ mod tests {
         let mut line = Line::<LINE_LEN>::new();
         let error = io::Error::from(io::ErrorKind::WriteZero);
         write!(line, "{}", OsError(&error)).unwrap();
-        assert_eq!(line.as_str(), "WriteZero");
+        assert_eq!(line.as_str(), "write zero");
     }
 
     #[test]
     fn rate_limit_admits_per_second_then_counts() {
         let mut log = Log::stderr();
         let mut limit = RateLimit::new("test", 3);
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         let admitted = (0..10).filter(|_| limit.admit(&mut log, t0)).count();
         assert_eq!(admitted, 3);
         assert_eq!(limit.suppressed(), 7);
@@ -412,7 +498,7 @@ mod tests {
     fn rate_limit_flush_reports_after_the_second() {
         let mut log = Log::stderr();
         let mut limit = RateLimit::new("test", 0);
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         assert!(!limit.admit(&mut log, t0));
         limit.flush(&mut log, t0 + Duration::from_secs(2));
         assert_eq!(limit.suppressed(), 0);

@@ -41,12 +41,11 @@ mod run;
 mod seccomp;
 mod sys;
 
-use core::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
 
 use cli::{Command, Config, MtuSource, Shown, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
-use log::{Line, Log, OsError, LINE_LEN};
+use log::{Log, OsError};
 use run::{Fatal, Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
 use sys::privilege::{self, User};
 use sys::process::{self, Pidfile, PidfileError};
@@ -87,9 +86,10 @@ fn main() -> ExitCode {
             ExitCode::from(daemon::<backend::Path, backend::Watch>(&config))
         }
         Err(error) => {
-            let mut message = Line::<{ 2 * LINE_LEN }>::new();
-            let _ = write!(message, "{error}\n{}\n", cli::USAGE);
-            let _ = process::write_stderr(message.as_str().as_bytes());
+            let _ = process::write_stderr(error.line().as_bytes());
+            let _ = process::write_stderr(b"\n");
+            let _ = process::write_stderr(cli::USAGE.as_bytes());
+            let _ = process::write_stderr(b"\n");
             ExitCode::from(cli::EX_USAGE)
         }
     }

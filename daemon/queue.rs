@@ -8,7 +8,7 @@
 use core::ops::Range;
 use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use static_assertions::const_assert;
 
@@ -19,7 +19,7 @@ use crate::nfqueue::{self, Item, Packet};
 use crate::run::{Fatal, Handler, PacketPath, PACKET_BUF_LEN};
 use crate::sys::file;
 use crate::sys::netlink::Socket;
-use crate::sys::process;
+use crate::sys::process::{self, Moment};
 
 /// Packets the kernel may hold for us before fail-open accepts new ones unclamped. Four times
 /// the kernel's default (NFQNL_QMAX_DEFAULT 1024, nfq.c): with 1024, 0.2 % of a 150,000 SYN/s
@@ -125,14 +125,14 @@ impl Queue {
         self.socket.send(msg)?;
         // The kernel handles the request inside our send and queues its answer at once
         // (netlink_rcv_skb, netlink_ack); packets queued before it come first.
-        let deadline = Instant::now() + ACK_WAIT;
+        let deadline = Moment::now() + ACK_WAIT;
         loop {
             let read = self.pass(buf, handler)?;
             if let Some(errno) = self.answer.take() {
                 return Ok(Some(errno));
             }
             if read == 0 {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline.saturating_duration_since(Moment::now());
                 if left.is_zero() {
                     return Ok(None);
                 }
@@ -357,7 +357,7 @@ fn has_net_admin() -> Option<bool> {
     let mask = status
         .lines()
         .find_map(|line| line.strip_prefix("CapEff:"))?
-        .trim();
+        .trim_ascii();
     let mask = u64::from_str_radix(mask, 16).ok()?;
     Some(mask & (1 << CAP_NET_ADMIN) != 0)
 }

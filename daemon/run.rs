@@ -10,13 +10,13 @@
 use core::fmt::{self, Write as _};
 use std::io;
 use std::os::fd::BorrowedFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tcpmssd_core::{clamp, endpoints, Limits, Outcome};
 
 use crate::counters::{Counters, Event};
-use crate::log::{Level, Line, Log, OsError, RateLimit, LINE_LEN};
-use crate::sys::process::{self, WaitMask};
+use crate::log::{Endpoint, Level, Line, Log, OsError, RateLimit, LINE_LEN};
+use crate::sys::process::{self, Moment, WaitMask};
 
 /// Bytes in the one packet buffer: a whole 64 KiB IP packet, plus room for the kernel's message
 /// around it (an NFQUEUE packet message adds about 200 bytes of headers and attributes) and for
@@ -95,9 +95,11 @@ impl Handler {
         };
         if self.verbose {
             match endpoints(packet) {
-                Some((source, destination)) => self
-                    .log
-                    .info(format_args!("MSS {from} -> {to} {source} -> {destination}")),
+                Some((source, destination)) => {
+                    let (source, destination) = (Endpoint(source), Endpoint(destination));
+                    self.log
+                        .info(format_args!("MSS {from} -> {to} {source} -> {destination}"));
+                }
                 None => self.log.info(format_args!("MSS {from} -> {to}")),
             }
         }
@@ -113,7 +115,7 @@ impl Handler {
     /// [`WARNINGS_PER_SECOND`] a second: a flood must not fill the disk behind syslogd.
     pub fn warn(&mut self, args: fmt::Arguments<'_>) {
         self.log
-            .limited(&mut self.warnings, Instant::now(), Level::Warn, args);
+            .limited(&mut self.warnings, Moment::now(), Level::Warn, args);
     }
 
     /// Returns the log, for lines that are not caused by packets (start-up, MTU changes).
@@ -152,7 +154,7 @@ impl Handler {
 
     /// Reports warnings held back by the rate limit once their second is over.
     fn flush_warnings(&mut self) {
-        self.warnings.flush(&mut self.log, Instant::now());
+        self.warnings.flush(&mut self.log, Moment::now());
     }
 
     /// Returns true when held-back warnings wait for their report.
