@@ -2,10 +2,6 @@
 //! BSD getopt style of the original tcpmssd(8) (clustered flags, `-p5` and `-p 5`), plus
 //! `-h`/`--help` and `-V`/`--version`. Every exit-64 message is written here.
 
-// `UsageError` is a 256-byte line on the stack: parsing runs once at start-up, and boxing it
-// would allocate to save a copy of a few hundred bytes.
-#![allow(clippy::result_large_err)]
-
 use core::fmt::{self, Write as _};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -112,7 +108,8 @@ pub enum Command {
 /// A bad command line: one line, `tcpmssd: <what is wrong>`, to print before [`USAGE`] and
 /// exit with [`EX_USAGE`].
 pub struct UsageError {
-    line: Line<LINE_LEN>,
+    // Boxed as `run::Fatal`'s line: the parser's many `?` then pass a pointer, not 264 bytes.
+    line: Box<Line<LINE_LEN>>,
 }
 
 impl UsageError {
@@ -121,7 +118,7 @@ impl UsageError {
     #[cold]
     #[inline(never)]
     fn new(args: fmt::Arguments<'_>) -> UsageError {
-        let mut line = Line::new();
+        let mut line = Box::new(Line::new());
         let _ = write!(line, "tcpmssd: {args}");
         UsageError { line }
     }

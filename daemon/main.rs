@@ -5,9 +5,6 @@
 //! Start-up reads top to bottom as the C original's main(): parse the command line, detach,
 //! take the pidfile, learn the MTU, bind the queue, announce, loop, leave.
 #![deny(unsafe_code)]
-// `run::Fatal` is a 256-byte line returned once at start-up; boxing it would allocate to save
-// a copy (as in cli.rs and run.rs).
-#![allow(clippy::result_large_err)]
 // nfqueue.rs and mtu.rs are built on every OS so that their fixture tests run everywhere;
 // only Linux uses them.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
