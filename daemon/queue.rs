@@ -17,8 +17,8 @@ use crate::counters::Event;
 use crate::log::OsError;
 use crate::nfqueue::{self, Item, Packet};
 use crate::run::{Fatal, Handler, PacketPath, PACKET_BUF_LEN};
-use crate::sys::file;
 use crate::sys::netlink::Socket;
+use crate::sys::privilege;
 use crate::sys::process::{self, Moment};
 
 /// Packets the kernel may hold for us before fail-open accepts new ones unclamped. Four times
@@ -343,25 +343,6 @@ fn transient(error: &io::Error) -> bool {
     )
 }
 
-/// linux/capability.h: the capability NFQUEUE configuration and verdicts need.
-const CAP_NET_ADMIN: u32 = 12;
-
-/// Returns whether this process has CAP_NET_ADMIN in its effective set, from
-/// /proc/self/status (`CapEff`, a hex mask; bit 12 is CAP_NET_ADMIN, capability.h). `None`
-/// when it cannot be told.
-fn has_net_admin() -> Option<bool> {
-    // Linux 6.x writes about 1.5 KiB, CapEff in the first kilobyte.
-    let mut buf = [0u8; 4096];
-    let fd = file::open(c"/proc/self/status", libc::O_RDONLY, 0).ok()?;
-    let status = core::str::from_utf8(file::read_to_fill(fd.as_fd(), &mut buf).ok()?).ok()?;
-    let mask = status
-        .lines()
-        .find_map(|line| line.strip_prefix("CapEff:"))?
-        .trim_ascii();
-    let mask = u64::from_str_radix(mask, 16).ok()?;
-    Some(mask & (1 << CAP_NET_ADMIN) != 0)
-}
-
 impl PacketPath for Queue {
     fn open(port: u16, buf: &mut [u8], handler: &mut Handler) -> Result<Queue, Fatal> {
         let socket = Socket::open(libc::NETLINK_NETFILTER)
@@ -394,7 +375,7 @@ impl PacketPath for Queue {
             )),
             // nfq.c answers EPERM both without CAP_NET_ADMIN and for a queue another socket
             // has bound; the capability tells which.
-            Some(libc::EPERM) if has_net_admin() == Some(true) => Err(Fatal::new(
+            Some(libc::EPERM) if privilege::has_net_admin().unwrap_or(false) => Err(Fatal::new(
                 EX_UNAVAILABLE,
                 format_args!("NFQUEUE {port}: queue in use by another process"),
             )),

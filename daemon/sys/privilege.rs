@@ -178,6 +178,24 @@ mod linux {
         Ok(())
     }
 
+    /// Returns whether the process has CAP_NET_ADMIN in its effective set (capget(2)).
+    pub fn has_net_admin() -> io::Result<bool> {
+        let header = CapHeader {
+            version: CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let empty = CapData {
+            effective: 0,
+            permitted: 0,
+            inheritable: 0,
+        };
+        let mut data = [empty; 2];
+        // SAFETY: capget(2) reads one header and, for version 3, writes two data structs, all
+        // alive for the call; libc has no wrapper, hence syscall(2).
+        cvt(unsafe { libc::syscall(libc::SYS_capget, &header, data.as_mut_ptr()) })?;
+        Ok(data[0].effective & (1 << CAP_NET_ADMIN) != 0)
+    }
+
     /// Sets `no_new_privs`: no exec could ever gain privilege (prctl(2)); also required for an
     /// unprivileged seccomp filter.
     pub fn set_no_new_privs() -> io::Result<()> {
@@ -202,7 +220,9 @@ mod linux {
 }
 
 #[cfg(target_os = "linux")]
-pub use linux::{install_filter, keep_only_net_admin, narrow_bounding_set, set_no_new_privs};
+pub use linux::{
+    has_net_admin, install_filter, keep_only_net_admin, narrow_bounding_set, set_no_new_privs,
+};
 
 #[cfg(all(
     test,
@@ -238,6 +258,22 @@ mod tests {
         // SAFETY: waits for our own child; `status` is writable.
         assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
         status
+    }
+
+    #[test]
+    fn net_admin_as_proc_reports_it() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let mask = status
+            .lines()
+            .find_map(|line| line.strip_prefix("CapEff:"))
+            .unwrap()
+            .trim();
+        let mask = u64::from_str_radix(mask, 16).unwrap();
+        assert_eq!(
+            has_net_admin().unwrap(),
+            mask & (1 << linux::CAP_NET_ADMIN) != 0,
+            "CapEff {mask:#x}"
+        );
     }
 
     #[test]
