@@ -1,12 +1,134 @@
 //! The interface `-i` names, as both MTU watches (rtnetlink on Linux, the routing socket on
 //! FreeBSD) follow it: by index while it exists, by name while it is gone, because a
 //! re-created interface gets a new index. The last MTU stays in use while it is gone.
+//!
+//! [`Watch`] is the watch itself; a [`Notices`] socket is what differs between the systems.
 
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::cli::{EX_NOINPUT, EX_OSERR, IFNAME_MAX};
 use crate::log::{Log, OsError};
-use crate::run::Fatal;
+use crate::run::{Fatal, MtuWatch};
+
+/// Datagrams read per wake-up at most; the rest wait for the next one.
+const READS_PER_WAKE: usize = 32;
+
+/// What a notification says about an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// Interface `index` exists; with its name and MTU where the message carries them.
+    Present {
+        /// The interface index.
+        index: u32,
+        /// The interface name.
+        name: Option<&'a str>,
+        /// The interface MTU.
+        mtu: Option<u32>,
+    },
+    /// Interface `index` is gone.
+    Gone {
+        /// The interface index.
+        index: u32,
+    },
+    /// A message that could not be read: the MTU is read again, in case it held a change.
+    Unreadable,
+}
+
+/// A socket that hears of interface changes, and how to ask the system about an interface.
+pub trait Notices: AsFd + Sized {
+    /// Says what failed in the warning for a failed read ("reading link changes").
+    const READING: &'static str;
+
+    /// Opens the socket, subscribed to interface changes.
+    fn open() -> Result<Self, Fatal>;
+
+    /// Reads one datagram into `buf`: its length and whether it was cut, or `None` for one
+    /// to ignore unread (not from the kernel).
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>>;
+
+    /// Hands what each message of `datagram` says to `notice`.
+    fn notices(datagram: &[u8], notice: impl FnMut(Notice<'_>));
+
+    /// Looks interface `name` up: its index and MTU.
+    fn look_up(name: &str) -> io::Result<(u32, u32)>;
+
+    /// Reads interface `name`'s MTU.
+    fn mtu(name: &str) -> io::Result<u32>;
+}
+
+/// Follows one interface's MTU through notification socket `S`.
+pub struct Watch<S> {
+    socket: S,
+    followed: Followed,
+}
+
+impl<S: Notices> MtuWatch for Watch<S> {
+    fn open(interface: &str) -> Result<(Self, u32), Fatal> {
+        // Subscribed before the MTU is read, so that no change falls between the two.
+        let socket = S::open()?;
+        let followed = Followed::start(interface, S::look_up(interface))?;
+        let mtu = followed.mtu();
+        Ok((Watch { socket, followed }, mtu))
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
+    fn read(&mut self, buf: &mut [u8], log: &mut Log) -> Option<u32> {
+        let mut latest = None;
+        let mut resync = false;
+        for _ in 0..READS_PER_WAKE {
+            let (len, truncated) = match self.socket.recv(buf) {
+                Ok(Some(received)) => received,
+                Ok(None) => continue,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                // The socket overflowed and notifications were lost (netlink(7), route(4)).
+                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
+                    resync = true;
+                    continue;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => break,
+                Err(error) => {
+                    log.warn(format_args!(
+                        "{}: {}: {}",
+                        self.followed.name(),
+                        S::READING,
+                        OsError(&error)
+                    ));
+                    resync = true;
+                    break;
+                }
+            };
+            resync |= truncated;
+            let followed = &mut self.followed;
+            S::notices(
+                buf.get(..len).unwrap_or_default(),
+                |notice| match followed.notice(notice, log, S::mtu) {
+                    Some(mtu) => latest = Some(mtu),
+                    None => resync |= notice == Notice::Unreadable,
+                },
+            );
+        }
+        if resync {
+            latest = self
+                .followed
+                .looked_up(S::look_up(self.followed.name()))
+                .or(latest);
+        }
+        self.followed.update(latest)
+    }
+
+    fn reread(&mut self, log: &mut Log) -> Option<u32> {
+        let found = S::look_up(self.followed.name());
+        self.followed.reread(found, log)
+    }
+
+    fn interface(&self) -> &str {
+        self.followed.name()
+    }
+}
 
 /// The followed interface: its name, its index while it exists, and the MTU in use.
 #[derive(Debug)]
@@ -64,12 +186,12 @@ impl Followed {
     }
 
     /// Returns `mtu` when interface `index` is the one followed.
-    pub fn reported(&self, index: u32, mtu: Option<u32>) -> Option<u32> {
+    fn reported(&self, index: u32, mtu: Option<u32>) -> Option<u32> {
         mtu.filter(|_| self.index == Some(index))
     }
 
     /// Interface `index` went away: if it is ours, keeps the last MTU and says so.
-    pub fn departed(&mut self, index: u32, log: &mut Log) {
+    fn departed(&mut self, index: u32, log: &mut Log) {
         if self.index == Some(index) {
             self.index = None;
             log.warn(format_args!(
@@ -81,7 +203,7 @@ impl Followed {
 
     /// An interface called `name` exists with `index`; returns true when it is ours coming
     /// back (the caller then reads its MTU).
-    pub fn arrived(&mut self, index: u32, name: Option<&str>, log: &mut Log) -> bool {
+    fn arrived(&mut self, index: u32, name: Option<&str>, log: &mut Log) -> bool {
         if self.index.is_some() || name != Some(self.name.as_str()) {
             return false;
         }
@@ -91,6 +213,33 @@ impl Followed {
             self.name
         ));
         true
+    }
+
+    /// Takes one notice; returns the MTU it reports for the interface followed. `mtu` reads
+    /// the MTU of an interface that came back without saying it.
+    pub fn notice(
+        &mut self,
+        notice: Notice<'_>,
+        log: &mut Log,
+        mtu: impl FnOnce(&str) -> io::Result<u32>,
+    ) -> Option<u32> {
+        match notice {
+            Notice::Present {
+                index,
+                name,
+                mtu: reported,
+            } => {
+                if self.arrived(index, name, log) {
+                    return reported.or_else(|| mtu(&self.name).ok());
+                }
+                self.reported(index, reported)
+            }
+            Notice::Gone { index } => {
+                self.departed(index, log);
+                None
+            }
+            Notice::Unreadable => None,
+        }
     }
 
     /// Takes the result of looking the interface up by name again: index and MTU, or the
@@ -163,6 +312,149 @@ mod tests {
         assert!(eth.arrived(7, Some("eth0"), &mut log));
         assert_eq!(eth.reported(7, Some(1300)), Some(1300));
         assert!(!eth.arrived(8, Some("eth0"), &mut log), "already followed");
+    }
+
+    #[test]
+    fn notices_follow_the_interface() {
+        let mut log = Log::stderr();
+        let mut eth = Followed::new("eth0", 3, 1500).unwrap();
+        let unreadable = |_: &str| -> io::Result<u32> { panic!("no MTU read expected") };
+        let present = |index, name, mtu| Notice::Present { index, name, mtu };
+        assert_eq!(
+            eth.notice(present(3, None, Some(1400)), &mut log, unreadable),
+            Some(1400)
+        );
+        assert_eq!(
+            eth.notice(present(4, Some("eth1"), Some(9000)), &mut log, unreadable),
+            None
+        );
+        assert_eq!(
+            eth.notice(Notice::Gone { index: 3 }, &mut log, unreadable),
+            None
+        );
+        assert!(!eth.exists());
+        // Back under a new index without its MTU (FreeBSD's RTM_IFANNOUNCE): it is read.
+        let read = |name: &str| {
+            assert_eq!(name, "eth0");
+            Ok(1280)
+        };
+        assert_eq!(
+            eth.notice(present(9, Some("eth0"), None), &mut log, read),
+            Some(1280)
+        );
+        assert_eq!(
+            eth.notice(present(9, None, Some(1300)), &mut log, unreadable),
+            Some(1300)
+        );
+        assert_eq!(eth.notice(Notice::Unreadable, &mut log, unreadable), None);
+    }
+
+    /// A notification socket that replays `READS` and answers look-ups from `LOOK_UP`. State
+    /// is per thread, so per test.
+    struct Replay(std::fs::File);
+
+    thread_local! {
+        static READS: std::cell::RefCell<Vec<io::Result<Option<Vec<Notice<'static>>>>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+        static LOOK_UP: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((3, 1500)) };
+        static LOOK_UPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        static DATAGRAMS: std::cell::RefCell<Vec<Vec<Notice<'static>>>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    impl AsFd for Replay {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.0.as_fd()
+        }
+    }
+
+    impl Notices for Replay {
+        const READING: &'static str = "replaying";
+
+        fn open() -> Result<Replay, Fatal> {
+            Ok(Replay(std::fs::File::open("/dev/null").unwrap()))
+        }
+
+        fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
+            // The datagram is an index into `DATAGRAMS`: one byte.
+            let next = READS.with_borrow_mut(|reads| {
+                if reads.is_empty() {
+                    Err(io::ErrorKind::WouldBlock.into())
+                } else {
+                    reads.remove(0)
+                }
+            })?;
+            let Some(notices) = next else {
+                return Ok(None);
+            };
+            DATAGRAMS.with_borrow_mut(|datagrams| datagrams.push(notices));
+            buf[0] = u8::try_from(DATAGRAMS.with_borrow(Vec::len) - 1).unwrap();
+            Ok(Some((1, false)))
+        }
+
+        fn notices(datagram: &[u8], mut notice: impl FnMut(Notice<'_>)) {
+            let notices = DATAGRAMS.with_borrow(|d| d[usize::from(datagram[0])].clone());
+            notices.into_iter().for_each(&mut notice);
+        }
+
+        fn look_up(name: &str) -> io::Result<(u32, u32)> {
+            assert_eq!(name, "eth0");
+            LOOK_UPS.set(LOOK_UPS.get() + 1);
+            Ok(LOOK_UP.get())
+        }
+
+        fn mtu(_: &str) -> io::Result<u32> {
+            Ok(LOOK_UP.get().1)
+        }
+    }
+
+    fn replay(reads: Vec<io::Result<Option<Vec<Notice<'static>>>>>) {
+        READS.set(reads);
+    }
+
+    #[test]
+    fn watch_reads_until_the_socket_is_empty_and_keeps_the_last_mtu() {
+        let mut log = Log::stderr();
+        let (mut watch, mtu) =
+            Watch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
+        assert_eq!(mtu, 1500);
+        let mut buf = [0u8; 16];
+        let mtu_notice = |mtu| Notice::Present {
+            index: 3,
+            name: Some("eth0"),
+            mtu: Some(mtu),
+        };
+        // Two datagrams, one from another process (skipped): the last MTU wins.
+        replay(vec![
+            Ok(Some(vec![mtu_notice(1400)])),
+            Ok(None),
+            Ok(Some(vec![mtu_notice(1300)])),
+        ]);
+        assert_eq!(watch.read(&mut buf, &mut log), Some(1300));
+        // The same MTU again is no change.
+        replay(vec![Ok(Some(vec![mtu_notice(1300)]))]);
+        assert_eq!(watch.read(&mut buf, &mut log), None);
+        assert_eq!(LOOK_UPS.get(), 1, "only the look-up at open");
+    }
+
+    #[test]
+    fn watch_reads_the_mtu_again_after_lost_or_unreadable_notices() {
+        let mut log = Log::stderr();
+        let (mut watch, _) = Watch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
+        let mut buf = [0u8; 16];
+        let lost = || Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+        for reads in [
+            vec![lost()],
+            vec![Ok(Some(vec![Notice::Unreadable]))],
+            vec![Err(io::Error::from_raw_os_error(libc::EIO))],
+        ] {
+            let before = LOOK_UPS.get();
+            let mtu = LOOK_UP.get().1 - 8;
+            LOOK_UP.set((3, mtu));
+            replay(reads);
+            assert_eq!(watch.read(&mut buf, &mut log), Some(mtu));
+            assert_eq!(LOOK_UPS.get(), before + 1);
+        }
     }
 
     #[test]

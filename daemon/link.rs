@@ -8,122 +8,71 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::cli::EX_OSERR;
-use crate::follow::Followed;
-use crate::log::{Log, OsError};
-use crate::mtu::{self, Item, LinkEvent, LinkKind};
-use crate::run::{Fatal, MtuWatch};
+use crate::follow::{Notice, Notices, Watch};
+use crate::mtu::{self, Item, LinkKind};
+use crate::run::Fatal;
 use crate::sys::netlink::{self, Socket};
 
-/// Datagrams read per wake-up at most; the rest wait for the next one.
-const READS_PER_WAKE: usize = 32;
-
 /// Follows one interface's MTU through rtnetlink.
-pub struct LinkWatch {
-    socket: Socket,
-    followed: Followed,
+pub type LinkWatch = Watch<Links>;
+
+/// An rtnetlink socket subscribed to link changes.
+pub struct Links(Socket);
+
+impl AsFd for Links {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
 }
 
-/// Looks `name` up: its index and MTU.
-fn look_up(name: &str) -> io::Result<(u32, u32)> {
-    let index = netlink::interface_index(name)?;
-    let index = u32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    Ok((index, netlink::interface_mtu(name)?))
-}
+impl Notices for Links {
+    const READING: &'static str = "reading link changes";
 
-impl MtuWatch for LinkWatch {
-    fn open(interface: &str) -> Result<(LinkWatch, u32), Fatal> {
-        // Subscribed before the MTU is read, so that no change falls between the two.
+    fn open() -> Result<Links, Fatal> {
         let socket = Socket::open(libc::NETLINK_ROUTE)
             .map_err(|e| Fatal::os(EX_OSERR, "can't open rtnetlink socket", &e))?;
         socket
             .bind(mtu::GROUP_LINK)
             .map_err(|e| Fatal::os(EX_OSERR, "can't bind rtnetlink socket", &e))?;
-        let followed = Followed::start(interface, look_up(interface))?;
-        let mtu = followed.mtu();
-        Ok((LinkWatch { socket, followed }, mtu))
+        Ok(Links(socket))
     }
 
-    fn fd(&self) -> BorrowedFd<'_> {
-        self.socket.as_fd()
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
+        let received = self.0.recv(buf, true)?;
+        // Link notifications come from the kernel only; another process could forge one.
+        Ok(Some((received.len, received.truncated)).filter(|_| received.from_kernel))
     }
 
-    fn read(&mut self, buf: &mut [u8], log: &mut Log) -> Option<u32> {
-        let mut latest = None;
-        let mut resync = false;
-        for _ in 0..READS_PER_WAKE {
-            let received = match self.socket.recv(buf, true) {
-                Ok(received) => received,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                // The kernel dropped notifications for us (netlink(7) ENOBUFS).
-                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
-                    resync = true;
-                    continue;
+    fn notices(datagram: &[u8], mut notice: impl FnMut(Notice<'_>)) {
+        for item in mtu::messages(datagram) {
+            match item {
+                Item::Link(event) => {
+                    // Kernel indexes are positive; anything else is no interface of ours.
+                    let Ok(index) = u32::try_from(event.index) else {
+                        continue;
+                    };
+                    notice(match event.kind {
+                        LinkKind::Deleted => Notice::Gone { index },
+                        LinkKind::New => Notice::Present {
+                            index,
+                            name: event.name.as_deref(),
+                            mtu: event.mtu,
+                        },
+                    });
                 }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => break,
-                Err(error) => {
-                    log.warn(format_args!(
-                        "{}: reading link changes: {}",
-                        self.followed.name(),
-                        OsError(&error)
-                    ));
-                    resync = true;
-                    break;
-                }
-            };
-            // Link notifications come from the kernel only; another process could forge one.
-            if !received.from_kernel {
-                continue;
-            }
-            resync |= received.truncated;
-            for item in mtu::messages(buf.get(..received.len).unwrap_or_default()) {
-                match item {
-                    Item::Link(event) => {
-                        if let Some(mtu) = self.follow(&event, log) {
-                            latest = Some(mtu);
-                        }
-                    }
-                    Item::Malformed(_) => resync = true,
-                    Item::Error { .. } | Item::Other => {}
-                }
+                Item::Malformed(_) => notice(Notice::Unreadable),
+                Item::Error { .. } | Item::Other => {}
             }
         }
-        if resync {
-            latest = self
-                .followed
-                .looked_up(look_up(self.followed.name()))
-                .or(latest);
-        }
-        self.followed.update(latest)
     }
 
-    fn reread(&mut self, log: &mut Log) -> Option<u32> {
-        let found = look_up(self.followed.name());
-        self.followed.reread(found, log)
+    fn look_up(name: &str) -> io::Result<(u32, u32)> {
+        let index = netlink::interface_index(name)?;
+        let index = u32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        Ok((index, netlink::interface_mtu(name)?))
     }
 
-    fn interface(&self) -> &str {
-        self.followed.name()
-    }
-}
-
-impl LinkWatch {
-    /// Handles one link message; returns the MTU it reports for the interface followed.
-    fn follow(&mut self, event: &LinkEvent, log: &mut Log) -> Option<u32> {
-        // Kernel indexes are positive; anything else is no interface of ours.
-        let index = u32::try_from(event.index).ok()?;
-        match event.kind {
-            LinkKind::Deleted => {
-                self.followed.departed(index, log);
-                None
-            }
-            LinkKind::New => {
-                if self.followed.arrived(index, event.name.as_deref(), log) {
-                    return event
-                        .mtu
-                        .or_else(|| netlink::interface_mtu(self.followed.name()).ok());
-                }
-                self.followed.reported(index, event.mtu)
-            }
-        }
+    fn mtu(name: &str) -> io::Result<u32> {
+        netlink::interface_mtu(name)
     }
 }
