@@ -11,7 +11,8 @@ use crate::cli::EX_OSERR;
 use crate::follow::{Notice, Notices, Watch};
 use crate::mtu::{self, Item, LinkKind};
 use crate::run::Fatal;
-use crate::sys::netlink::{self, Socket};
+use crate::sys::interface;
+use crate::sys::netlink::Socket;
 
 /// Follows one interface's MTU through rtnetlink.
 pub type LinkWatch = Watch<Links>;
@@ -67,12 +68,10 @@ impl Notices for Links {
     }
 
     fn look_up(name: &str) -> io::Result<(u32, u32)> {
-        let index = netlink::interface_index(name)?;
-        let index = u32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        Ok((index, netlink::interface_mtu(name)?))
+        Ok((interface::index(name)?, interface::mtu(name)?))
     }
 
     fn mtu(name: &str) -> io::Result<u32> {
-        netlink::interface_mtu(name)
+        interface::mtu(name)
     }
 }

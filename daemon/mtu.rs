@@ -383,7 +383,8 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn kernel_answers_getlink_for_loopback() {
-        use crate::sys::netlink::{interface_mtu, Socket};
+        use crate::sys::interface;
+        use crate::sys::netlink::Socket;
         let sock = Socket::open(libc::NETLINK_ROUTE).unwrap();
         sock.bind(0).unwrap();
         sock.send(&get_link_request(1, 5)).unwrap();
@@ -404,7 +405,7 @@ mod tests {
         let lo = seen_link.unwrap();
         assert_eq!((lo.kind, lo.index), (LinkKind::New, 1));
         assert_eq!(lo.name.as_deref(), Some("lo"));
-        assert_eq!(lo.mtu, Some(interface_mtu("lo").unwrap()));
+        assert_eq!(lo.mtu, Some(interface::mtu("lo").unwrap()));
         // An index no interface has.
         sock.send(&get_link_request(i32::MAX, 6)).unwrap();
         let got = sock.recv(&mut buf, false).unwrap();

@@ -10,7 +10,8 @@ use crate::cli::EX_OSERR;
 use crate::follow::{Notice, Notices, Watch};
 use crate::route::{self, Item};
 use crate::run::Fatal;
-use crate::sys::route::{self as sys_route, Socket};
+use crate::sys::interface;
+use crate::sys::route::Socket;
 
 /// Receive buffer asked for the routing socket.
 const RECEIVE_BUFFER_LEN: usize = 256 * 1024;
@@ -69,11 +70,10 @@ impl Notices for Routes {
     }
 
     fn look_up(name: &str) -> io::Result<(u32, u32)> {
-        let index = sys_route::interface_index(name)?;
-        Ok((u32::from(index), sys_route::interface_mtu(name)?))
+        Ok((interface::index(name)?, interface::mtu(name)?))
     }
 
     fn mtu(name: &str) -> io::Result<u32> {
-        sys_route::interface_mtu(name)
+        interface::mtu(name)
     }
 }

@@ -7,6 +7,7 @@ pub mod alloc;
 #[cfg(target_os = "freebsd")]
 pub mod divert;
 pub mod file;
+pub mod interface;
 #[cfg(target_os = "linux")]
 pub mod netlink;
 pub mod privilege;

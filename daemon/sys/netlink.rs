@@ -1,22 +1,19 @@
-//! Linux netlink sockets (NFQUEUE, rtnetlink) and the two interface look-ups the daemon needs.
+//! Linux netlink sockets (NFQUEUE, rtnetlink).
 //!
 //! This file moves bytes and returns `io::Result`; the messages themselves are built and read by
-//! `netlink.rs`, `nfqueue.rs` and `mtu.rs`. Socket calls follow netlink(7); the interface look-ups
-//! follow netdevice(7) (`SIOCGIFMTU`) and if_nametoindex(3).
+//! `netlink.rs`, `nfqueue.rs` and `mtu.rs`. Socket calls follow netlink(7).
 
 use std::io::{self, IoSlice};
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use libc::{c_int, c_void};
-use static_assertions::{assert_eq_size, const_assert};
+use static_assertions::assert_eq_size;
 
 use super::cvt;
 
 // netlink(7): `struct sockaddr_nl` is 12 bytes; `bind`, `recvfrom` and `getsockname` pass its size.
 assert_eq_size!(libc::sockaddr_nl, [u8; 12]);
-// netdevice(7): `struct ifreq` is a 16-byte name and a union; 40 bytes on LP64, 32 on ILP32.
-const_assert!(mem::size_of::<libc::ifreq>() >= libc::IFNAMSIZ + mem::size_of::<c_int>());
 // std documents `IoSlice` as ABI-compatible with `struct iovec` on Unix; `send_vectored` relies on it.
 assert_eq_size!(IoSlice<'static>, libc::iovec);
 
@@ -193,55 +190,6 @@ impl AsFd for Socket {
     }
 }
 
-/// Returns the MTU of the interface called `name` (`ioctl(SIOCGIFMTU)`, netdevice(7)).
-pub fn interface_mtu(name: &str) -> io::Result<u32> {
-    let mut req = zeroed_ifreq();
-    req.ifr_name = interface_name(name)?;
-    // Any socket serves the interface ioctls; an AF_INET datagram socket needs no privilege.
-    // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
-    let fd = cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
-    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: `req` is a valid `ifreq` that the kernel reads the name from and writes the MTU into.
-    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), SIOCGIFMTU, &raw mut req) })?;
-    // SAFETY: every field of the union is plain data; SIOCGIFMTU wrote `ifru_mtu`, and the union
-    // was zeroed before, so the bytes are initialised whatever the kernel did.
-    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
-    u32::try_from(mtu).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-}
-
-/// Returns the index of the interface called `name` (if_nametoindex(3)).
-///
-/// The type is the kernel's `int ifindex` (as `ifinfomsg.ifi_index`), not the C call's `unsigned`.
-pub fn interface_index(name: &str) -> io::Result<i32> {
-    let name = interface_name(name)?;
-    // SAFETY: `name` is a NUL-terminated array (checked by `interface_name`) alive for the call.
-    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if index == 0 {
-        return Err(io::Error::last_os_error());
-    }
-    i32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-}
-
-/// Copies `name` into a NUL-terminated `IFNAMSIZ` array.
-///
-/// The kernel would cut a longer name to 15 bytes and could then answer for another interface, so
-/// it is refused with `ENODEV`, as glibc's if_nametoindex does; an inner NUL is `EINVAL`.
-fn interface_name(name: &str) -> io::Result<[libc::c_char; libc::IFNAMSIZ]> {
-    let bytes = name.as_bytes();
-    if bytes.contains(&0) {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::from_raw_os_error(libc::ENODEV));
-    }
-    let mut out = [0; libc::IFNAMSIZ];
-    for (dst, &src) in out.iter_mut().zip(bytes) {
-        *dst = src as libc::c_char;
-    }
-    Ok(out)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Zeroed C structs: all-zero is a valid value for each (integers and null pointers), and the
 // private padding fields libc declares can only be set this way.
@@ -249,8 +197,6 @@ fn interface_name(name: &str) -> io::Result<[libc::c_char; libc::IFNAMSIZ]> {
 const AF_NETLINK_FAMILY: libc::sa_family_t = libc::AF_NETLINK as libc::sa_family_t;
 const SOCKADDR_NL_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
 const C_INT_LEN: libc::socklen_t = mem::size_of::<c_int>() as libc::socklen_t;
-// glibc declares the request `unsigned long`, musl `int`; `libc::Ioctl` is whichever applies.
-const SIOCGIFMTU: libc::Ioctl = libc::SIOCGIFMTU as libc::Ioctl;
 
 fn zeroed_sockaddr_nl() -> libc::sockaddr_nl {
     // SAFETY: `sockaddr_nl` is integers only; all-zero is a valid value.
@@ -262,53 +208,9 @@ fn zeroed_msghdr() -> libc::msghdr {
     unsafe { mem::zeroed() }
 }
 
-fn zeroed_ifreq() -> libc::ifreq {
-    // SAFETY: `ifreq` is a char array and a union of integers, pointers and sockaddrs; all-zero
-    // is a valid value for each.
-    unsafe { mem::zeroed() }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interface_name_refuses_long_empty_and_nul() {
-        assert_eq!(
-            interface_name("sixteen-chars-xx")
-                .unwrap_err()
-                .raw_os_error(),
-            Some(libc::ENODEV)
-        );
-        assert_eq!(
-            interface_name("").unwrap_err().raw_os_error(),
-            Some(libc::ENODEV)
-        );
-        assert_eq!(
-            interface_name("lo\0x").unwrap_err().raw_os_error(),
-            Some(libc::EINVAL)
-        );
-        let name = interface_name("fifteen-chars-x").unwrap();
-        assert_eq!(name[14], b'x' as libc::c_char);
-        assert_eq!(name[15], 0);
-    }
-
-    // Every Linux system has a loopback interface, index 1, MTU 65536 by default (drivers/net/
-    // loopback.c); the MTU is only checked to be plausible because it can be changed.
-    #[test]
-    fn loopback_index_and_mtu() {
-        assert_eq!(interface_index("lo").unwrap(), 1);
-        assert!(interface_mtu("lo").unwrap() >= 68);
-        let missing = "tcpmssd-none0";
-        assert_eq!(
-            interface_index(missing).unwrap_err().raw_os_error(),
-            Some(libc::ENODEV)
-        );
-        assert_eq!(
-            interface_mtu(missing).unwrap_err().raw_os_error(),
-            Some(libc::ENODEV)
-        );
-    }
 
     // rtnetlink needs no privilege to open, bind and read (GET requests are unprivileged).
     #[test]
