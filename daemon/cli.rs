@@ -6,8 +6,6 @@ use core::fmt::{self, Write as _};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use lexopt::Arg;
-
 use crate::log::{Line, LINE_LEN};
 
 /// Exit status for a bad command line (sysexits(3) `EX_USAGE`).
@@ -304,49 +302,9 @@ fn once<T>(slot: &mut Option<T>, option: char, value: T) -> Result<(), UsageErro
     Ok(())
 }
 
-/// Turns a lexopt error into the one-line message.
-fn lexopt_error(error: lexopt::Error) -> UsageError {
-    match error {
-        lexopt::Error::MissingValue {
-            option: Some(option),
-        } => UsageError::new(format_args!("{option} needs a value")),
-        lexopt::Error::UnexpectedOption(option) => UsageError::new(format_args!(
-            "unknown option {}",
-            Shown(OsStr::new(&option))
-        )),
-        lexopt::Error::UnexpectedArgument(value) => {
-            UsageError::new(format_args!("unexpected argument {}", Shown(&value)))
-        }
-        lexopt::Error::UnexpectedValue { option, value } => UsageError::new(format_args!(
-            "{option} takes no value, got {}",
-            Shown(&value)
-        )),
-        // MissingValue without an option, NonUnicodeValue, ParsingFailed and Custom are not
-        // produced by the calls made here. Not lexopt's own text: its formatting of all
-        // variants, `Custom`'s boxed errors among them, would cost the binary 2 KB.
-        _ => UsageError::new(format_args!("bad command line")),
-    }
-}
-
-/// Returns `command` for `--name`, refusing `--name=value`: a mistake worth reporting, not a
-/// request for help.
-fn long_flag(
-    parser: &mut lexopt::Parser,
-    name: &str,
-    command: Command,
-) -> Result<Command, UsageError> {
-    match parser.optional_value() {
-        Some(value) => Err(UsageError::new(format_args!(
-            "--{name} takes no value, got {}",
-            Shown(&value)
-        ))),
-        None => Ok(command),
-    }
-}
-
 /// Parses the process's arguments (`argv[1..]`).
 pub fn parse_env() -> Result<Command, UsageError> {
-    parse_parser(lexopt::Parser::from_env())
+    parse_args(std::env::args_os().skip(1))
 }
 
 /// Parses `args`, which exclude the program name.
@@ -356,84 +314,166 @@ where
     I: IntoIterator,
     I::Item: Into<OsString>,
 {
-    parse_parser(lexopt::Parser::from_args(args))
+    parse_args(args.into_iter().map(Into::into))
 }
 
-fn parse_parser(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
-    let mut both = None;
-    let mut verbose = None;
-    let mut port = None;
-    let mut mtu_source: Option<MtuSource> = None;
-    let mut pidfile = None;
-    let mut user = None;
-
-    while let Some(arg) = parser.next().map_err(lexopt_error)? {
-        match arg {
-            Arg::Short('h') => return Ok(Command::Help),
-            Arg::Short('V') => return Ok(Command::Version),
-            Arg::Long("help") => return long_flag(&mut parser, "help", Command::Help),
-            Arg::Long("version") => return long_flag(&mut parser, "version", Command::Version),
-            Arg::Short('b') => once(&mut both, 'b', ())?,
-            Arg::Short('v') => once(&mut verbose, 'v', ())?,
-            Arg::Short('p') => {
-                let value = parser.value().map_err(lexopt_error)?;
-                once(&mut port, 'p', parse_port(&value)?)?;
+/// Reads the command line as BSD getopt(3) does: flags clustered (`-bv`), a value attached
+/// (`-p5`) or in the next argument (`-p 5`, even one that starts with `-`), `--` ending the
+/// options; besides, `--help` and `--version`. Every argument is an option: the daemon takes
+/// no operands.
+///
+/// Written here rather than with a parser crate: for nine options, lexopt and the formatting
+/// its errors bring cost 11 KB of the release binary (issue 6's size goal).
+fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, UsageError> {
+    let mut seen = Seen::default();
+    while let Some(arg) = args.next() {
+        let bytes = arg.as_bytes();
+        if bytes == b"--" {
+            match args.next() {
+                Some(operand) => return Err(unexpected_argument(&operand)),
+                None => break,
             }
-            Arg::Short(option @ ('i' | 'm')) => {
-                let value = parser.value().map_err(lexopt_error)?;
+        }
+        if let Some(long) = bytes.strip_prefix(b"--") {
+            return long_option(long);
+        }
+        let Some(cluster) = bytes.strip_prefix(b"-").filter(|rest| !rest.is_empty()) else {
+            return Err(unexpected_argument(&arg));
+        };
+        for (at, &option) in cluster.iter().enumerate() {
+            match option {
+                b'h' => return Ok(Command::Help),
+                b'V' => return Ok(Command::Version),
+                b'b' => once(&mut seen.both, 'b', ())?,
+                b'v' => once(&mut seen.verbose, 'v', ())?,
+                b'p' | b'i' | b'm' | b'P' | b'u' => {
+                    let option = char::from(option);
+                    let value = match cluster.get(at + 1..).filter(|rest| !rest.is_empty()) {
+                        Some(attached) => OsStr::from_bytes(attached).to_owned(),
+                        None => args.next().ok_or_else(|| {
+                            UsageError::new(format_args!("-{option} needs a value"))
+                        })?,
+                    };
+                    seen.take(option, value)?;
+                    break;
+                }
+                _ => return Err(unknown_short_option(cluster.get(at..).unwrap_or_default())),
+            }
+        }
+    }
+    seen.finish()
+}
+
+fn unexpected_argument(arg: &OsStr) -> UsageError {
+    UsageError::new(format_args!("unexpected argument {}", Shown(arg)))
+}
+
+/// `rest` starts with the unknown option: shown whole when it is a character past ASCII.
+fn unknown_short_option(rest: &[u8]) -> UsageError {
+    let len = rest
+        .utf8_chunks()
+        .next()
+        .and_then(|chunk| chunk.valid().chars().next())
+        .map_or(1, char::len_utf8);
+    let option = [b"-", rest.get(..len).unwrap_or_default()].concat();
+    UsageError::new(format_args!("unknown option {}", Shown::bytes(&option)))
+}
+
+/// `--help` or `--version` (`long` is what follows `--`), refusing `--help=value`: a mistake
+/// worth reporting, not a request for help.
+fn long_option(long: &[u8]) -> Result<Command, UsageError> {
+    let (name, value) = match long.iter().position(|&byte| byte == b'=') {
+        Some(equals) => (&long[..equals], long.get(equals + 1..)),
+        None => (long, None),
+    };
+    let (name, command) = match name {
+        b"help" => ("help", Command::Help),
+        b"version" => ("version", Command::Version),
+        _ => {
+            let option = [b"--", name].concat();
+            return Err(UsageError::new(format_args!(
+                "unknown option {}",
+                Shown::bytes(&option)
+            )));
+        }
+    };
+    match value {
+        Some(value) => Err(UsageError::new(format_args!(
+            "--{name} takes no value, got {}",
+            Shown::bytes(value)
+        ))),
+        None => Ok(command),
+    }
+}
+
+/// The options read so far.
+#[derive(Default)]
+struct Seen {
+    both: Option<()>,
+    verbose: Option<()>,
+    port: Option<u16>,
+    mtu_source: Option<MtuSource>,
+    pidfile: Option<CString>,
+    user: Option<heapless::String<USER_MAX>>,
+}
+
+impl Seen {
+    /// Takes the value of `-p`, `-i`, `-m`, `-P` or `-u`: checked first, then refused if the
+    /// option came before.
+    fn take(&mut self, option: char, value: OsString) -> Result<(), UsageError> {
+        match option {
+            'p' => once(&mut self.port, 'p', parse_port(&value)?),
+            'P' => once(&mut self.pidfile, 'P', parse_pidfile(value)?),
+            'u' => once(&mut self.user, 'u', parse_user(&value)?),
+            _ => {
                 let source = if option == 'i' {
                     MtuSource::Interface(parse_interface(&value)?)
                 } else {
                     MtuSource::Fixed(parse_mtu(&value)?)
                 };
-                match (&mtu_source, &source) {
-                    (None, _) => mtu_source = Some(source),
+                match (&self.mtu_source, &source) {
+                    (None, _) => {
+                        self.mtu_source = Some(source);
+                        Ok(())
+                    }
                     (Some(MtuSource::Interface(_)), MtuSource::Interface(_))
                     | (Some(MtuSource::Fixed(_)), MtuSource::Fixed(_)) => {
-                        return Err(UsageError::new(format_args!("-{option} given twice")));
+                        Err(UsageError::new(format_args!("-{option} given twice")))
                     }
-                    (Some(_), _) => {
-                        return Err(UsageError::new(format_args!(
-                            "-i and -m cannot be used together"
-                        )));
-                    }
+                    (Some(_), _) => Err(UsageError::new(format_args!(
+                        "-i and -m cannot be used together"
+                    ))),
                 }
             }
-            Arg::Short('P') => {
-                let value = parser.value().map_err(lexopt_error)?;
-                once(&mut pidfile, 'P', parse_pidfile(value)?)?;
-            }
-            Arg::Short('u') => {
-                let value = parser.value().map_err(lexopt_error)?;
-                once(&mut user, 'u', parse_user(&value)?)?;
-            }
-            other => return Err(lexopt_error(other.unexpected())),
         }
     }
 
-    let Some(port) = port else {
-        return Err(UsageError::new(format_args!("-p port is required")));
-    };
-    let Some(mtu_source) = mtu_source else {
-        return Err(UsageError::new(format_args!(
-            "-i iface or -m mtu is required"
-        )));
-    };
-    let verbose = verbose.is_some();
-    let pidfile = match pidfile {
-        Some(path) => Some(path),
-        // In the foreground there is no daemon for a pidfile to name.
-        None if verbose => None,
-        None => Some(default_pidfile(&mtu_source, port)),
-    };
-    Ok(Command::Run(Config {
-        both: both.is_some(),
-        verbose,
-        port,
-        mtu_source,
-        pidfile,
-        user,
-    }))
+    /// Checks that the required options came and fills in the defaults.
+    fn finish(self) -> Result<Command, UsageError> {
+        let Some(port) = self.port else {
+            return Err(UsageError::new(format_args!("-p port is required")));
+        };
+        let Some(mtu_source) = self.mtu_source else {
+            return Err(UsageError::new(format_args!(
+                "-i iface or -m mtu is required"
+            )));
+        };
+        let verbose = self.verbose.is_some();
+        let pidfile = match self.pidfile {
+            Some(path) => Some(path),
+            // In the foreground there is no daemon for a pidfile to name.
+            None if verbose => None,
+            None => Some(default_pidfile(&mtu_source, port)),
+        };
+        Ok(Command::Run(Config {
+            both: self.both.is_some(),
+            verbose,
+            port,
+            mtu_source,
+            pidfile,
+            user: self.user,
+        }))
+    }
 }
 
 /// Returns `/var/run/tcpmssd.<iface>.pid` (as the original) or `/var/run/tcpmssd.<port>.pid`.
@@ -489,6 +529,16 @@ mod tests {
         assert_eq!(config.port, 5);
         assert_eq!(config.mtu_source, MtuSource::Fixed(1400));
         assert_eq!(config.pidfile, None, "foreground: no pidfile unless -P");
+    }
+
+    #[test]
+    fn double_dash_ends_the_options() {
+        assert_eq!(run(&["-p1", "-m1400", "--"]).port, 1);
+        // A value is the next argument whatever it looks like, as with getopt(3).
+        assert_eq!(
+            run(&["-p1", "-i", "-x0"]).mtu_source,
+            MtuSource::Interface("-x0".try_into().unwrap())
+        );
     }
 
     #[test]
@@ -618,6 +668,13 @@ mod tests {
             (&["--port=1"],                         "unknown option --port"),
             (&["--help=me"],                        "--help takes no value, got me"),
             (&["-m", "1400", "-p"],                 "-p needs a value"),
+            (&["-m", "1400", "-p", "--"],           "-p --: port must be a decimal number"),
+            (&["-m", "1400", "-p=5"],               "-p =5: port must be a decimal number"),
+            (&["-p1", "-m1400", "-"],               "unexpected argument -"),
+            (&["-p1", "-m1400", "-bé"],             "unknown option \"-\\u{e9}\""),
+            (&["--", "-p1"],                        "unexpected argument -p1"),
+            (&["--=x"],                             "unknown option --"),
+            (&["--helpme"],                         "unknown option --helpme"),
             (&["-p1", "-m", "1400", "-P", "x.pid"], "-P x.pid: pidfile must be an absolute path"),
             (&["-p1", "-m1400", "-P/a", "-P/b"],    "-P given twice"),
             (&["-p1", "-m1400", "-u", ""],          "-u \"\": user name must be 1..32 characters of A-Z a-z 0-9 . _ -, not starting with -"),
