@@ -39,8 +39,8 @@ impl DivertPort {
         while count < BATCH_PACKETS {
             let received = match self.socket.recv(buf) {
                 Ok(received) => received,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => break,
+                Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => break,
+                Err(error) if error.raw_os_error() == Some(libc::EINTR) => break,
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                     handler.count(Event::RecvError);
                     continue;

@@ -83,13 +83,13 @@ impl<S: Notices> MtuWatch for Watch<S> {
             let (len, truncated) = match self.socket.recv(buf) {
                 Ok(Some(received)) => received,
                 Ok(None) => continue,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => break,
                 // The socket overflowed and notifications were lost (netlink(7), route(4)).
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                     resync = true;
                     continue;
                 }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => break,
+                Err(error) if error.raw_os_error() == Some(libc::EINTR) => break,
                 Err(error) => {
                     log.warn(format_args!(
                         "{}: {}: {}",
@@ -379,7 +379,7 @@ mod tests {
             // The datagram is an index into `DATAGRAMS`: one byte.
             let next = READS.with_borrow_mut(|reads| {
                 if reads.is_empty() {
-                    Err(io::ErrorKind::WouldBlock.into())
+                    Err(io::Error::from_raw_os_error(libc::EAGAIN))
                 } else {
                     reads.remove(0)
                 }

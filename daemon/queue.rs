@@ -159,14 +159,14 @@ impl Queue {
             };
             let received = match self.socket.recv(free, true) {
                 Ok(received) => received,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => break,
                 // NETLINK_NO_ENOBUFS is set; should the kernel still report lost messages, the
                 // batch verdict covers their packets.
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                     handler.count(Event::RecvError);
                     continue;
                 }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => break,
+                Err(error) if error.raw_os_error() == Some(libc::EINTR) => break,
                 Err(error) => return Err(error),
             };
             if !received.from_kernel {

@@ -191,7 +191,7 @@ pub fn wait_readable(
     // `mask.0` is a valid sigset_t.
     match cvt(unsafe { libc::ppoll(polls.as_mut_ptr(), nfds, timespec_ptr, &mask.0) }) {
         Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(Ready::NONE),
+        Err(error) if error.raw_os_error() == Some(libc::EINTR) => return Ok(Ready::NONE),
         Err(error) => return Err(error),
     }
     // ppoll delivers a pending signal only when it returns EINTR, and with a descriptor ready
@@ -223,7 +223,7 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> 
     // SAFETY: `poll` is one valid pollfd, alive for the whole call.
     match cvt(unsafe { libc::poll(&mut poll, 1, millis) }) {
         Ok(n) => Ok(n > 0),
-        Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(false),
+        Err(error) if error.raw_os_error() == Some(libc::EINTR) => Ok(false),
         Err(error) => Err(error),
     }
 }
@@ -301,7 +301,7 @@ fn wait_for_child(pid: libc::pid_t, read_end: OwnedFd) -> i32 {
         // SAFETY: `status` is a valid, writable int; `pid` is our child.
         match cvt(unsafe { libc::waitpid(pid, &mut status, 0) }) {
             Ok(_) => break,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if error.raw_os_error() == Some(libc::EINTR) => {}
             Err(_) => return 71, // EX_OSERR
         }
     }
@@ -394,8 +394,15 @@ fn open_no_follow(path: &CStr, flags: c_int, mode: libc::mode_t) -> io::Result<O
 fn read_pid(path: &CStr) -> Option<u32> {
     let fd = open_no_follow(path, libc::O_RDONLY, 0).ok()?;
     let mut buf = [0u8; 16];
-    let text = core::str::from_utf8(file::read_to_fill(fd.as_fd(), &mut buf).ok()?).ok()?;
-    text.trim_ascii().parse().ok().filter(|&pid| pid != 0)
+    let digits = file::read_to_fill(fd.as_fd(), &mut buf).ok()?.trim_ascii();
+    // At most 10 digits, so the sum cannot overflow a u64.
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let pid = digits
+        .iter()
+        .fold(0u64, |pid, digit| pid * 10 + u64::from(digit - b'0'));
+    u32::try_from(pid).ok().filter(|&pid| pid != 0)
 }
 
 impl<'a> Pidfile<'a> {
@@ -415,7 +422,7 @@ impl<'a> Pidfile<'a> {
             }
             match lock_exclusive(file.as_fd()) {
                 Ok(()) => {}
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => {
                     return Err(PidfileError::Running {
                         pid: read_pid(path),
                     });
@@ -614,6 +621,29 @@ mod tests {
         fn drop(&mut self) {
             let _ = fs::remove_dir_all(&self.0);
         }
+    }
+
+    #[test]
+    fn pid_read_only_when_plausible() {
+        let dir = TempDir::new("read-pid");
+        let path = dir.0.join("pid");
+        let cases: [(&[u8], Option<u32>); 9] = [
+            (b"123\n", Some(123)),
+            (b" 42 ", Some(42)),
+            (b"4294967295", Some(u32::MAX)),
+            (b"4294967296", None),
+            (b"12345678901", None),
+            (b"0\n", None),
+            (b"12a", None),
+            (b"-1", None),
+            (b"", None),
+        ];
+        for (text, expected) in cases {
+            fs::write(&path, text).unwrap();
+            assert_eq!(read_pid(&c_path(&path)), expected, "{text:?}");
+        }
+        fs::remove_file(&path).unwrap();
+        assert_eq!(read_pid(&c_path(&path)), None, "no file");
     }
 
     #[test]
