@@ -127,15 +127,12 @@ impl Counters {
 
     /// Builds the summary lines and hands each to `emit`.
     fn for_each_line(&self, mut emit: impl FnMut(&str)) {
-        let named = [("clamped", self.clamped)]
-            .into_iter()
-            .chain(Reason::ALL.iter().map(|r| (r.name(), self.unchanged(*r))))
-            .chain(Event::ALL.iter().map(|e| (e.name(), self.events(*e))))
-            .filter(|&(_, value)| value != 0);
-
         let mut line = Line::<LINE_LEN>::new();
         let _ = write!(line, "packets {}", self.packets);
-        for (name, value) in named {
+        let mut add = |name: &str, value: u64| {
+            if value == 0 {
+                return;
+            }
             // Longest item: ", " + 17-byte name + " " + 20 digits = 40 bytes.
             let mut item = Line::<48>::new();
             let _ = write!(item, ", {name} {value}");
@@ -147,6 +144,13 @@ impl Counters {
             } else {
                 let _ = line.write_str(item.as_str());
             }
+        };
+        add("clamped", self.clamped);
+        for reason in Reason::ALL {
+            add(reason.name(), self.unchanged(reason));
+        }
+        for event in Event::ALL {
+            add(event.name(), self.events(event));
         }
         emit(line.as_str());
     }
