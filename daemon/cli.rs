@@ -160,25 +160,17 @@ impl fmt::Display for Shown<'_> {
             // All ASCII, so valid UTF-8: the check cannot fail.
             return f.write_str(core::str::from_utf8(bytes).unwrap_or_default());
         }
-        // Escaped rather than shown with `Debug`, which prints printable non-ASCII text as is
-        // (a terminal or log would render look-alikes) and needs Unicode tables in the binary.
+        // Escaped byte by byte rather than shown with `Debug`, which prints printable non-ASCII
+        // text as is (a terminal or log would render look-alikes) and needs Unicode tables.
         f.write_str("\"")?;
-        for chunk in bytes.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                match u8::try_from(c) {
-                    Ok(byte) if byte.is_ascii() => escape_ascii(f, byte)?,
-                    _ => write!(f, "\\u{{{:x}}}", u32::from(c))?,
-                }
-            }
-            for &byte in chunk.invalid() {
-                write!(f, "\\x{byte:02X}")?;
-            }
+        for &byte in bytes {
+            escape_ascii(f, byte)?;
         }
         f.write_str("\"")
     }
 }
 
-/// Writes an ASCII byte as it would appear inside a Rust string literal.
+/// Writes a byte as it would appear inside a Rust byte string literal.
 fn escape_ascii(f: &mut fmt::Formatter<'_>, byte: u8) -> fmt::Result {
     match byte {
         b'"' => f.write_str("\\\""),
@@ -334,8 +326,8 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, Usage
                 None => break,
             }
         }
-        if let Some(long) = bytes.strip_prefix(b"--") {
-            return long_option(long);
+        if bytes.starts_with(b"--") {
+            return long_option(bytes);
         }
         let Some(cluster) = bytes.strip_prefix(b"-").filter(|rest| !rest.is_empty()) else {
             return Err(unexpected_argument(&arg));
@@ -368,38 +360,45 @@ fn unexpected_argument(arg: &OsStr) -> UsageError {
     UsageError::new(format_args!("unexpected argument {}", Shown(arg)))
 }
 
-/// `rest` starts with the unknown option: shown whole when it is a character past ASCII.
+/// `rest` starts with the unknown option: shown whole when it is a character past ASCII (its
+/// length read from the UTF-8 lead byte).
 fn unknown_short_option(rest: &[u8]) -> UsageError {
-    let len = rest
-        .utf8_chunks()
-        .next()
-        .and_then(|chunk| chunk.valid().chars().next())
-        .map_or(1, char::len_utf8);
-    let option = [b"-", rest.get(..len).unwrap_or_default()].concat();
-    UsageError::new(format_args!("unknown option {}", Shown::bytes(&option)))
+    let len = match rest.first() {
+        Some(0xc0..=0xdf) => 2,
+        Some(0xe0..=0xef) => 3,
+        Some(0xf0..=0xf7) => 4,
+        _ => 1,
+    };
+    let mut option = [b'-'; 5];
+    let name = rest.get(..len).unwrap_or(rest);
+    option[1..=name.len()].copy_from_slice(name);
+    UsageError::new(format_args!(
+        "unknown option {}",
+        Shown::bytes(&option[..=name.len()])
+    ))
 }
 
-/// `--help` or `--version` (`long` is what follows `--`), refusing `--help=value`: a mistake
-/// worth reporting, not a request for help.
-fn long_option(long: &[u8]) -> Result<Command, UsageError> {
-    let (name, value) = match long.iter().position(|&byte| byte == b'=') {
-        Some(equals) => (&long[..equals], long.get(equals + 1..)),
-        None => (long, None),
+/// `--help` or `--version`, refusing `--help=value`: a mistake worth reporting, not a request
+/// for help. `arg` starts with `--`.
+fn long_option(arg: &[u8]) -> Result<Command, UsageError> {
+    let (option, value) = match arg.iter().position(|&byte| byte == b'=') {
+        Some(equals) => (&arg[..equals], arg.get(equals + 1..)),
+        None => (arg, None),
     };
-    let (name, command) = match name {
-        b"help" => ("help", Command::Help),
-        b"version" => ("version", Command::Version),
+    let command = match option {
+        b"--help" => Command::Help,
+        b"--version" => Command::Version,
         _ => {
-            let option = [b"--", name].concat();
             return Err(UsageError::new(format_args!(
                 "unknown option {}",
-                Shown::bytes(&option)
-            )));
+                Shown::bytes(option)
+            )))
         }
     };
     match value {
         Some(value) => Err(UsageError::new(format_args!(
-            "--{name} takes no value, got {}",
+            "{} takes no value, got {}",
+            Shown::bytes(option),
             Shown::bytes(value)
         ))),
         None => Ok(command),
@@ -671,7 +670,7 @@ mod tests {
             (&["-m", "1400", "-p", "--"],           "-p --: port must be a decimal number"),
             (&["-m", "1400", "-p=5"],               "-p =5: port must be a decimal number"),
             (&["-p1", "-m1400", "-"],               "unexpected argument -"),
-            (&["-p1", "-m1400", "-bé"],             "unknown option \"-\\u{e9}\""),
+            (&["-p1", "-m1400", "-bé"],             "unknown option \"-\\xC3\\xA9\""),
             (&["--", "-p1"],                        "unexpected argument -p1"),
             (&["--=x"],                             "unknown option --"),
             (&["--helpme"],                         "unknown option --helpme"),
@@ -696,11 +695,8 @@ mod tests {
             (b"", "\"\""),
             (b"a b", "\"a b\""),
             (b"q\"\\\0\t\n\r", "\"q\\\"\\\\\\0\\t\\n\\r\""),
-            // Characters past ASCII are escaped even when printable ("é"), controls as bytes.
-            (
-                "\u{e9}\u{7f}\u{1}\u{fffd}".as_bytes(),
-                "\"\\u{e9}\\x7F\\x01\\u{fffd}\"",
-            ),
+            // Bytes past ASCII are escaped even when they are printable UTF-8 ("é").
+            ("\u{e9}\u{7f}\u{1}".as_bytes(), "\"\\xC3\\xA9\\x7F\\x01\""),
             // Bytes that are no UTF-8.
             (b"a\xff\xc3", "\"a\\xFF\\xC3\""),
         ];
