@@ -60,7 +60,7 @@ pub fn index(name: &str) -> io::Result<u32> {
     if index == 0 {
         // glibc sets errno (ENODEV for a missing interface); FreeBSD's libc may leave it unset.
         #[cfg(target_os = "linux")]
-        return Err(io::Error::last_os_error());
+        return Err(super::errno());
         #[cfg(target_os = "freebsd")]
         return Err(io::Error::from_raw_os_error(NO_SUCH_INTERFACE));
     }

@@ -24,10 +24,18 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 /// Turns a C-style `-1` return into the thread's `errno`.
 pub fn cvt<T: IsMinusOne>(ret: T) -> io::Result<T> {
     if ret.is_minus_one() {
-        Err(io::Error::last_os_error())
+        Err(errno())
     } else {
         Ok(ret)
     }
+}
+
+/// Returns the thread's `errno` as an error; out of line, as failures are rare and the read
+/// of `errno` would otherwise be copied into every system call's wrapper.
+#[cold]
+#[inline(never)]
+pub fn errno() -> io::Error {
+    io::Error::last_os_error()
 }
 
 /// Integer return types of system calls.
