@@ -164,14 +164,14 @@ impl fmt::Display for Shown<'_> {
         // text as is (a terminal or log would render look-alikes) and needs Unicode tables.
         f.write_str("\"")?;
         for &byte in bytes {
-            escape_ascii(f, byte)?;
+            escape_byte(f, byte)?;
         }
         f.write_str("\"")
     }
 }
 
 /// Writes a byte as it would appear inside a Rust byte string literal.
-fn escape_ascii(f: &mut fmt::Formatter<'_>, byte: u8) -> fmt::Result {
+fn escape_byte(f: &mut fmt::Formatter<'_>, byte: u8) -> fmt::Result {
     match byte {
         b'"' => f.write_str("\\\""),
         b'\\' => f.write_str("\\\\"),

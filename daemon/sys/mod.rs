@@ -90,15 +90,16 @@ pub const ADDRESS_TEXT_LEN: usize = 46;
 /// The C library's formatter rather than std's `Display`: the same text, without 3 KB of
 /// formatting code in the binary.
 pub fn address_text(address: IpAddr, buf: &mut [u8; ADDRESS_TEXT_LEN]) -> &str {
-    // inet_ntop reads 4 bytes for AF_INET, 16 for AF_INET6.
-    let (af, octets) = match address {
-        IpAddr::V4(v4) => (libc::AF_INET, v4.to_ipv6_compatible().octets()),
-        IpAddr::V6(v6) => (libc::AF_INET6, v6.octets()),
-    };
-    let src = if af == libc::AF_INET {
-        &octets[12..]
-    } else {
-        &octets[..]
+    let (v4, v6);
+    let (af, src): (libc::c_int, &[u8]) = match address {
+        IpAddr::V4(address) => {
+            v4 = address.octets();
+            (libc::AF_INET, &v4)
+        }
+        IpAddr::V6(address) => {
+            v6 = address.octets();
+            (libc::AF_INET6, &v6)
+        }
     };
     // SAFETY: `src` holds the 4 (AF_INET) or 16 (AF_INET6) bytes of the address in network
     // order and lives across the call; `buf` is writable for its whole length, which is passed.
