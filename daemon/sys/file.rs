@@ -1,5 +1,5 @@
-//! Files by descriptor and C path, without `std::fs`: the daemon opens three files in its
-//! life (the pidfile, /dev/null, /proc/self/status), and std's file layer (statx probing,
+//! Files by descriptor and C path, without `std::fs`: the daemon opens two files in its life
+//! (the pidfile and /dev/null), and std's file layer (statx probing,
 //! `Path` conversions, growable read buffers) would be most of a firmware build's size.
 
 use std::ffi::CStr;
