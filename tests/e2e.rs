@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::capture::Capture;
+use common::capture::{tcp_checksum, Capture};
 use common::clamper::{
     expected_mss, queue_number, queue_to, Clamper, DaemonSetup, Queued, DAEMON_WAIT,
 };
@@ -71,17 +71,8 @@ fn ipv4_syn_with_data(data_len: usize) -> Vec<u8> {
     packet.extend_from_slice(&[0, 0, 0, 0]); // checksum (below), urgent pointer
     packet.extend_from_slice(&[0x02, 0x04, 0x23, 0x00]); // MSS 8960
     packet.extend((0..data_len).map(|i| i as u8));
-    let mut sum: u32 = 6 + tcp_len as u32;
-    let mut words = packet[12..20].to_vec(); // pseudo-header addresses
-    words.extend_from_slice(&packet[20..]);
-    words.resize(words.len().next_multiple_of(2), 0);
-    for pair in words.chunks(2) {
-        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    packet[36..38].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let checksum = tcp_checksum(IpAddr::V4(src), IpAddr::V4(dst), &packet[20..]);
+    packet[36..38].copy_from_slice(&checksum.to_be_bytes());
     packet
 }
 

@@ -250,25 +250,38 @@ impl Segment {
 
     /// Whether the TCP checksum equals a full recomputation over pseudo-header and segment.
     pub fn checksum_valid(&self) -> bool {
-        let mut pseudo = Vec::with_capacity(40);
-        match (self.src, self.dst) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => {
-                pseudo.extend_from_slice(&src.octets());
-                pseudo.extend_from_slice(&dst.octets());
-                pseudo.extend_from_slice(&[0, IPPROTO_TCP]);
-                pseudo.extend_from_slice(&(self.tcp.len() as u16).to_be_bytes());
-            }
-            (IpAddr::V6(src), IpAddr::V6(dst)) => {
-                pseudo.extend_from_slice(&src.octets());
-                pseudo.extend_from_slice(&dst.octets());
-                pseudo.extend_from_slice(&(self.tcp.len() as u32).to_be_bytes());
-                pseudo.extend_from_slice(&[0, 0, 0, IPPROTO_TCP]);
-            }
-            _ => unreachable!("one IP header has one family"),
-        }
+        let pseudo = tcp_pseudo_header(self.src, self.dst, self.tcp.len());
         // Summing the segment with its checksum field in place gives 0xffff when it is right.
         ones_complement_sum(&[&pseudo, &self.tcp]) == 0xffff
     }
+}
+
+/// The pseudo-header a TCP checksum covers (RFC 793 for IPv4, RFC 8200 section 8.1 for IPv6).
+fn tcp_pseudo_header(src: IpAddr, dst: IpAddr, tcp_len: usize) -> Vec<u8> {
+    let mut pseudo = Vec::with_capacity(40);
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            pseudo.extend_from_slice(&src.octets());
+            pseudo.extend_from_slice(&dst.octets());
+            pseudo.extend_from_slice(&[0, IPPROTO_TCP]);
+            pseudo.extend_from_slice(&(tcp_len as u16).to_be_bytes());
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            pseudo.extend_from_slice(&src.octets());
+            pseudo.extend_from_slice(&dst.octets());
+            pseudo.extend_from_slice(&(tcp_len as u32).to_be_bytes());
+            pseudo.extend_from_slice(&[0, 0, 0, IPPROTO_TCP]);
+        }
+        _ => panic!("mixed address families: {src} -> {dst}"),
+    }
+    pseudo
+}
+
+/// The checksum to write into `tcp`, a segment from `src` to `dst` whose checksum field holds
+/// zero: the same sum [`Segment::checksum_valid`] checks, so packets the tests build are
+/// checked by the code the captured-frame fixtures below pin down.
+pub fn tcp_checksum(src: IpAddr, dst: IpAddr, tcp: &[u8]) -> u16 {
+    !ones_complement_sum(&[&tcp_pseudo_header(src, dst, tcp.len()), tcp])
 }
 
 impl std::fmt::Display for Segment {

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use super::capture::tcp_checksum;
 use super::netns::{in_netns, socket, Family, Topology};
 
 /// b's port for flood SYNs; nothing listens there, the counters drop them first.
@@ -163,9 +164,7 @@ fn syn(src: IpAddr, dst: IpAddr, port: u16, seq: u32) -> Vec<u8> {
     tcp.extend_from_slice(&seq.rotate_left(7).to_be_bytes()); // ...TSval
     tcp.extend_from_slice(&[0, 0, 0, 0]); // ...TSecr
     tcp.extend_from_slice(&[0x01, 0x03, 0x03, 0x07]); // NOP, window scale 7
-    let mut sum = pseudo_header_sum(src, dst, tcp.len());
-    sum += ones_complement_sum(&tcp);
-    let checksum = !fold(sum);
+    let checksum = tcp_checksum(src, dst, &tcp);
     tcp[16..18].copy_from_slice(&checksum.to_be_bytes());
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
@@ -181,40 +180,6 @@ fn syn(src: IpAddr, dst: IpAddr, port: u16, seq: u32) -> Vec<u8> {
         }
         _ => tcp,
     }
-}
-
-fn pseudo_header_sum(src: IpAddr, dst: IpAddr, tcp_len: usize) -> u32 {
-    let mut bytes = Vec::with_capacity(40);
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            bytes.extend_from_slice(&s.octets());
-            bytes.extend_from_slice(&d.octets());
-            bytes.extend_from_slice(&[0, 6]);
-            bytes.extend_from_slice(&(tcp_len as u16).to_be_bytes());
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            bytes.extend_from_slice(&s.octets());
-            bytes.extend_from_slice(&d.octets());
-            bytes.extend_from_slice(&(tcp_len as u32).to_be_bytes());
-            bytes.extend_from_slice(&[0, 0, 0, 6]);
-        }
-        _ => panic!("mixed address families"),
-    }
-    ones_complement_sum(&bytes)
-}
-
-fn ones_complement_sum(bytes: &[u8]) -> u32 {
-    bytes
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum()
-}
-
-fn fold(mut sum: u32) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
 }
 
 /// A xorshift64 generator: source ports and sequence numbers need variety, not quality.
