@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use crate::cli::{EX_NOINPUT, EX_OSERR, IFNAME_MAX};
 use crate::log::{Log, OsError};
 use crate::run::{Fatal, MtuWatch};
+use crate::sys::interface;
 
 /// Datagrams read per wake-up at most; the rest wait for the next one.
 const READS_PER_WAKE: usize = 32;
@@ -50,11 +51,16 @@ pub trait Notices: AsFd + Sized {
     /// Hands what each message of `datagram` says to `notice`.
     fn notices(datagram: &[u8], notice: impl FnMut(Notice<'_>));
 
-    /// Looks interface `name` up: its index and MTU.
-    fn look_up(name: &str) -> io::Result<(u32, u32)>;
+    /// Looks interface `name` up: its index and MTU. The same on both systems; a trait
+    /// function so that the tests can stand in for the system.
+    fn look_up(name: &str) -> io::Result<(u32, u32)> {
+        Ok((interface::index(name)?, interface::mtu(name)?))
+    }
 
     /// Reads interface `name`'s MTU.
-    fn mtu(name: &str) -> io::Result<u32>;
+    fn mtu(name: &str) -> io::Result<u32> {
+        interface::mtu(name)
+    }
 }
 
 /// Follows one interface's MTU through notification socket `S`.

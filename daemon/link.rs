@@ -11,7 +11,6 @@ use crate::cli::EX_OSERR;
 use crate::follow::{Notice, Notices, Watch};
 use crate::mtu::{self, Item, LinkKind};
 use crate::run::Fatal;
-use crate::sys::interface;
 use crate::sys::netlink::Socket;
 
 /// Follows one interface's MTU through rtnetlink.
@@ -65,13 +64,5 @@ impl Notices for Links {
                 Item::Error { .. } | Item::Other => {}
             }
         }
-    }
-
-    fn look_up(name: &str) -> io::Result<(u32, u32)> {
-        Ok((interface::index(name)?, interface::mtu(name)?))
-    }
-
-    fn mtu(name: &str) -> io::Result<u32> {
-        interface::mtu(name)
     }
 }

@@ -10,7 +10,6 @@ use crate::cli::EX_OSERR;
 use crate::follow::{Notice, Notices, Watch};
 use crate::route::{self, Item};
 use crate::run::Fatal;
-use crate::sys::interface;
 use crate::sys::route::Socket;
 
 /// Receive buffer asked for the routing socket.
@@ -67,13 +66,5 @@ impl Notices for Routes {
                 Item::Other => {}
             }
         }
-    }
-
-    fn look_up(name: &str) -> io::Result<(u32, u32)> {
-        Ok((interface::index(name)?, interface::mtu(name)?))
-    }
-
-    fn mtu(name: &str) -> io::Result<u32> {
-        interface::mtu(name)
     }
 }
