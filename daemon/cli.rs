@@ -184,22 +184,21 @@ fn escape_byte(f: &mut fmt::Formatter<'_>, byte: u8) -> fmt::Result {
     }
 }
 
-/// Reads `value` as an unsigned decimal number: ASCII digits only, no sign, no blanks, no
-/// prefix. `None` when it is not one; numbers past `u32::MAX` saturate (they are out of
-/// every range anyway).
-fn decimal(value: &OsStr) -> Option<u32> {
-    let bytes = value.as_bytes();
+/// Reads `bytes` as an unsigned decimal number: ASCII digits only, no sign, no blanks, no
+/// prefix. `None` when it is not one; numbers past `u64::MAX` saturate (they are out of
+/// every range anyway). Also reads the pid in a pidfile.
+pub fn decimal(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(bytes.iter().fold(0u32, |n, digit| {
-        n.saturating_mul(10).saturating_add(u32::from(digit - b'0'))
+    Some(bytes.iter().fold(0u64, |n, digit| {
+        n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
     }))
 }
 
 fn parse_port(value: &OsStr) -> Result<u16, UsageError> {
     let shown = Shown(value);
-    let n = decimal(value).ok_or_else(|| {
+    let n = decimal(value.as_bytes()).ok_or_else(|| {
         UsageError::new(format_args!("-p {shown}: port must be a decimal number"))
     })?;
     u16::try_from(n).map_err(|_| UsageError::new(format_args!("-p {shown}: port must be 0..65535")))
@@ -207,7 +206,7 @@ fn parse_port(value: &OsStr) -> Result<u16, UsageError> {
 
 fn parse_mtu(value: &OsStr) -> Result<u16, UsageError> {
     let shown = Shown(value);
-    let n = decimal(value)
+    let n = decimal(value.as_bytes())
         .ok_or_else(|| UsageError::new(format_args!("-m {shown}: MTU must be a decimal number")))?;
     u16::try_from(n)
         .ok()

@@ -395,13 +395,7 @@ fn read_pid(path: &CStr) -> Option<u32> {
     let fd = open_no_follow(path, libc::O_RDONLY, 0).ok()?;
     let mut buf = [0u8; 16];
     let digits = file::read_to_fill(fd.as_fd(), &mut buf).ok()?.trim_ascii();
-    // At most 10 digits, so the sum cannot overflow a u64.
-    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let pid = digits
-        .iter()
-        .fold(0u64, |pid, digit| pid * 10 + u64::from(digit - b'0'));
+    let pid = crate::cli::decimal(digits)?;
     u32::try_from(pid).ok().filter(|&pid| pid != 0)
 }
 
