@@ -38,11 +38,12 @@ mod run;
 mod seccomp;
 mod sys;
 
+use core::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
 
 use cli::{Command, Config, MtuSource, Shown, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
-use log::{Log, OsError};
+use log::{Line, Log, OsError, LINE_LEN};
 use run::{Fatal, Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
 use sys::privilege::{self, User};
 use sys::process::{self, Pidfile, PidfileError};
@@ -83,10 +84,12 @@ fn main() -> ExitCode {
             ExitCode::from(daemon::<backend::Path, backend::Watch>(&config))
         }
         Err(error) => {
-            let _ = process::write_stderr(error.line().as_bytes());
-            let _ = process::write_stderr(b"\n");
-            let _ = process::write_stderr(cli::USAGE.as_bytes());
-            let _ = process::write_stderr(b"\n");
+            // One write, as every log line: the two lines arrive together.
+            let mut message = Line::<{ 2 * LINE_LEN }>::new();
+            for part in [error.line(), "\n", cli::USAGE, "\n"] {
+                let _ = message.write_str(part);
+            }
+            let _ = process::write_stderr(message.as_str().as_bytes());
             ExitCode::from(cli::EX_USAGE)
         }
     }
