@@ -104,20 +104,26 @@ pub fn syn_options(segment: &mut [u8]) -> Result<(&mut [u8; HEADER_LEN], &mut [u
 // exits should not have to save.
 #[inline(never)]
 pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) -> Outcome {
+    // Linux, Windows, macOS and the BSDs all send MSS as the first option, and the options
+    // after it in a few fixed layouts that hold no other MSS: such a SYN needs no walk.
+    if let [OPTION_MSS, OPTION_MSS_LEN, value_high, value_low, rest @ ..] = options {
+        if is_known_layout(rest) {
+            // The value sits 2 bytes into the options, which start at an even offset.
+            let lowered = lower_mss(fixed, [value_high, value_low], max_mss, false);
+            return finish(lowered, max_mss, false, true);
+        }
+    }
+    walk_options(fixed, options, max_mss)
+}
+
+/// Lowers every MSS option above `max_mss`, walking the options one by one.
+// Out of line: the walk needs registers that the known layouts' path should not save.
+#[inline(never)]
+fn walk_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) -> Outcome {
     let mut saw_mss = false;
     let mut first_lowered = None;
-    // Where the next option starts, counted from the first option byte. Linux, Windows,
-    // macOS and the BSDs all send MSS as the first option: taking it before the walk saves
-    // a turn of the general loop on nearly every SYN.
-    let mut at = match options {
-        [OPTION_MSS, OPTION_MSS_LEN, value_high, value_low, ..] => {
-            saw_mss = true;
-            // The value sits 2 bytes into the options, which start at an even offset.
-            first_lowered = lower_mss(fixed, [value_high, value_low], max_mss, false);
-            usize::from(OPTION_MSS_LEN)
-        }
-        _ => 0,
-    };
+    // Where the next option starts, counted from the first option byte.
+    let mut at = 0;
     // Each step moves `at` on by at least one byte (a NOP, or an option of length >= 2)
     // and the walk stops at the end of the options, so the loop ends.
     let stopped = loop {
@@ -147,6 +153,12 @@ pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: 
         at = end;
     };
 
+    finish(first_lowered, max_mss, stopped, saw_mss)
+}
+
+/// The outcome of an option walk: whether it lowered an MSS (and from what), else why not.
+#[inline(always)]
+fn finish(first_lowered: Option<u16>, max_mss: u16, stopped: bool, saw_mss: bool) -> Outcome {
     if let Some(from) = first_lowered {
         return Outcome::Clamped { from, to: max_mss };
     }
@@ -157,6 +169,64 @@ pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: 
     } else {
         Reason::NoMss
     })
+}
+
+/// The options that the common stacks send after a leading MSS option, as a big-endian
+/// pattern and the mask of its fixed bytes (the timestamps and the window shift vary).
+/// RFC 7323 appendix A has receivers predict option layouts the same way.
+const KNOWN_LAYOUTS_16: [(u128, u128); 2] = [
+    // Linux SYN and SYN-ACK: SACK permitted, timestamps, NOP, window scale.
+    (
+        0x0402_080a_0000_0000_0000_0000_0103_0300,
+        0xffff_ffff_0000_0000_0000_0000_ffff_ff00,
+    ),
+    // FreeBSD: NOP, window scale, SACK permitted, timestamps.
+    (
+        0x0103_0300_0402_080a_0000_0000_0000_0000,
+        0xffff_ff00_ffff_ffff_0000_0000_0000_0000,
+    ),
+];
+const KNOWN_LAYOUTS_8: [(u64, u64); 2] = [
+    // Linux without timestamps: NOP, NOP, SACK permitted, NOP, window scale.
+    (0x0101_0402_0103_0300, 0xffff_ffff_ffff_ff00),
+    // Windows: NOP, window scale, NOP, NOP, SACK permitted.
+    (0x0103_0300_0101_0402, 0xffff_ff00_ffff_ffff),
+];
+/// macOS and iOS: NOP, window scale, NOP, NOP, timestamps, SACK permitted, EOL, padding.
+const KNOWN_LAYOUT_20: ((u128, u32), (u128, u32)) = (
+    (0x0103_0300_0101_080a_0000_0000_0000_0000, 0x0402_0000),
+    (0xffff_ff00_ffff_ffff_0000_0000_0000_0000, 0xffff_ffff),
+);
+
+/// Tells whether the options after a leading MSS option have one of the known layouts,
+/// which hold no MSS option and no bad length: the general walk over them is then
+/// skipped, a dependent load per option that costs more than the rest of the clamp.
+#[inline(always)]
+fn is_known_layout(rest: &[u8]) -> bool {
+    if let Some(bytes) = rest.first_chunk::<16>() {
+        let head = u128::from_be_bytes(*bytes);
+        if rest.len() == 16 {
+            return KNOWN_LAYOUTS_16
+                .iter()
+                .any(|&(pattern, mask)| head & mask == pattern);
+        }
+        let ((pattern, pattern_tail), (mask, mask_tail)) = KNOWN_LAYOUT_20;
+        return match rest.get(16..).and_then(|tail| tail.first_chunk::<4>()) {
+            Some(tail) if rest.len() == 20 => {
+                head & mask == pattern && u32::from_be_bytes(*tail) & mask_tail == pattern_tail
+            }
+            _ => false,
+        };
+    }
+    match rest.first_chunk::<8>() {
+        Some(bytes) if rest.len() == 8 => {
+            let word = u64::from_be_bytes(*bytes);
+            KNOWN_LAYOUTS_8
+                .iter()
+                .any(|&(pattern, mask)| word & mask == pattern)
+        }
+        _ => false,
+    }
 }
 
 /// Lowers one MSS value above `max_mss` to it and updates the checksum in the fixed
@@ -182,4 +252,99 @@ fn lower_mss(
         fixed[field::CHECKSUM.start + 1],
     ] = checksum::adjust(checksum, mss, max_mss, value_is_odd).to_be_bytes();
     Some(mss)
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::{clamp_options, is_known_layout, walk_options, HEADER_LEN};
+
+    /// The options of each known layout as sent, MSS 1460 first; the timestamps hold
+    /// `02 04` pairs that a careless fast path would take for MSS options.
+    const SENT: [&[u8]; 5] = [
+        // Linux
+        &[
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 2, 4, 2, 4, 2, 4, 2, 4, 1, 3, 3, 7,
+        ],
+        // FreeBSD
+        &[
+            2, 4, 5, 0xb4, 1, 3, 3, 6, 4, 2, 8, 10, 2, 4, 0xff, 0xff, 0, 0, 0, 0,
+        ],
+        // Linux without timestamps
+        &[2, 4, 5, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7],
+        // Windows
+        &[2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2],
+        // macOS
+        &[
+            2, 4, 5, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10, 2, 4, 5, 0xdc, 2, 4, 5, 0xdc, 4, 2, 0, 0,
+        ],
+    ];
+
+    /// Runs the fast path and the general walk on copies; returns both outcomes and bytes.
+    fn both(options: &[u8], max_mss: u16) -> [(super::Outcome, Vec<u8>); 2] {
+        let run = |walk: bool| {
+            let mut fixed = [0u8; HEADER_LEN];
+            fixed[16..18].copy_from_slice(&[0x12, 0x34]);
+            let mut bytes = options.to_vec();
+            let outcome = if walk {
+                walk_options(&mut fixed, &mut bytes, max_mss)
+            } else {
+                clamp_options(&mut fixed, &mut bytes, max_mss)
+            };
+            bytes.extend_from_slice(&fixed);
+            (outcome, bytes)
+        };
+        [run(false), run(true)]
+    }
+
+    #[test]
+    fn known_layouts_take_the_fast_path_and_agree_with_the_walk() {
+        for options in SENT {
+            assert!(is_known_layout(&options[4..]), "{options:02x?}");
+            for max_mss in [536, 1460, 9000] {
+                let [fast, walked] = both(options, max_mss);
+                assert_eq!(fast, walked, "{options:02x?} limit {max_mss}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_fixed_byte_changed_leaves_the_layout_to_the_walk() {
+        for options in SENT {
+            for at in 4..options.len() {
+                for byte in [0, 1, 2, 4, 0x0b, 0xff] {
+                    let mut changed = options.to_vec();
+                    changed[at] = byte;
+                    // Changing a timestamp or window shift byte keeps the layout.
+                    let [fast, walked] = both(&changed, 1360);
+                    assert_eq!(fast, walked, "{changed:02x?}");
+                }
+            }
+            // A second MSS option where the layout has SACK permitted and a NOP or two.
+            let mut second_mss = options.to_vec();
+            if let Some(at) = second_mss.windows(2).position(|pair| pair == [4, 2]) {
+                if at >= 2 && second_mss[at - 2..at] == [1, 1] {
+                    second_mss[at - 2..at + 2].copy_from_slice(&[2, 4, 0x23, 0x28]);
+                    assert!(!is_known_layout(&second_mss[4..]));
+                    let [fast, walked] = both(&second_mss, 1360);
+                    assert_eq!(fast, walked);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_lengths_are_never_a_known_layout() {
+        let linux = SENT[0];
+        for len in 0..=36 {
+            if ![8, 16, 20].contains(&len) {
+                assert!(!is_known_layout(&[1; 40][..len]));
+            }
+        }
+        assert!(!is_known_layout(&[&linux[4..], &[0, 0, 0, 0]].concat()));
+        assert!(!is_known_layout(&linux[4..12]));
+    }
 }
