@@ -293,11 +293,6 @@ fn once<T>(slot: &mut Option<T>, option: char, value: T) -> Result<(), UsageErro
     Ok(())
 }
 
-/// Parses the process's arguments (`argv[1..]`).
-pub fn parse_env() -> Result<Command, UsageError> {
-    parse_args(std::env::args_os().skip(1))
-}
-
 /// Parses `args`, which exclude the program name.
 #[cfg(test)]
 pub fn parse<I>(args: I) -> Result<Command, UsageError>
@@ -315,7 +310,7 @@ where
 ///
 /// Written here rather than with a parser crate: for nine options, lexopt and the formatting
 /// its errors bring cost 11 KB of the release binary (issue 6's size goal).
-fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, UsageError> {
+pub fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, UsageError> {
     let mut seen = Seen::default();
     while let Some(arg) = args.next() {
         let bytes = arg.as_bytes();

@@ -5,6 +5,9 @@
 //! Start-up reads top to bottom as the C original's main(): parse the command line, detach,
 //! take the pidfile, learn the MTU, bind the queue, announce, loop, leave.
 #![deny(unsafe_code)]
+// The C runtime calls `sys::process::main`, which calls `tcpmssd` below: std's start-up
+// (`lang_start`) is left out, see there.
+#![cfg_attr(not(test), no_main)]
 // nfqueue.rs and mtu.rs are built on every OS so that their fixture tests run everywhere;
 // only Linux uses them.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -39,7 +42,7 @@ mod seccomp;
 mod sys;
 
 use core::fmt::Write as _;
-use std::process::ExitCode;
+use std::ffi::OsString;
 use std::sync::{Mutex, PoisonError};
 
 use cli::{Command, Config, MtuSource, Shown, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
@@ -69,20 +72,20 @@ const PORT_NAME: &str = "divert port";
 /// The one packet buffer, static rather than on the heap or the stack; locked once, in `main`.
 static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN]);
 
-fn main() -> ExitCode {
-    match cli::parse_env() {
+/// The program, given its arguments after the program name; returns the exit status.
+#[cfg_attr(test, allow(dead_code))]
+fn tcpmssd(args: impl Iterator<Item = OsString>) -> u8 {
+    match cli::parse_args(args) {
         Ok(Command::Help) => {
             let _ = process::write_stdout(cli::HELP.as_bytes());
-            ExitCode::SUCCESS
+            0
         }
         Ok(Command::Version) => {
             let _ = process::write_stdout(cli::VERSION.as_bytes());
             let _ = process::write_stdout(b"\n");
-            ExitCode::SUCCESS
+            0
         }
-        Ok(Command::Run(config)) => {
-            ExitCode::from(daemon::<backend::Path, backend::Watch>(&config))
-        }
+        Ok(Command::Run(config)) => daemon::<backend::Path, backend::Watch>(&config),
         Err(error) => {
             // One write, as every log line: the two lines arrive together.
             let mut message = Line::<{ 2 * LINE_LEN }>::new();
@@ -90,7 +93,7 @@ fn main() -> ExitCode {
                 let _ = message.write_str(part);
             }
             let _ = process::write_stderr(message.as_str().as_bytes());
-            ExitCode::from(cli::EX_USAGE)
+            cli::EX_USAGE
         }
     }
 }

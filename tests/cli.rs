@@ -150,3 +150,30 @@ fn version_goes_to_stdout_with_status_0() {
         assert!(output.stderr.is_empty(), "{flag}");
     }
 }
+
+#[test]
+fn help_into_a_closed_pipe_exits_0_rather_than_dying_of_sigpipe() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+
+    let mut ends = [0; 2];
+    // SAFETY: `ends` has room for the two descriptors pipe(2) writes.
+    assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
+    // SAFETY: pipe(2) succeeded; each end is owned here and nowhere else.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    drop(read_end);
+    let mut command = Command::new(binary::binary());
+    command.arg("--help").stdout(write_end);
+    // SAFETY: signal(2) is async-signal-safe. The test process ignores SIGPIPE, as every Rust
+    // program does, and the child would inherit that: give it the default a shell gives.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let status = command.status().expect("the binary runs");
+    assert_eq!(status.signal(), None, "{status}");
+    assert_eq!(status.code(), Some(0), "{status}");
+}

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use common::capture::{tcp_checksum, Capture};
 use common::clamper::{
-    expected_mss, queue_number, queue_to, Clamper, DaemonSetup, Queued, DAEMON_WAIT,
+    expected_mss, queue_number, queue_to, Clamper, Daemon, DaemonSetup, Queued, DAEMON_WAIT,
 };
 use common::handshake::{handshake, only, Handshake, PORT};
 use common::netns::{
@@ -745,6 +745,20 @@ fn run_in_r(topology: &Topology, wrapper: &[&str], binary: &Path, queue: u16) ->
 }
 
 #[test]
+fn daemon_started_with_stdin_and_stdout_closed_opens_them_on_dev_null_and_clamps() {
+    require_netns!();
+    let topology = Topology::new();
+    let queue = queue_number(&topology);
+    queue_to(&topology, "FORWARD", Queued::Syns, queue, false);
+    // Were 0 and 1 left closed, the NFQUEUE socket would take one of them.
+    let daemon = Daemon::start_with_stdin_and_stdout_closed(&topology, queue, &["-m", "1400"]);
+    assert_eq!(daemon.fd_target(0), "/dev/null");
+    assert_eq!(daemon.fd_target(1), "/dev/null");
+    let syn = handshake(&topology, Family::V4).syn;
+    assert_eq!(syn.mss(), 1360, "{syn}");
+}
+
+#[test]
 fn daemon_second_instance_on_a_bound_queue_exits_69() {
     require_netns!();
     let topology = Topology::new();
@@ -790,7 +804,7 @@ fn daemon_without_cap_net_admin_exits_77_with_a_hint() {
 // ---- Least privilege -----------------------------------------------------------------------
 
 /// Runs the daemon with `args` in r, checks that it clamps, and returns it for inspection.
-fn privileged_state(args: &[&str]) -> (Topology, common::clamper::Daemon) {
+fn privileged_state(args: &[&str]) -> (Topology, Daemon) {
     let topology = Topology::new();
     let daemon = Clamper::daemon(args).install(&topology).expect("a daemon");
     // Verdicts need CAP_NET_ADMIN: what is left must still be enough to clamp.
@@ -802,7 +816,7 @@ fn privileged_state(args: &[&str]) -> (Topology, common::clamper::Daemon) {
 /// CAP_NET_ADMIN (bit 12) alone, as /proc shows a capability set.
 const NET_ADMIN_ONLY: &str = "0000000000001000";
 
-fn assert_confined(daemon: &common::clamper::Daemon) {
+fn assert_confined(daemon: &Daemon) {
     for set in ["CapEff", "CapPrm", "CapBnd"] {
         assert_eq!(daemon.status_field(set), NET_ADMIN_ONLY, "{set}");
     }

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -174,6 +175,19 @@ impl Daemon {
     /// Starts the daemon in r and waits until it has bound `queue` in copy-packet mode: only
     /// then is a packet sent to the queue sure to reach it.
     pub fn start(topology: &Topology, queue: u16, args: &[&str]) -> Daemon {
+        Daemon::launch(topology, queue, args, false)
+    }
+
+    /// As [`Daemon::start`], with the daemon's stdin and stdout closed, not on /dev/null.
+    pub fn start_with_stdin_and_stdout_closed(
+        topology: &Topology,
+        queue: u16,
+        args: &[&str],
+    ) -> Daemon {
+        Daemon::launch(topology, queue, args, true)
+    }
+
+    fn launch(topology: &Topology, queue: u16, args: &[&str], close_stdio: bool) -> Daemon {
         let queue_arg = queue.to_string();
         let mut command = Command::new("ip");
         command
@@ -184,6 +198,16 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if close_stdio {
+            // SAFETY: close(2) is async-signal-safe; ip then execs tcpmssd without 0 and 1.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::close(0);
+                    libc::close(1);
+                    Ok(())
+                });
+            }
+        }
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("spawn tcpmssd: {e}"));
@@ -332,6 +356,13 @@ impl Daemon {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
             .expect("the daemon's /proc fd directory")
             .count()
+    }
+
+    /// What the daemon's descriptor `fd` refers to, as /proc shows it.
+    pub fn fd_target(&self, fd: i32) -> String {
+        std::fs::read_link(format!("/proc/{}/fd/{fd}", self.child.id()))
+            .map(|target| target.display().to_string())
+            .unwrap_or_else(|error| format!("nothing ({error})"))
     }
 
     /// Whether the daemon has exited (it is then reaped).
