@@ -69,7 +69,7 @@ const PORT_NAME: &str = "NFQUEUE";
 #[cfg(tcpmssd_backend = "divert")]
 const PORT_NAME: &str = "divert port";
 
-/// The one packet buffer, static rather than on the heap or the stack; locked once, in `main`.
+/// The one packet buffer, static rather than on the heap or the stack; locked once, in `daemon`.
 static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN]);
 
 /// The program, given its arguments after the program name; returns the exit status.
