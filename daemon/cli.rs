@@ -3,8 +3,8 @@
 //! `-h`/`--help` and `-V`/`--version`. Every exit-64 message is written here.
 
 use core::fmt::{self, Write as _};
-use std::ffi::{CString, OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
 
 use crate::log::{Line, LINE_LEN};
 
@@ -244,16 +244,16 @@ fn parse_interface(value: &OsStr) -> Result<heapless::String<IFNAME_MAX>, UsageE
     })
 }
 
-fn parse_pidfile(value: OsString) -> Result<CString, UsageError> {
+fn parse_pidfile(value: &OsStr) -> Result<CString, UsageError> {
     // The daemon changes to `/`: a relative path would be removed in the wrong place at exit.
     if value.as_bytes().first() != Some(&b'/') {
         return Err(UsageError::new(format_args!(
             "-P {}: pidfile must be an absolute path",
-            Shown(&value)
+            Shown(value)
         )));
     }
     // An argument from the kernel cannot hold a NUL; one from a caller of `parse` can.
-    CString::new(value.into_vec()).map_err(|error| {
+    CString::new(value.as_bytes()).map_err(|error| {
         UsageError::new(format_args!(
             "-P {}: pidfile path holds a NUL byte",
             Shown::bytes(&error.into_vec())
@@ -298,9 +298,10 @@ fn once<T>(slot: &mut Option<T>, option: char, value: T) -> Result<(), UsageErro
 pub fn parse<I>(args: I) -> Result<Command, UsageError>
 where
     I: IntoIterator,
-    I::Item: Into<OsString>,
+    I::Item: Into<std::ffi::OsString>,
 {
-    parse_args(args.into_iter().map(Into::into))
+    let args: Vec<_> = args.into_iter().map(Into::into).collect();
+    parse_args(args.iter().map(|arg| arg.as_os_str()))
 }
 
 /// Reads the command line as BSD getopt(3) does: flags clustered (`-bv`), a value attached
@@ -310,13 +311,13 @@ where
 ///
 /// Written here rather than with a parser crate: for nine options, lexopt and the formatting
 /// its errors bring cost 11 KB of the release binary (issue 6's size goal).
-pub fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, UsageError> {
+pub fn parse_args<'a>(mut args: impl Iterator<Item = &'a OsStr>) -> Result<Command, UsageError> {
     let mut seen = Seen::default();
     while let Some(arg) = args.next() {
         let bytes = arg.as_bytes();
         if bytes == b"--" {
             match args.next() {
-                Some(operand) => return Err(unexpected_argument(&operand)),
+                Some(operand) => return Err(unexpected_argument(operand)),
                 None => break,
             }
         }
@@ -324,7 +325,7 @@ pub fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, U
             return long_option(bytes);
         }
         let Some(cluster) = bytes.strip_prefix(b"-").filter(|rest| !rest.is_empty()) else {
-            return Err(unexpected_argument(&arg));
+            return Err(unexpected_argument(arg));
         };
         for (at, &option) in cluster.iter().enumerate() {
             match option {
@@ -335,7 +336,7 @@ pub fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, U
                 b'p' | b'i' | b'm' | b'P' | b'u' => {
                     let option = char::from(option);
                     let value = match cluster.get(at + 1..).filter(|rest| !rest.is_empty()) {
-                        Some(attached) => OsStr::from_bytes(attached).to_owned(),
+                        Some(attached) => OsStr::from_bytes(attached),
                         None => args.next().ok_or_else(|| {
                             UsageError::new(format_args!("-{option} needs a value"))
                         })?,
@@ -413,16 +414,16 @@ struct Seen {
 impl Seen {
     /// Takes the value of `-p`, `-i`, `-m`, `-P` or `-u`: checked first, then refused if the
     /// option came before.
-    fn take(&mut self, option: char, value: OsString) -> Result<(), UsageError> {
+    fn take(&mut self, option: char, value: &OsStr) -> Result<(), UsageError> {
         match option {
-            'p' => once(&mut self.port, 'p', parse_port(&value)?),
+            'p' => once(&mut self.port, 'p', parse_port(value)?),
             'P' => once(&mut self.pidfile, 'P', parse_pidfile(value)?),
-            'u' => once(&mut self.user, 'u', parse_user(&value)?),
+            'u' => once(&mut self.user, 'u', parse_user(value)?),
             _ => {
                 let source = if option == 'i' {
-                    MtuSource::Interface(parse_interface(&value)?)
+                    MtuSource::Interface(parse_interface(value)?)
                 } else {
-                    MtuSource::Fixed(parse_mtu(&value)?)
+                    MtuSource::Fixed(parse_mtu(value)?)
                 };
                 match (&self.mtu_source, &source) {
                     (None, _) => {
@@ -483,6 +484,8 @@ fn default_pidfile(source: &MtuSource, port: u16) -> CString {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsString;
+
     use super::*;
 
     fn run(args: &[&str]) -> Config {

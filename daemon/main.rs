@@ -42,7 +42,7 @@ mod seccomp;
 mod sys;
 
 use core::fmt::Write as _;
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::sync::{Mutex, PoisonError};
 
 use cli::{Command, Config, MtuSource, Shown, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
@@ -74,7 +74,7 @@ static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN])
 
 /// The program, given its arguments after the program name; returns the exit status.
 #[cfg_attr(test, allow(dead_code))]
-fn tcpmssd(args: impl Iterator<Item = OsString>) -> u8 {
+fn tcpmssd<'a>(args: impl Iterator<Item = &'a OsStr>) -> u8 {
     match cli::parse_args(args) {
         Ok(Command::Help) => {
             let _ = process::write_stdout(cli::HELP.as_bytes());

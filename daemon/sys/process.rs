@@ -481,18 +481,19 @@ impl Drop for Pidfile<'_> {
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const libc::c_char) -> c_int {
-    use std::ffi::OsString;
-    use std::os::unix::ffi::OsStringExt;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
 
     open_standard_descriptors();
     // SAFETY: SIG_IGN is a valid disposition for SIGPIPE, set before any other thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let count = usize::try_from(argc).unwrap_or(0);
+    // Borrowed where they lie, not copied.
     let args = (1..count).map(|at| {
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`, which
-        // live as long as the process.
-        let arg = unsafe { CStr::from_ptr(*argv.add(at)) };
-        OsString::from_vec(arg.to_bytes().to_vec())
+        // live as long as the process and are not written to.
+        let arg: &'static CStr = unsafe { CStr::from_ptr(*argv.add(at)) };
+        OsStr::from_bytes(arg.to_bytes())
     });
     c_int::from(crate::tcpmssd(args))
 }
