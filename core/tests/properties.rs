@@ -238,8 +238,10 @@ fn tcp_option() -> impl Strategy<Value = TcpOption> {
 
 /// Options in random order; half the time they start with NOP, MSS so the MSS value sits
 /// at an odd offset from the TCP header (RFC 1071 section 2(B): it enters the sum swapped).
+/// A quarter of the time, the layout a common stack sends instead, which the core takes
+/// without walking.
 fn tcp_options() -> impl Strategy<Value = Vec<TcpOption>> {
-    (
+    let random = (
         any::<bool>(),
         mss_value(),
         prop::collection::vec(tcp_option(), 0..=12),
@@ -251,7 +253,28 @@ fn tcp_options() -> impl Strategy<Value = Vec<TcpOption>> {
             }
             options.extend(rest);
             options
-        })
+        });
+    prop_oneof![3 => random, 1 => common_stack_options()]
+}
+
+/// MSS first, then what Linux (with and without timestamps), FreeBSD, Windows or macOS
+/// sends after it, with any MSS, timestamps and window shift.
+fn common_stack_options() -> impl Strategy<Value = Vec<TcpOption>> {
+    use TcpOption::{Mss, Nop, SackPermitted as Sack, Timestamps, WindowScale};
+    (0..5usize, mss_value(), any::<(u32, u32)>(), any::<u8>()).prop_map(
+        |(stack, mss, (value, echo), shift)| {
+            let timestamps = Timestamps(value, echo);
+            let scale = WindowScale(shift);
+            match stack {
+                0 => vec![Mss(mss), Sack, timestamps, Nop, scale],
+                1 => vec![Mss(mss), Nop, Nop, Sack, Nop, scale],
+                2 => vec![Mss(mss), Nop, scale, Sack, timestamps],
+                3 => vec![Mss(mss), Nop, scale, Nop, Nop, Sack],
+                // EOL and padding follow: `option_bytes` pads with zeros.
+                _ => vec![Mss(mss), Nop, scale, Nop, Nop, timestamps, Sack],
+            }
+        },
+    )
 }
 
 /// SYN most of the time, SYN-ACK often, sometimes RST, a bare ACK, or any flags at all.
