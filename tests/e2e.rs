@@ -13,8 +13,8 @@
 mod common;
 
 use std::fs::File;
-use std::net::IpAddr;
-use std::os::fd::AsRawFd;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -24,6 +24,7 @@ use common::capture::{tcp_checksum, Capture};
 use common::clamper::{
     expected_mss, queue_number, queue_to, Clamper, Daemon, DaemonSetup, Queued, DAEMON_WAIT,
 };
+use common::flood::{send_raw, sockaddr};
 use common::handshake::{handshake, only, Handshake, PORT};
 use common::netns::{
     in_netns, socket, Family, Topology, A_IF, B_IF, FAMILIES, LINK_MTU, R_A_IF, R_B_IF,
@@ -97,27 +98,10 @@ fn daemon_syn_with_4000_bytes_of_data_on_a_jumbo_link_clamped_and_whole() {
     let packet = sent.clone();
     in_netns(&topology.a, move || {
         let fd = socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).expect("raw socket");
-        // SAFETY: sockaddr_in is plain old data; all-zero is a valid value.
-        let mut to: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-        to.sin_family = libc::AF_INET as libc::sa_family_t;
-        to.sin_addr.s_addr = u32::from_ne_bytes(packet[16..20].try_into().unwrap());
-        // SAFETY: the packet and the address outlive the call, lengths are theirs.
-        let n = unsafe {
-            libc::sendto(
-                fd.as_raw_fd(),
-                packet.as_ptr().cast(),
-                packet.len(),
-                0,
-                (&raw const to).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(
-            n,
-            packet.len() as isize,
-            "{}",
-            std::io::Error::last_os_error()
-        );
+        let destination: [u8; 4] = packet[16..20].try_into().unwrap();
+        let to = sockaddr(&SocketAddr::from((destination, 0)));
+        let sent = send_raw(fd.as_fd(), &packet, &to).expect("sendto");
+        assert_eq!(sent, packet.len());
     });
     let syn = wait_until(DAEMON_WAIT, || capture.received_syns().into_iter().next())
         .expect("the SYN reaches b");

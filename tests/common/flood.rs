@@ -4,7 +4,7 @@
 //! window scale 7; random source ports and sequence numbers.
 
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use super::capture::tcp_checksum;
@@ -55,8 +55,7 @@ pub fn flood(topology: &Topology, family: Family, until: Until, cpu: Option<usiz
             Family::V6 => (libc::AF_INET6, libc::IPPROTO_TCP),
         };
         let fd = socket(domain, libc::SOCK_RAW, protocol).expect("raw socket");
-        let to = SocketAddr::new(dst, 0);
-        let (addr, addr_len) = sockaddr(&to);
+        let to = sockaddr(&SocketAddr::new(dst, 0));
         let mut random = XorShift(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
         let mut sent = Sent {
             syns: 0,
@@ -75,24 +74,13 @@ pub fn flood(topology: &Topology, family: Family, until: Until, cpu: Option<usiz
             }
             let bits = random.next();
             let packet = syn(src, dst, bits as u16 | 1024, (bits >> 32) as u32);
-            // SAFETY: `packet` and `addr` are alive and sized as passed for the whole call.
-            let n = unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    packet.as_ptr().cast(),
-                    packet.len(),
-                    0,
-                    (&raw const addr).cast(),
-                    addr_len,
-                )
-            };
-            if n < 0 {
-                let error = std::io::Error::last_os_error();
-                assert_eq!(error.raw_os_error(), Some(libc::ENOBUFS), "sendto: {error}");
-                sent.refused += 1;
-                std::thread::yield_now();
-            } else {
-                sent.syns += 1;
+            match send_raw(fd.as_fd(), &packet, &to) {
+                Ok(_) => sent.syns += 1,
+                Err(error) => {
+                    assert_eq!(error.raw_os_error(), Some(libc::ENOBUFS), "sendto: {error}");
+                    sent.refused += 1;
+                    std::thread::yield_now();
+                }
             }
         }
         sent.took = start.elapsed();
@@ -121,8 +109,28 @@ pub fn pin(pid: libc::pid_t, cpu: usize) {
     );
 }
 
+/// Sends `packet` on raw socket `fd` to `to` (from [`sockaddr`]); returns the bytes sent.
+pub fn send_raw(
+    fd: BorrowedFd<'_>,
+    packet: &[u8],
+    (addr, addr_len): &(libc::sockaddr_storage, libc::socklen_t),
+) -> std::io::Result<usize> {
+    // SAFETY: `packet` and `addr` are alive and sized as passed for the whole call.
+    let n = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            packet.as_ptr().cast(),
+            packet.len(),
+            0,
+            (&raw const *addr).cast(),
+            *addr_len,
+        )
+    };
+    usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+}
+
 /// The raw socket's destination; for IPv4 and raw IPv6 the port must be 0.
-fn sockaddr(to: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+pub fn sockaddr(to: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match to {
