@@ -202,11 +202,18 @@ fn per_packet(c: &mut Criterion) {
 }
 
 /// `TCPMSSD_BENCH_BATCHES=<case>:<count>` runs one case's batch that many times and
-/// nothing else, for `benches/instructions.sh` to count instructions under callgrind.
+/// nothing else, for `benches/instructions.sh` to count instructions under callgrind;
+/// `TCPMSSD_BENCH_BATCHES=list` prints the case names.
 fn run_batches_only() -> bool {
     let Ok(spec) = std::env::var("TCPMSSD_BENCH_BATCHES") else {
         return false;
     };
+    if spec == "list" {
+        for (name, _) in CASES {
+            println!("{name}");
+        }
+        return true;
+    }
     let (name, count) = spec
         .split_once(':')
         .expect("TCPMSSD_BENCH_BATCHES=<case>:<count>");

@@ -18,7 +18,7 @@ instructions() { # case batches
     rm -f "$out"
 }
 printf '%-30s %s\n' case "instructions per packet"
-for case in copy-only baseline-no-parse ipv4-syn-linux-clamped ipv6-syn-hop-by-hop-clamped ipv4-ack-fast-path; do
+for case in $(TCPMSSD_BENCH_BATCHES=list "$bench"); do
     low=$(instructions "$case" 1000)
     high=$(instructions "$case" 2000)
     awk -v case="$case" -v low="$low" -v high="$high" -v n=$((1000 * batch)) \
