@@ -117,9 +117,13 @@ impl Limits {
 ///
 /// Only SYN and SYN-ACK segments (SYN set, RST clear) are touched, and in them only MSS
 /// options above the family's limit. The caller forwards the packet whatever the outcome.
+// Inlined into the caller, where the outcome goes straight to the caller's match instead
+// of being packed into a register and unpacked again, and the call itself is saved:
+// measured 68.8 -> 54.9 instructions per ACK and 142.8 -> 127.9 per IPv4 SYN
+// (benches/instructions.sh). Only the IPv4 checks are inlined; the option walk and IPv6
+// stay out of line, so the common packet (not a SYN) leaves after a row of compares.
+#[inline(always)]
 pub fn clamp(packet: &mut [u8], limits: Limits) -> Outcome {
-    // The IPv4 checks are inlined and the option walk kept out of line, so that the common
-    // packet (not a SYN) leaves after a row of compares without saving a register.
     match packet.first().map(|byte| byte >> 4) {
         Some(4) => match ipv4::segment_mut(packet).and_then(tcp::syn_options) {
             Ok((fixed, options)) => tcp::clamp_options(fixed, options, limits.ipv4_mss),
