@@ -180,8 +180,13 @@ pub fn wait_readable(
         // `From<u32>` does not exist.
         #[allow(clippy::unnecessary_fallible_conversions)]
         let nanos = libc::c_long::try_from(t.subsec_nanos()).unwrap_or(0);
+        // `time_t` is not named: libc deprecates it on musl, whose 32-bit targets moved it to
+        // 64 bits in musl 1.2 while libc still binds the 32-bit layout (rust-lang/libc#1848).
+        // Capped at i32::MAX seconds (68 years; the loop waits 1 s at most), the value fits
+        // either width, and `into` takes the field's own type.
+        let seconds = i32::try_from(t.as_secs()).unwrap_or(i32::MAX);
         libc::timespec {
-            tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_sec: seconds.into(),
             tv_nsec: nanos,
         }
     });
