@@ -3,9 +3,11 @@
 //! than promised.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+// Pointer-sized: 32-bit MIPS has no 64-bit atomics (no AtomicU64 on mipsel-unknown-linux-musl),
+// and a count that only grows at start-up stays far below 2^32.
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 /// `System`, counting every allocation and reallocation.
 struct Counting;
@@ -42,5 +44,5 @@ static GLOBAL: Counting = Counting;
 
 /// Returns how many allocations and reallocations the process has made since it started.
 pub fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::Relaxed)
+    u64::try_from(ALLOCATIONS.load(Ordering::Relaxed)).unwrap_or(u64::MAX)
 }
