@@ -74,18 +74,28 @@ const ALLOWED: &[libc::c_long] = &[
     libc::SYS_poll,
 ];
 
+// The program's parts exist only where ALLOWED does: elsewhere (32-bit ARM, MIPS) `filter`
+// returns None and the daemon says at start that system calls are not restricted.
+
 // Classic BPF opcodes (linux/bpf_common.h), as u16 for `sock_filter::code`.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const JMP_JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const RET_K: u16 = 0x06; // BPF_RET | BPF_K
 
 /// Offsets in `struct seccomp_data`.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const DATA_NR: u32 = 0;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const DATA_ARCH: u32 = 4;
 
 /// SECCOMP_RET_KILL_PROCESS (Linux 4.14; older kernels treat it as kill-thread).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const RET_KILL_PROCESS: u32 = 0x8000_0000;
 /// SECCOMP_RET_ALLOW.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const RET_ALLOW: u32 = 0x7fff_0000;
 
 /// Longest program: four fixed instructions and one per allowed call, well under BPF_MAXINSNS
@@ -93,6 +103,7 @@ const RET_ALLOW: u32 = 0x7fff_0000;
 pub const MAX_LEN: usize = 64;
 
 /// One BPF instruction.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn insn(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
