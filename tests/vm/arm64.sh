@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The daemon end to end on a real arm64 kernel: Debian's arm64 kernel under
 # qemu-system-aarch64 (TCG, no KVM), a busybox initramfs holding the static aarch64 tcpmssd,
-# the SYN tool tests/vm/syn (vmsyn), Debian's arm64 iproute2 and iptables with their
-# libraries, and the kernel modules for veth, x_tables, NFQUEUE and the tcpmss match.
+# the SYN tool tests/vm/syn (vmsyn), Debian's arm64 iproute2, iptables and nftables with
+# their libraries, and the kernel modules for veth, x_tables, nf_tables, NFQUEUE and the
+# tcpmss match.
 # tests/vm/guest.sh is the VM's /init: it runs the checks and prints
 # "arm64: N passed, M failed"; this script exits non-zero unless that says 0 failed.
 #
@@ -12,14 +13,16 @@
 #
 # Needs root (apt-get download of arm64 packages), qemu-system-aarch64 (package
 # qemu-system-arm), cargo-zigbuild and cpio. The packages are cached in
-# ${TCPMSSD_VM_CACHE:-target/vm}/debs; a missing prerequisite or an unreachable Debian
+# ${TCPMSSD_VM_CACHE:-target/vm}/debs (under CARGO_TARGET_DIR when set); a missing prerequisite or an unreachable Debian
 # archive is one "!!! SKIPPED:" line and exit status 0, as the other optional CI steps.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
 target=aarch64-unknown-linux-musl
-cache=${TCPMSSD_VM_CACHE:-$root/target/vm}
+target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+cache=${TCPMSSD_VM_CACHE:-$target_dir/vm}
 work=$cache/work
+# What a previous run left, before anything can skip: a console.log is then this run's.
+rm -rf "$work"
 
 skip() {
     echo "!!! SKIPPED: arm64 VM test: $*; the daemon was NOT tested on arm64 !!!"
@@ -43,11 +46,11 @@ if [ -n "${TCPMSSD_BIN:-}" ]; then
     daemon=$(realpath "$TCPMSSD_BIN")
 else
     cargo zigbuild --release --target $target --bin tcpmssd
-    daemon=$root/target/$target/release/tcpmssd
+    daemon=$target_dir/$target/release/tcpmssd
 fi
 (cd tests/vm/syn &&
-    CARGO_TARGET_DIR=$root/target/vm-syn cargo zigbuild --release --target $target)
-vmsyn=$root/target/vm-syn/$target/release/vmsyn
+    CARGO_TARGET_DIR=$target_dir/vm-syn cargo zigbuild --release --target $target)
+vmsyn=$target_dir/vm-syn/$target/release/vmsyn
 for binary in "$daemon" "$vmsyn"; do
     readelf -h "$binary" | grep -q 'Machine:.*AArch64' || die "$binary is not an aarch64 ELF"
     if readelf -d "$binary" 2>/dev/null | grep -q NEEDED; then
@@ -78,6 +81,7 @@ packages=(
     busybox-static
     iproute2 libbpf1 libelf1 libmnl0 libbsd0 libmd0 libcap2 zlib1g libc6
     iptables libip4tc2 libip6tc2 libxtables12 libnetfilter-conntrack3 libnfnetlink0 libnftnl11
+    nftables libnftables1 libedit2 libgmp10 libjansson4 libtinfo6
 )
 # "package version" for each; the -unsigned kernel is missing from some releases.
 declare -A version_of
@@ -111,7 +115,6 @@ echo "${#debs[@]} packages (kernel $kernel), ${#missing[@]} downloaded now, the 
 
 # 3. The initramfs.
 step "initramfs"
-rm -rf "$work"
 rootfs=$work/rootfs
 mkdir -p "$rootfs"/{proc,sys,dev,run,tmp,etc,lib/modules,usr/bin,usr/sbin}
 kernel_deb=${debs[0]}
@@ -122,16 +125,16 @@ done
 # need libraries the image does not carry.
 rm -rf "${rootfs:?}"/usr/share "${rootfs:?}"/etc/init.d \
     "${rootfs:?}"/usr/lib/aarch64-linux-gnu/{gconv,tc}
-# Only the image and the network modules (the whole package unpacks to 400 MB), once per
-# kernel package.
+# Only the image and the modules the guest may load (the whole package unpacks to 400 MB),
+# once per kernel package and list.
+members=('./boot/vmlinuz-*' './lib/modules/*/kernel/net/*' './lib/modules/*/kernel/drivers/net/veth.ko'
+    './lib/modules/*/kernel/lib/libcrc32c.ko' './lib/modules/*/kernel/crypto/crc32c_generic.ko')
 kernel_tree=$cache/kernel/$(basename "$kernel_deb" .deb)
-if [ ! -f "$kernel_tree/.unpacked" ]; then
+if [ "$(cat "$kernel_tree/.unpacked" 2>/dev/null)" != "${members[*]}" ]; then
     rm -rf "$kernel_tree"
     mkdir -p "$kernel_tree"
-    dpkg-deb --fsys-tarfile "$kernel_deb" |
-        tar -x -C "$kernel_tree" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/net/*' \
-            './lib/modules/*/kernel/drivers/net/veth.ko'
-    touch "$kernel_tree/.unpacked"
+    dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$kernel_tree" --wildcards "${members[@]}"
+    echo "${members[*]}" >"$kernel_tree/.unpacked"
 fi
 vmlinuz=$(ls "$kernel_tree"/boot/vmlinuz-*)
 
@@ -153,8 +156,10 @@ add_module() {
     done
     order+=("$name")
 }
+# nf_tables needs libcrc32c, which finds its crc32c through the crypto API: a soft
+# dependency ("softdep=pre: crc32c" in its .modinfo), loaded first by name here.
 for module in veth nfnetlink nfnetlink_queue xt_NFQUEUE xt_tcpudp xt_tcpmss \
-    iptable_mangle iptable_raw ip6table_mangle ip6table_raw; do
+    iptable_mangle iptable_raw ip6table_mangle ip6table_raw crc32c_generic nf_tables nft_queue; do
     add_module $module
 done
 for name in "${order[@]}"; do
@@ -173,11 +178,11 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:
     >"$rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
 
-# Every library that the programs the guest runs (ip, iptables-legacy), the iptables
+# Every library that the programs the guest runs (ip, iptables-legacy, nft), the iptables
 # extensions and those libraries themselves ask for must be in the image.
 lib_dirs=(lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib)
 absent=()
-for program in bin/ip usr/sbin/xtables-legacy-multi; do
+for program in bin/ip usr/sbin/xtables-legacy-multi usr/sbin/nft; do
     [ -f "$rootfs/$program" ] || die "$program is not in the packages"
 done
 while IFS= read -r elf; do
@@ -188,8 +193,9 @@ while IFS= read -r elf; do
         done
         [ -n "$found" ] || absent+=("${elf#"$rootfs"/} needs $needed")
     done < <(readelf -d "$elf" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-done < <(find "$rootfs"/{bin/ip,usr/sbin/xtables-legacy-multi} "$rootfs"/{,usr/}lib/aarch64-linux-gnu \
-    -type f \( -name 'ip' -o -name 'xtables-legacy-multi' -o -name '*.so*' \))
+done < <(find "$rootfs"/{bin/ip,usr/sbin/xtables-legacy-multi,usr/sbin/nft} \
+    "$rootfs"/{,usr/}lib/aarch64-linux-gnu -type f \
+    \( -name ip -o -name xtables-legacy-multi -o -name nft -o -name '*.so*' \))
 ((${#absent[@]} == 0)) || die "libraries missing from the image: ${absent[*]}"
 (cd "$rootfs" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
 echo "initrd: $(stat -c %s "$work/initrd.gz") bytes; kernel: $(basename "$vmlinuz")"

@@ -1,6 +1,6 @@
 #!/bin/sh
-# /init of the arm64 VM that tests/vm/arm64.sh boots: busybox sh as pid 1, Debian's iproute2
-# and iptables (legacy: x_tables only, no nf_tables modules), the aarch64 tcpmssd and vmsyn.
+# /init of the arm64 VM that tests/vm/arm64.sh boots: busybox sh as pid 1, Debian's iproute2,
+# iptables (legacy, on x_tables) and nft, the aarch64 tcpmssd and vmsyn.
 # Builds namespaces a — r — b with documentation addresses only, puts the daemon on r behind
 # NFQUEUE rules with --queue-bypass, and checks what arrives at b. Prints one line per check
 # and closes with "arm64: N passed, M failed"; then powers the VM off.
@@ -227,7 +227,22 @@ check "TERM: pidfile removed or emptied" "" "$(cat /run/tcpmssd.pid 2>/dev/null)
 check "no daemon: SYN passes unclamped (--queue-bypass)" \
     "syns 1 mss 1460:1 bad-checksum 0" "$(syns 4 1460 1)"
 
-# Foreground (-v): every clamp on stderr; TERM gives exit status 0.
+# OpenWrt's firewall (fw4) is nftables: the same queueing as an nft rule (README, "Routers"),
+# in place of r's iptables rules. The daemon in the foreground (-v) this time.
+for ipt in iptables-legacy ip6tables-legacy; do
+    must ip netns exec r $ipt -t mangle -F FORWARD
+done
+cat >/tmp/tcpmssd.nft <<'EOF'
+table inet tcpmssd {
+    chain forward {
+        type filter hook forward priority mangle; policy accept;
+        tcp flags & (syn | rst) == syn queue num 7 bypass
+    }
+}
+EOF
+must ip netns exec r nft -f /tmp/tcpmssd.nft
+check "nftables: bypass while no daemon is bound (IPv6 SYN unclamped)" \
+    "syns 1 mss 1440:1 bad-checksum 0" "$(syns 6 1440 1)"
 /bin/ip netns exec r tcpmssd -v -p 7 -m 1400 2>/tmp/foreground &
 pid=$!
 tries=0
@@ -235,9 +250,14 @@ until grep -q started /tmp/foreground || [ $tries -ge 50 ]; do
     tries=$((tries + 1))
     sleep 0.1
 done
-check "foreground: IPv4 SYN clamped" "syns 1 mss 1360:1 bad-checksum 0" "$(syns 4 1460 1)"
-check "foreground: the clamp on stderr" 1 \
+check "nftables, foreground: IPv4 SYN clamped" "syns 1 mss 1360:1 bad-checksum 0" \
+    "$(syns 4 1460 1)"
+check "nftables, foreground: IPv6 SYN clamped" "syns 1 mss 1340:1 bad-checksum 0" \
+    "$(syns 6 1440 1)"
+check "foreground: the IPv4 clamp on stderr" 1 \
     "$(grep -c 'MSS 1460 -> 1360 198.51.100.1:[0-9]* -> 203.0.113.1:9' /tmp/foreground)"
+check "foreground: the IPv6 clamp on stderr" 1 \
+    "$(grep -c 'MSS 1440 -> 1340 \[2001:db8:1::1\]:[0-9]* -> \[2001:db8:2::1\]:9' /tmp/foreground)"
 kill -TERM "$pid"
 wait "$pid"
 check "foreground: exit status on TERM" 0 $?
@@ -246,5 +266,19 @@ if [ "$failed" -ne 0 ]; then
     cat /run/messages
     echo "--- foreground stderr:"
     cat /tmp/foreground
+    # A process seccomp killed is in the kernel's audit log (type 1326, AUDIT_SECCOMP), with
+    # the signal (31, SIGSYS) and the system call's number.
+    echo "--- b's counters now (IPv4, IPv6: clamped other): $(counters 4), $(counters 6)"
+    echo "--- r: queue 7 (nfnetlink_queue: queue, portid, waiting, mode, range, dropped, user-dropped, id):"
+    ip netns exec r cat /proc/net/netfilter/nfnetlink_queue
+    echo "--- r: IPv6 neighbours and routes, forwarding and drop counters:"
+    ip -n r -6 neigh
+    ip -n r -6 route
+    ip netns exec r grep -E 'Ip6(InDiscards|InNoRoutes|OutDiscards|OutNoRoutes|InTooBig|OutForwDatagrams|InReceives)' \
+        /proc/net/snmp6
+    echo "--- b: IPv6 receive counters:"
+    ip netns exec b grep -E 'Ip6(InReceives|InDiscards|InHdrErrors|InAddrErrors)' /proc/net/snmp6
+    echo "--- seccomp kills (dmesg):"
+    dmesg | grep 'type=1326' || echo "none"
 fi
 finish
