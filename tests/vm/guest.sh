@@ -111,6 +111,9 @@ syns() {
     4) src=198.51.100.1 dst=203.0.113.1 ;;
     *) src=2001:db8:1::1 dst=2001:db8:2::1 ;;
     esac
+    # The child truncates the file only once it runs: the last call's "ready" must be gone
+    # first, or the SYNs could leave before this capture is bound.
+    rm -f /tmp/capture
     /bin/ip netns exec b vmsyn capture b-r "$3" $((10 + $3 / 100)) >/tmp/capture &
     capture=$!
     tries=0
@@ -243,6 +246,7 @@ EOF
 must ip netns exec r nft -f /tmp/tcpmssd.nft
 check "nftables: bypass while no daemon is bound (IPv6 SYN unclamped)" \
     "syns 1 mss 1440:1 bad-checksum 0" "$(syns 6 1440 1)"
+rm -f /tmp/foreground
 /bin/ip netns exec r tcpmssd -v -p 7 -m 1400 2>/tmp/foreground &
 pid=$!
 tries=0
