@@ -185,6 +185,8 @@ pub fn wait_readable(
         // Capped at i32::MAX seconds (68 years; the loop waits 1 s at most), the value fits
         // either width, and `into` takes the field's own type.
         let seconds = i32::try_from(t.as_secs()).unwrap_or(i32::MAX);
+        // The identity where time_t is 32 bits (armv7, mipsel).
+        #[allow(clippy::useless_conversion)]
         libc::timespec {
             tv_sec: seconds.into(),
             tv_nsec: nanos,
