@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# CI for router architectures (issue 17): the static builds for every router target with
+# their sizes, the aarch64 tiny build, the VM test's own code checks, then the daemon end to
+# end on Debian's arm64 kernel (tests/vm/arm64.sh) and the proof that that test fails on a
+# daemon with a seccomp gap (tests/vm/seccomp-gap.sh). Whatever cannot run here is one
+# "!!! SKIPPED:" line, as in .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+skipped() { echo "!!! SKIPPED: $* !!!"; }
+target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+
+have_target() {
+    rustup target list --installed 2>/dev/null | grep -qx "$1" ||
+        timeout 300 rustup target add "$1" >/dev/null 2>&1
+}
+have_nightly() {
+    { rustup toolchain list | grep -q '^nightly' ||
+        timeout 600 rustup toolchain install nightly --profile minimal >/dev/null 2>&1; } &&
+        timeout 300 rustup +nightly component add rust-src >/dev/null 2>&1
+}
+have_zig() {
+    command -v cargo-zigbuild >/dev/null 2>&1 &&
+        { command -v zig >/dev/null 2>&1 || python3 -m ziglang version >/dev/null 2>&1; }
+}
+
+# size TARGET PROFILE: prints the binary's size and how it is linked.
+size() {
+    local binary=$target_dir/$1/$2/tcpmssd linked=static interpreter
+    interpreter=$(readelf -l "$binary" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
+    [ -z "$interpreter" ] || linked="dynamic, $interpreter"
+    readelf -h "$binary" | grep -q 'Type:.*DYN' && [ -z "$interpreter" ] && linked=static-pie
+    printf '%-32s %-8s %8s bytes  %s\n' "$1" "$2" "$(stat -c %s "$binary")" "$linked"
+}
+sizes=()
+
+step "router builds (cargo zigbuild)"
+if ! have_zig; then
+    skipped "cargo-zigbuild or zig missing (.ci/setup installs them); no router build was checked"
+else
+    # Tier 2 with std from rustup: stable. gnueabihf is glibc, dynamically linked: for
+    # armhf distributions (Debian, Raspberry Pi OS), not for musl firmware.
+    for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl \
+        armv7-unknown-linux-gnueabihf; do
+        if have_target $target; then
+            cargo zigbuild --release --target $target --bin tcpmssd
+            sizes+=("$(size $target release)")
+        else
+            skipped "rustup cannot install $target here; its build was NOT checked"
+        fi
+    done
+    # No std from rustup (armv7 musl: rustup answers 404; mipsel: tier 3): std built from
+    # source on nightly. Without rustup's self-contained crt objects for these targets,
+    # rustc must not look for them (-Clink-self-contained=no): zig's musl supplies crt1.o.
+    if have_nightly; then
+        for target in armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl; do
+            var=CARGO_TARGET_$(echo $target | tr 'a-z-' 'A-Z_')_RUSTFLAGS
+            env "$var=-Clink-self-contained=no" cargo +nightly zigbuild --release \
+                --target $target --bin tcpmssd -Zbuild-std=std,panic_abort
+            sizes+=("$(size $target release)")
+        done
+        # The tiny profile (.cargo/config.toml's `tiny` alias, for aarch64 musl).
+        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-Zunstable-options \
+-Cpanic=immediate-abort -Zlocation-detail=none -Cforce-unwind-tables=no \
+-Clink-self-contained=no" \
+            cargo +nightly zigbuild --profile tiny --target aarch64-unknown-linux-musl \
+            --bin tcpmssd -Zbuild-std=std,panic_abort
+        sizes+=("$(size aarch64-unknown-linux-musl tiny)")
+    else
+        skipped "rustup cannot install nightly with rust-src here; armv7 musl, mipsel and the aarch64 tiny build were NOT checked"
+    fi
+fi
+step "router binary sizes"
+printf '%s\n' "${sizes[@]}"
+
+step "clippy for the router targets (the daemon and its unit tests)"
+# 64-bit musl and 32-bit code paths (time_t, c_long are 32 bits on armv7) lint differently.
+for target in aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf; do
+    if rustup target list --installed 2>/dev/null | grep -qx $target; then
+        cargo clippy --target $target --bin tcpmssd --profile test -- -D warnings
+    else
+        skipped "no std for $target here; clippy for it was NOT run"
+    fi
+done
+
+step "VM test code: fmt, clippy, tests, shellcheck"
+(cd tests/vm/syn &&
+    export CARGO_TARGET_DIR=$target_dir/vm-syn &&
+    cargo fmt --check &&
+    cargo clippy --all-targets -- -D warnings &&
+    cargo test)
+bash -n tests/vm/arm64.sh tests/vm/seccomp-gap.sh .ci/routers.sh
+sh -n tests/vm/guest.sh
+if command -v shellcheck >/dev/null 2>&1; then
+    shellcheck tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/guest.sh .ci/routers.sh
+    echo "shellcheck: clean"
+else
+    skipped "shellcheck not installed; the VM scripts were only checked with bash -n"
+fi
+
+step "end to end on arm64: tests/vm/arm64.sh"
+bash tests/vm/arm64.sh 2>&1 | tee "$target_dir/vm-arm64.log"
+
+step "the arm64 test fails on a seccomp gap: tests/vm/seccomp-gap.sh"
+if [ -f "${TCPMSSD_VM_CACHE:-$target_dir/vm}/work/console.log" ]; then
+    bash tests/vm/seccomp-gap.sh SYS_sendmsg
+else
+    skipped "the arm64 VM did not run, so neither did the seccomp-gap check"
+fi
+# The real run's result last, where a reader of the log looks for it.
+grep -E '^arm64: [0-9]+ passed, [0-9]+ failed$' "$target_dir/vm-arm64.log" || true
