@@ -13,8 +13,10 @@
 #
 # Needs root (apt-get download of arm64 packages), qemu-system-aarch64 (package
 # qemu-system-arm), cargo-zigbuild and cpio. The packages are cached in
-# ${TCPMSSD_VM_CACHE:-target/vm}/debs (under CARGO_TARGET_DIR when set); a missing prerequisite or an unreachable Debian
-# archive is one "!!! SKIPPED:" line and exit status 0, as the other optional CI steps.
+# ${TCPMSSD_VM_CACHE:-target/vm}/debs (target/ is CARGO_TARGET_DIR when set); a missing
+# prerequisite or an unreachable Debian archive is one "!!! SKIPPED:" line and exit status 0,
+# as the other optional CI steps. Nothing is left running or changed on the host but the
+# cache and apt's arm64 architecture; the namespaces live and die inside the VM.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=aarch64-unknown-linux-musl
@@ -61,8 +63,9 @@ echo "tcpmssd: $daemon ($(stat -c %s "$daemon") bytes)"
 
 # 2. Debian's arm64 packages. The kernel is the one linux-image-arm64 points to (its
 # -unsigned twin has the same image and modules without the EFI signature). The libraries
-# are those iproute2's ip and iptables' xtables-legacy-multi and its extensions need; step 3
-# checks that every NEEDED library is there, so a new dependency fails loudly, not oddly.
+# are those that iproute2's ip, iptables' xtables-legacy-multi with its extensions and nft
+# need; step 3 checks that every NEEDED library is there, so that a new dependency fails
+# loudly, not oddly.
 step "Debian arm64 packages"
 # apt-cache reads its whole cache on every call (seconds each here): two calls in all.
 kernel_of() {
@@ -105,13 +108,19 @@ for package in "${packages[@]}"; do
     [ -f "$deb" ] || missing+=("$package:arm64")
 done
 if ((${#missing[@]})); then
-    (cd "$cache/debs" && timeout 600 apt-get download -q -o APT::Sandbox::User=root "${missing[@]}") ||
+    (cd "$cache/debs" &&
+        timeout 600 apt-get download -q -o APT::Sandbox::User=root "${missing[@]}") ||
         skip "apt-get download failed (Debian archive unreachable?)"
 fi
 for deb in "${debs[@]}"; do
     [ -f "$deb" ] || die "apt-get download left no $deb"
 done
-echo "${#debs[@]} packages (kernel $kernel), ${#missing[@]} downloaded now, the rest cached in $cache/debs"
+# Versions the archive has replaced go, with their unpacked kernels.
+for old in "$cache"/debs/*.deb "$cache"/kernel/*; do
+    [[ " ${debs[*]} " == *" $cache/debs/$(basename "$old" .deb).deb "* ]] || rm -rf "$old"
+done
+echo "${#debs[@]} packages (kernel $kernel), ${#missing[@]} downloaded now," \
+    "the rest cached in $cache/debs"
 
 # 3. The initramfs.
 step "initramfs"
@@ -127,8 +136,9 @@ rm -rf "${rootfs:?}"/usr/share "${rootfs:?}"/etc/init.d \
     "${rootfs:?}"/usr/lib/aarch64-linux-gnu/{gconv,tc}
 # Only the image and the modules the guest may load (the whole package unpacks to 400 MB),
 # once per kernel package and list.
-members=('./boot/vmlinuz-*' './lib/modules/*/kernel/net/*' './lib/modules/*/kernel/drivers/net/veth.ko'
-    './lib/modules/*/kernel/lib/libcrc32c.ko' './lib/modules/*/kernel/crypto/crc32c_generic.ko')
+members=('./boot/vmlinuz-*' './lib/modules/*/kernel/net/*'
+    './lib/modules/*/kernel/drivers/net/veth.ko' './lib/modules/*/kernel/lib/libcrc32c.ko'
+    './lib/modules/*/kernel/crypto/crc32c_generic.ko')
 kernel_tree=$cache/kernel/$(basename "$kernel_deb" .deb)
 if [ "$(cat "$kernel_tree/.unpacked" 2>/dev/null)" != "${members[*]}" ]; then
     rm -rf "$kernel_tree"
@@ -198,6 +208,7 @@ done < <(find "$rootfs"/{bin/ip,usr/sbin/xtables-legacy-multi,usr/sbin/nft} \
     \( -name ip -o -name xtables-legacy-multi -o -name nft -o -name '*.so*' \))
 ((${#absent[@]} == 0)) || die "libraries missing from the image: ${absent[*]}"
 (cd "$rootfs" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initrd.gz"
+rm -rf "$rootfs"
 echo "initrd: $(stat -c %s "$work/initrd.gz") bytes; kernel: $(basename "$vmlinuz")"
 
 # 4. Boot. TCG (no KVM here); no network device, so nothing can leave the VM. The guest
