@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use common::capture::{tcp_checksum, Capture};
 use common::clamper::{
-    expected_mss, in_namespace, queue_number, queue_stats, queue_to, Clamper, Daemon,
-    DaemonSetup, Queued, DAEMON_WAIT,
+    expected_mss, in_namespace, queue_number, queue_stats, queue_to, Clamper, Daemon, DaemonSetup,
+    Queued, DAEMON_WAIT,
 };
 use common::flood::{send_raw, sockaddr};
 use common::handshake::{handshake, only, Handshake, PORT};
