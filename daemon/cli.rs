@@ -1,35 +1,20 @@
-//! The command line: `tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]`, parsed in the
-//! BSD getopt style of the original tcpmssd(8) (clustered flags, `-p5` and `-p 5`), plus
-//! `-h`/`--help` and `-V`/`--version`. Every exit-64 message is written here.
+//! The command line: `tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]`, read
+//! with lexopt in the BSD getopt style of the original tcpmssd(8) (clustered flags, `-p5` and
+//! `-p 5`), plus `-h`/`--help` and `-V`/`--version`. Every exit-64 message is written here.
 
 use core::fmt::{self, Write as _};
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::log::{Line, LINE_LEN};
-
-/// Exit status for a bad command line (sysexits(3) `EX_USAGE`).
-pub const EX_USAGE: u8 = 64;
-/// Exit status for a missing input, such as an unknown interface (`EX_NOINPUT`).
-pub const EX_NOINPUT: u8 = 66;
-/// Exit status when a service is unavailable: the queue or divert port is taken, another
-/// instance runs (`EX_UNAVAILABLE`).
-pub const EX_UNAVAILABLE: u8 = 69;
-/// Exit status for an unknown `-u` user (`EX_NOUSER`).
-pub const EX_NOUSER: u8 = 67;
-/// Exit status for a failed system call (`EX_OSERR`).
-pub const EX_OSERR: u8 = 71;
-/// Exit status when the pidfile cannot be created (`EX_CANTCREAT`).
-pub const EX_CANTCREAT: u8 = 73;
-/// Exit status for missing privileges (`EX_NOPERM`).
-pub const EX_NOPERM: u8 = 77;
+use crate::sys::interface::IFNAME_MAX;
+use crate::text::{decimal, Line, Shown, LINE_LEN};
 
 /// The one-line synopsis printed after every usage error.
-pub const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
+pub const USAGE: &str = "usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
 
 /// The `--help` text: every option on one screen.
 pub const HELP: &str = "\
-usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]
+usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]
 
 Lowers the TCP MSS option of SYN and SYN-ACK packets the firewall queues to it,
 so that connections work across a link with a small MTU even where ICMP is lost.
@@ -38,9 +23,10 @@ so that connections work across a link with a small MTU even where ICMP is lost.
   -i iface       clamp for this interface's MTU, followed when it changes
   -m mtu         clamp for this fixed MTU, 68..65535
   -b             clamp packets in both directions (default: outbound only)
+  -f             stay in the foreground, log to syslog (for a supervisor)
   -v             stay in the foreground and log every clamp to stderr
   -P pidfile     pidfile path, absolute (default: /var/run/tcpmssd.<iface>.pid
-                 with -i, /var/run/tcpmssd.<port>.pid with -m; none with -v)
+                 with -i, /var/run/tcpmssd.<port>.pid with -m; none with -f, -v)
   -u user        run as this user once the queue or port is open (Linux keeps
                  CAP_NET_ADMIN only; FreeBSD also chroots to /var/empty)
   -h, --help     print this help and exit
@@ -55,9 +41,6 @@ pub const VERSION: &str = concat!("tcpmssd ", env!("CARGO_PKG_VERSION"));
 
 /// Longest user name accepted by `-u` (LOGIN_NAME_MAX is larger, useradd's default is 32).
 pub const USER_MAX: usize = 32;
-
-/// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less the terminating NUL.
-pub const IFNAME_MAX: usize = 15;
 
 /// Smallest MTU accepted: the IPv4 minimum every link must carry (RFC 791, section 3.2).
 pub const MTU_MIN: u16 = 68;
@@ -77,13 +60,15 @@ pub enum MtuSource {
 pub struct Config {
     /// `-b`: clamp inbound packets too.
     pub both: bool,
-    /// `-v`: stay in the foreground and log to stderr.
+    /// `-f` or `-v`: do not detach. With `-f` alone, lines still go to syslog, as detached.
+    pub foreground: bool,
+    /// `-v`: stay in the foreground, log to stderr, one line per clamp.
     pub verbose: bool,
     /// `-p`: NFQUEUE queue number on Linux, divert(4) port on FreeBSD.
     pub port: u16,
     /// `-i` or `-m`.
     pub mtu_source: MtuSource,
-    /// The pidfile to write: `-P`, else the default when detaching, else (`-v`) none.
+    /// The pidfile to write: `-P`, else the default when detaching, else (`-f`, `-v`) none.
     ///
     /// A `CString`, not a fixed-size string: a path is bytes rather than UTF-8, `PATH_MAX`
     /// differs between the systems, and it is built once at start-up, never per packet.
@@ -104,9 +89,9 @@ pub enum Command {
 }
 
 /// A bad command line: one line, `tcpmssd: <what is wrong>`, to print before [`USAGE`] and
-/// exit with [`EX_USAGE`].
+/// exit with [`crate::exit::EX_USAGE`].
 pub struct UsageError {
-    // Boxed as `run::Fatal`'s line: the parser's many `?` then pass a pointer, not 264 bytes.
+    // Boxed as `exit::Fatal`'s line: the parser's many `?` then pass a pointer, not 264 bytes.
     line: Box<Line<LINE_LEN>>,
 }
 
@@ -138,62 +123,6 @@ impl fmt::Debug for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.line(), f)
     }
-}
-
-/// Shows a command-line value in a message: as typed when it is plain printable ASCII,
-/// otherwise quoted with escapes, so empty, blank and non-UTF-8 values stay visible.
-pub struct Shown<'a>(pub &'a OsStr);
-
-impl<'a> Shown<'a> {
-    /// Shows a path or name kept as raw bytes (the pidfile path), quoted as command-line
-    /// values are.
-    #[must_use]
-    pub fn bytes(bytes: &'a [u8]) -> Shown<'a> {
-        Shown(OsStr::from_bytes(bytes))
-    }
-}
-
-impl fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bytes = self.0.as_bytes();
-        if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_graphic) {
-            // All ASCII, so valid UTF-8: the check cannot fail.
-            return f.write_str(core::str::from_utf8(bytes).unwrap_or_default());
-        }
-        // Escaped byte by byte rather than shown with `Debug`, which prints printable non-ASCII
-        // text as is (a terminal or log would render look-alikes) and needs Unicode tables.
-        f.write_str("\"")?;
-        for &byte in bytes {
-            escape_byte(f, byte)?;
-        }
-        f.write_str("\"")
-    }
-}
-
-/// Writes a byte as it would appear inside a Rust byte string literal.
-fn escape_byte(f: &mut fmt::Formatter<'_>, byte: u8) -> fmt::Result {
-    match byte {
-        b'"' => f.write_str("\\\""),
-        b'\\' => f.write_str("\\\\"),
-        b'\0' => f.write_str("\\0"),
-        b'\t' => f.write_str("\\t"),
-        b'\n' => f.write_str("\\n"),
-        b'\r' => f.write_str("\\r"),
-        b' '..=b'~' => f.write_char(char::from(byte)),
-        _ => write!(f, "\\x{byte:02X}"),
-    }
-}
-
-/// Reads `bytes` as an unsigned decimal number: ASCII digits only, no sign, no blanks, no
-/// prefix. `None` when it is not one; numbers past `u64::MAX` saturate (they are out of
-/// every range anyway). Also reads the pid in a pidfile.
-pub fn decimal(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(bytes.iter().fold(0u64, |n, digit| {
-        n.saturating_mul(10).saturating_add(u64::from(digit - b'0'))
-    }))
 }
 
 fn parse_port(value: &OsStr) -> Result<u16, UsageError> {
@@ -304,99 +233,97 @@ where
     parse_args(args.iter().map(|arg| arg.as_os_str()))
 }
 
-/// Reads the command line as BSD getopt(3) does: flags clustered (`-bv`), a value attached
-/// (`-p5`) or in the next argument (`-p 5`, even one that starts with `-`), `--` ending the
-/// options; besides, `--help` and `--version`. Every argument is an option: the daemon takes
-/// no operands.
+/// Reads the command line with lexopt, in the style of BSD getopt(3): flags clustered
+/// (`-bv`), a value attached (`-p5`, also `-p=5`) or in the next argument (`-p 5`, even one
+/// that starts with `-`), `--` ending the options; besides, `--help` and `--version`. The
+/// daemon takes no operands. Every message is written here, none by lexopt.
 ///
-/// Written here rather than with a parser crate: for nine options, lexopt and the formatting
-/// its errors bring cost 11 KB of the release binary (issue 6's size goal).
-pub fn parse_args<'a>(mut args: impl Iterator<Item = &'a OsStr>) -> Result<Command, UsageError> {
+/// lexopt copies each argument into an `OsString`: a few heap allocations at start-up, none
+/// later (the loop's count stays flat; the counters report it).
+pub fn parse_args<'a>(args: impl Iterator<Item = &'a OsStr>) -> Result<Command, UsageError> {
+    use lexopt::Arg;
+
+    let mut parser = lexopt::Parser::from_args(args);
     let mut seen = Seen::default();
-    while let Some(arg) = args.next() {
-        let bytes = arg.as_bytes();
-        if bytes == b"--" {
-            match args.next() {
-                Some(operand) => return Err(unexpected_argument(operand)),
-                None => break,
+    while let Some(arg) = parser.next().map_err(lexopt_error)? {
+        let option = match arg {
+            Arg::Short('h') => return Ok(Command::Help),
+            Arg::Short('V') => return Ok(Command::Version),
+            Arg::Long(name) => {
+                let (command, option) = long_option(name)?;
+                // `--help=me` is a mistake worth reporting, not a request for help.
+                return match parser.optional_value() {
+                    Some(value) => Err(UsageError::new(format_args!(
+                        "{option} takes no value, got {}",
+                        Shown(&value)
+                    ))),
+                    None => Ok(command),
+                };
             }
-        }
-        if bytes.starts_with(b"--") {
-            return long_option(bytes);
-        }
-        let Some(cluster) = bytes.strip_prefix(b"-").filter(|rest| !rest.is_empty()) else {
-            return Err(unexpected_argument(arg));
+            Arg::Value(operand) => return Err(unexpected_argument(&operand)),
+            Arg::Short(option) => option,
         };
-        for (at, &option) in cluster.iter().enumerate() {
-            match option {
-                b'h' => return Ok(Command::Help),
-                b'V' => return Ok(Command::Version),
-                b'b' => once(&mut seen.both, 'b', ())?,
-                b'v' => once(&mut seen.verbose, 'v', ())?,
-                b'p' | b'i' | b'm' | b'P' | b'u' => {
-                    let option = char::from(option);
-                    let value = match cluster.get(at + 1..).filter(|rest| !rest.is_empty()) {
-                        Some(attached) => OsStr::from_bytes(attached),
-                        None => args.next().ok_or_else(|| {
-                            UsageError::new(format_args!("-{option} needs a value"))
-                        })?,
-                    };
-                    seen.take(option, value)?;
-                    break;
-                }
-                _ => return Err(unknown_short_option(cluster.get(at..).unwrap_or_default())),
+        match option {
+            'b' => once(&mut seen.both, 'b', ())?,
+            'f' => once(&mut seen.foreground, 'f', ())?,
+            'v' => once(&mut seen.verbose, 'v', ())?,
+            'p' | 'i' | 'm' | 'P' | 'u' => {
+                let value = parser.value().map_err(lexopt_error)?;
+                seen.take(option, &value)?;
             }
+            _ => return Err(unknown_short_option(option)),
         }
     }
     seen.finish()
+}
+
+/// Turns the errors lexopt can give for the calls made above into their one-line message.
+/// Not lexopt's own text: its `Display` of every variant would cost the binary 2 KB.
+fn lexopt_error(error: lexopt::Error) -> UsageError {
+    match error {
+        lexopt::Error::MissingValue {
+            option: Some(option),
+        } => UsageError::new(format_args!("{option} needs a value")),
+        // `-b=x`: a flag with a value after `=`.
+        lexopt::Error::UnexpectedValue { option, value } => UsageError::new(format_args!(
+            "{option} takes no value, got {}",
+            Shown(&value)
+        )),
+        // MissingValue without an option, UnexpectedOption, UnexpectedArgument,
+        // NonUnicodeValue, ParsingFailed and Custom come only from calls not made here.
+        _ => UsageError::new(format_args!("bad command line")),
+    }
 }
 
 fn unexpected_argument(arg: &OsStr) -> UsageError {
     UsageError::new(format_args!("unexpected argument {}", Shown(arg)))
 }
 
-/// `rest` starts with the unknown option: shown whole when it is a character past ASCII (its
-/// length read from the UTF-8 lead byte).
-fn unknown_short_option(rest: &[u8]) -> UsageError {
-    let len = match rest.first() {
-        Some(0xc0..=0xdf) => 2,
-        Some(0xe0..=0xef) => 3,
-        Some(0xf0..=0xf7) => 4,
-        _ => 1,
-    };
-    let mut option = [b'-'; 5];
-    let name = rest.get(..len).unwrap_or(rest);
-    option[1..=name.len()].copy_from_slice(name);
+/// An unknown `-x`. lexopt hands over a character: bytes that are no UTF-8 arrive as U+FFFD,
+/// which is shown escaped as any byte past ASCII is.
+fn unknown_short_option(option: char) -> UsageError {
+    let mut name = [b'-'; 5];
+    let len = option.encode_utf8(&mut name[1..]).len();
     UsageError::new(format_args!(
         "unknown option {}",
-        Shown::bytes(&option[..=name.len()])
+        Shown::bytes(name.get(..=len).unwrap_or_default())
     ))
 }
 
-/// `--help` or `--version`, refusing `--help=value`: a mistake worth reporting, not a request
-/// for help. `arg` starts with `--`.
-fn long_option(arg: &[u8]) -> Result<Command, UsageError> {
-    let (option, value) = match arg.iter().position(|&byte| byte == b'=') {
-        Some(equals) => (&arg[..equals], arg.get(equals + 1..)),
-        None => (arg, None),
-    };
-    let command = match option {
-        b"--help" => Command::Help,
-        b"--version" => Command::Version,
+/// `--help` or `--version` (`name` comes without its dashes), with the option's name.
+fn long_option(name: &str) -> Result<(Command, &'static str), UsageError> {
+    match name {
+        "help" => Ok((Command::Help, "--help")),
+        "version" => Ok((Command::Version, "--version")),
         _ => {
-            return Err(UsageError::new(format_args!(
+            // Shown whole, dashes included, so that `--=x` reads `unknown option --`.
+            let mut option = Line::<LINE_LEN>::new();
+            let _ = write!(option, "--{name}");
+            Err(UsageError::new(format_args!(
                 "unknown option {}",
-                Shown::bytes(option)
+                Shown::bytes(option.as_str().as_bytes())
             )))
         }
-    };
-    match value {
-        Some(value) => Err(UsageError::new(format_args!(
-            "{} takes no value, got {}",
-            Shown::bytes(option),
-            Shown::bytes(value)
-        ))),
-        None => Ok(command),
     }
 }
 
@@ -404,6 +331,7 @@ fn long_option(arg: &[u8]) -> Result<Command, UsageError> {
 #[derive(Default)]
 struct Seen {
     both: Option<()>,
+    foreground: Option<()>,
     verbose: Option<()>,
     port: Option<u16>,
     mtu_source: Option<MtuSource>,
@@ -417,7 +345,15 @@ impl Seen {
     fn take(&mut self, option: char, value: &OsStr) -> Result<(), UsageError> {
         match option {
             'p' => once(&mut self.port, 'p', parse_port(value)?),
-            'P' => once(&mut self.pidfile, 'P', parse_pidfile(value)?),
+            'P' => {
+                let path = parse_pidfile(value)?;
+                // The same path twice is one request: an rc.d script passes `-P` and the
+                // administrator's flags may repeat it.
+                if self.pidfile.as_ref() == Some(&path) {
+                    return Ok(());
+                }
+                once(&mut self.pidfile, 'P', path)
+            }
             'u' => once(&mut self.user, 'u', parse_user(value)?),
             _ => {
                 let source = if option == 'i' {
@@ -453,14 +389,17 @@ impl Seen {
             )));
         };
         let verbose = self.verbose.is_some();
+        let foreground = verbose || self.foreground.is_some();
         let pidfile = match self.pidfile {
             Some(path) => Some(path),
-            // In the foreground there is no daemon for a pidfile to name.
-            None if verbose => None,
+            // In the foreground there is no daemon for a pidfile to name: a supervisor
+            // (daemon(8), systemd) knows the pid, and writes its own file if asked.
+            None if foreground => None,
             None => Some(default_pidfile(&mtu_source, port)),
         };
         Ok(Command::Run(Config {
             both: self.both.is_some(),
+            foreground,
             verbose,
             port,
             mtu_source,
@@ -509,6 +448,7 @@ mod tests {
             config,
             Config {
                 both: false,
+                foreground: false,
                 verbose: false,
                 port: 1000,
                 mtu_source: MtuSource::Interface("em0".try_into().unwrap()),
@@ -521,7 +461,7 @@ mod tests {
     #[test]
     fn clustered_flags_and_attached_values() {
         let config = run(&["-bvp5", "-m1400"]);
-        assert!(config.both && config.verbose);
+        assert!(config.both && config.verbose && config.foreground);
         assert_eq!(config.port, 5);
         assert_eq!(config.mtu_source, MtuSource::Fixed(1400));
         assert_eq!(config.pidfile, None, "foreground: no pidfile unless -P");
@@ -535,6 +475,60 @@ mod tests {
             run(&["-p1", "-i", "-x0"]).mtu_source,
             MtuSource::Interface("-x0".try_into().unwrap())
         );
+    }
+
+    /// lexopt reads `-p=5` as `-p 5` (getopt(3) would read the value `=5`).
+    #[test]
+    fn equals_after_a_short_option_starts_its_value() {
+        let config = run(&["-p=5", "-m=1400"]);
+        assert_eq!(
+            (config.port, config.mtu_source),
+            (5, MtuSource::Fixed(1400))
+        );
+        let config = run(&["-bp=7", "-i=em0", "-P=/run/t.pid"]);
+        assert_eq!(config.port, 7);
+        assert_eq!(
+            config.mtu_source,
+            MtuSource::Interface("em0".try_into().unwrap())
+        );
+        assert_eq!(config.pidfile.as_deref(), Some(c"/run/t.pid"));
+    }
+
+    /// lexopt hands over an option name that is no UTF-8 as U+FFFD, shown escaped.
+    #[test]
+    fn non_utf8_option_name_shown_as_the_replacement_character() {
+        for bad in [&b"-\xff"[..], b"-b\xff", b"-\xc3"] {
+            let args = [
+                OsStr::new("-p1"),
+                OsStr::new("-m1400"),
+                OsStr::from_bytes(bad),
+            ];
+            match parse(args) {
+                Err(error) => assert_eq!(
+                    error.line(),
+                    "tcpmssd: unknown option \"-\\xEF\\xBF\\xBD\"",
+                    "{bad:?}"
+                ),
+                other => panic!("{bad:?}: expected an error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn foreground_without_clamp_lines_and_without_a_default_pidfile() {
+        let config = run(&["-f", "-p", "7", "-i", "em0"]);
+        assert!(config.foreground && !config.verbose);
+        assert_eq!(config.pidfile, None, "a supervisor knows the pid");
+        let config = run(&["-fP", "/run/t.pid", "-p7", "-m1400"]);
+        assert_eq!(config.pidfile.as_deref(), Some(c"/run/t.pid"));
+        let config = run(&["-fv", "-p7", "-m1400"]);
+        assert!(config.foreground && config.verbose);
+    }
+
+    #[test]
+    fn the_same_pidfile_twice_is_one() {
+        let config = run(&["-P/run/t.pid", "-p7", "-m1400", "-P", "/run/t.pid"]);
+        assert_eq!(config.pidfile.as_deref(), Some(c"/run/t.pid"));
     }
 
     #[test]
@@ -613,8 +607,10 @@ mod tests {
             "-i",
             "-m",
             "-b",
+            "-f",
             "-v",
             "-P",
+            "-u",
             "-h",
             "--help",
             "-V",
@@ -665,7 +661,11 @@ mod tests {
             (&["--help=me"],                        "--help takes no value, got me"),
             (&["-m", "1400", "-p"],                 "-p needs a value"),
             (&["-m", "1400", "-p", "--"],           "-p --: port must be a decimal number"),
-            (&["-m", "1400", "-p=5"],               "-p =5: port must be a decimal number"),
+            (&["-m", "1400", "-p=x5"],              "-p x5: port must be a decimal number"),
+            (&["-m", "1400", "-p=-5"],              "-p -5: port must be a decimal number"),
+            (&["-p1", "-m1400", "-b=x"],            "-b takes no value, got x"),
+            (&["-p1", "-m1400", "-P/a", "-P/a/"],   "-P given twice"),
+            (&["-ff", "-p1", "-m1400"],             "-f given twice"),
             (&["-p1", "-m1400", "-"],               "unexpected argument -"),
             (&["-p1", "-m1400", "-bé"],             "unknown option \"-\\xC3\\xA9\""),
             (&["--", "-p1"],                        "unexpected argument -p1"),
@@ -682,23 +682,6 @@ mod tests {
         ];
         for (args, expected) in cases {
             assert_eq!(error(args), format!("tcpmssd: {expected}"), "{args:?}");
-        }
-    }
-
-    #[test]
-    fn shown_values_plain_or_quoted_with_escapes() {
-        let cases: [(&[u8], &str); 6] = [
-            (b"em0", "em0"),
-            (b"", "\"\""),
-            (b"a b", "\"a b\""),
-            (b"q\"\\\0\t\n\r", "\"q\\\"\\\\\\0\\t\\n\\r\""),
-            // Bytes past ASCII are escaped even when they are printable UTF-8 ("é").
-            ("\u{e9}\u{7f}\u{1}".as_bytes(), "\"\\xC3\\xA9\\x7F\\x01\""),
-            // Bytes that are no UTF-8.
-            (b"a\xff\xc3", "\"a\\xFF\\xC3\""),
-        ];
-        for (bytes, expected) in cases {
-            assert_eq!(Shown::bytes(bytes).to_string(), expected, "{bytes:?}");
         }
     }
 

@@ -7,7 +7,8 @@ use core::fmt::Write as _;
 
 use tcpmssd_core::{Outcome, Reason};
 
-use crate::log::{Line, Log, LINE_LEN};
+use crate::log::Log;
+use crate::text::{Line, LINE_LEN};
 
 /// Something the daemon counts that happens outside the core.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

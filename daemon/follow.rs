@@ -7,10 +7,10 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::cli::{EX_NOINPUT, EX_OSERR, IFNAME_MAX};
+use crate::exit::{Fatal, EX_NOINPUT, EX_OSERR};
 use crate::log::{Log, OsError};
-use crate::run::{Fatal, MtuWatch};
-use crate::sys::interface;
+use crate::run::MtuWatch;
+use crate::sys::interface::{self, IFNAME_MAX};
 
 /// Datagrams read per wake-up at most; the rest wait for the next one.
 const READS_PER_WAKE: usize = 32;

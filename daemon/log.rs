@@ -1,4 +1,5 @@
-//! Log lines: built in a fixed stack buffer, written to stderr (foreground `-v`) or syslog.
+//! Log lines: built in a fixed stack buffer ([`Line`]), written to stderr (foreground `-v`) or
+//! syslog.
 //!
 //! Nothing here allocates, so the packet loop may log. Overlong lines are cut, never refused:
 //! a log line must not be able to fail. Lines that packets cause go through a [`RateLimit`]
@@ -10,120 +11,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::sys;
-use crate::sys::process::{self, Moment};
-
-/// Longest log line in bytes. syslogd(8) on FreeBSD keeps 480 bytes of message per line and
-/// RFC 5424 receivers must accept 480 octets; 256 holds every line the daemon builds.
-pub const LINE_LEN: usize = 256;
-
-/// A line of at most `N` bytes, written through [`core::fmt::Write`].
-///
-/// Text past `N` bytes is dropped at a character boundary and the last bytes become `...`, so
-/// a cut line says it was cut. Writing never fails.
-pub struct Line<const N: usize> {
-    /// UTF-8 text in `bytes[..len]`: only whole `str`s, or their prefixes ending on a character
-    /// boundary, are appended.
-    bytes: [u8; N],
-    len: usize,
-    truncated: bool,
-}
-
-/// Marker that replaces the end of a cut line.
-const CUT: &[u8] = b"...";
-
-impl<const N: usize> Line<N> {
-    /// Returns an empty line.
-    #[must_use]
-    pub const fn new() -> Self {
-        Line {
-            bytes: [0; N],
-            len: 0,
-            truncated: false,
-        }
-    }
-
-    /// Returns the text written so far.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        // Holds whole characters only (see `bytes`): the check cannot fail.
-        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
-
-    /// Returns true when text was dropped because the line was full.
-    #[cfg(test)]
-    #[must_use]
-    pub const fn is_truncated(&self) -> bool {
-        self.truncated
-    }
-
-    /// Empties the line for reuse.
-    pub fn clear(&mut self) {
-        self.len = 0;
-        self.truncated = false;
-    }
-}
-
-/// Appends `text` to the line in `bytes[..*len]`, cutting and marking it when it does not fit.
-/// Not generic over the length, so that every `Line<N>` shares this one copy of the code.
-fn append(bytes: &mut [u8], len: &mut usize, truncated: &mut bool, text: &str) {
-    if *truncated {
-        return;
-    }
-    let room = bytes.len() - *len;
-    if text.len() <= room {
-        bytes[*len..*len + text.len()].copy_from_slice(text.as_bytes());
-        *len += text.len();
-        return;
-    }
-    *truncated = true;
-    // Below 3 bytes there is no room for the marker: the line just ends where it is full.
-    let marker = if bytes.len() >= CUT.len() { CUT } else { b"" };
-    let keep = bytes.len() - marker.len();
-    // The text as it would be whole: the line so far, then `text`; longer than `keep`.
-    let whole = |at: usize| {
-        if at < *len {
-            bytes[at]
-        } else {
-            text.as_bytes()[at - *len]
-        }
-    };
-    let mut end = keep;
-    // A UTF-8 continuation byte after the cut means the cut split a character: drop all of it.
-    while end > 0 && whole(end) & 0xc0 == 0x80 {
-        end -= 1;
-    }
-    if end > *len {
-        bytes[*len..end].copy_from_slice(&text.as_bytes()[..end - *len]);
-    }
-    bytes[end..end + marker.len()].copy_from_slice(marker);
-    *len = end + marker.len();
-}
-
-impl<const N: usize> Default for Line<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> fmt::Write for Line<N> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        append(&mut self.bytes, &mut self.len, &mut self.truncated, s);
-        Ok(())
-    }
-}
-
-impl<const N: usize> fmt::Display for Line<N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl<const N: usize> fmt::Debug for Line<N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
+use crate::sys::address::{address_text, ADDRESS_TEXT_LEN};
+use crate::sys::clock::Moment;
+use crate::sys::errno::strerror;
+use crate::sys::{stdio, syslog};
+use crate::text::{Line, LINE_LEN};
 
 /// How serious a line is; it picks the syslog priority.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,11 +60,11 @@ impl Log {
 
     /// Opens syslog with ident `tcpmssd`, `LOG_PID` and facility `LOG_DAEMON`.
     ///
-    /// Call it in the process that will log (after [`process::daemonize`]), so that `LOG_PID`
-    /// names the daemon and not its exited parent.
+    /// Call it in the process that will log (after [`crate::sys::detach::daemonize`]), so that
+    /// `LOG_PID` names the daemon and not its exited parent.
     #[must_use]
     pub fn syslog() -> Log {
-        process::openlog(
+        syslog::openlog(
             c"tcpmssd",
             libc::LOG_PID | libc::LOG_NDELAY,
             libc::LOG_DAEMON,
@@ -228,7 +120,7 @@ impl Log {
                 out[..PREFIX.len()].copy_from_slice(PREFIX);
                 out[PREFIX.len()..end].copy_from_slice(&text.as_bytes()[..len]);
                 out[end] = b'\n';
-                let _ = process::write_stderr(&out[..=end]);
+                let _ = stdio::write_stderr(&out[..=end]);
             }
             Sink::Syslog => {
                 // syslog(3) takes a C string: copy to a stack buffer and stop at the first NUL,
@@ -237,7 +129,7 @@ impl Log {
                 let len = text.len().min(LINE_LEN);
                 c_line[..len].copy_from_slice(&text.as_bytes()[..len]);
                 if let Ok(c_text) = CStr::from_bytes_until_nul(&c_line) {
-                    process::syslog(level.syslog_priority(), c_text);
+                    syslog::syslog(level.syslog_priority(), c_text);
                 }
             }
         }
@@ -247,19 +139,19 @@ impl Log {
 impl Drop for Log {
     fn drop(&mut self) {
         if self.sink == Sink::Syslog {
-            process::closelog();
+            syslog::closelog();
         }
     }
 }
 
 /// Displays a packet's address and port as std does (`198.51.100.1:80`, `[2001:db8::1]:80`),
-/// with the C library's address formatter (see [`sys::address_text`]).
+/// with the C library's address formatter (see [`address_text`]).
 pub struct Endpoint(pub SocketAddr);
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0; sys::ADDRESS_TEXT_LEN];
-        let text = sys::address_text(self.0.ip(), &mut buf);
+        let mut buf = [0; ADDRESS_TEXT_LEN];
+        let text = address_text(self.0.ip(), &mut buf);
         let port = self.0.port();
         match self.0 {
             SocketAddr::V4(_) => write!(f, "{text}:{port}"),
@@ -279,7 +171,7 @@ impl fmt::Display for OsError<'_> {
         match self.0.raw_os_error() {
             Some(errno) => {
                 let mut buf = [0u8; 128];
-                let text = process::strerror(errno, &mut buf);
+                let text = strerror(errno, &mut buf);
                 write!(f, "{text} (errno {errno})")
             }
             // Errors made without an errno carry a kind only: the daemon makes two, named here
@@ -378,68 +270,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_keeps_short_text() {
-        let mut line = Line::<16>::new();
-        write!(line, "mtu {}", 1500).unwrap();
-        assert_eq!(line.as_str(), "mtu 1500");
-        assert!(!line.is_truncated());
-    }
-
-    #[test]
-    fn line_cuts_long_text_and_marks_it() {
-        let mut line = Line::<10>::new();
-        let middle = "ghijkl";
-        write!(line, "abcdef{middle}mnop").unwrap();
-        assert_eq!(line.as_str(), "abcdefg...");
-        assert!(line.is_truncated());
-        // Later writes are dropped, not appended after the marker.
-        write!(line, "xyz").unwrap();
-        assert_eq!(line.as_str(), "abcdefg...");
-    }
-
-    #[test]
-    fn line_cuts_at_character_boundary() {
-        // "é" is two bytes; 9 bytes of "ééééé" would split a character.
-        let mut line = Line::<12>::new();
-        write!(line, "ééééééé").unwrap();
-        assert!(line.is_truncated());
-        assert_eq!(line.as_str(), "éééé...");
-    }
-
-    #[test]
-    fn line_cut_after_earlier_writes_filled_it() {
-        let mut line = Line::<10>::new();
-        write!(line, "123456789").unwrap();
-        write!(line, "ab").unwrap();
-        assert_eq!(line.as_str(), "1234567...");
-        // The cut falls inside the first "é" of text written earlier: all of it goes.
-        let mut line = Line::<6>::new();
-        write!(line, "abéé").unwrap();
-        write!(line, "z").unwrap();
-        assert_eq!(line.as_str(), "ab...");
-    }
-
-    #[test]
-    fn line_shorter_than_the_marker_just_ends() {
-        let mut line = Line::<2>::new();
-        write!(line, "abc").unwrap();
-        assert_eq!(line.as_str(), "ab");
-        let mut line = Line::<2>::new();
-        write!(line, "é!").unwrap();
-        assert_eq!(line.as_str(), "é");
-    }
-
-    #[test]
-    fn line_clear_resets_truncation() {
-        let mut line = Line::<4>::new();
-        write!(line, "12345").unwrap();
-        line.clear();
-        write!(line, "ok").unwrap();
-        assert_eq!(line.as_str(), "ok");
-        assert!(!line.is_truncated());
-    }
-
-    #[test]
     fn endpoint_reads_as_std_shows_it() {
         let endpoints = [
             "198.51.100.1:80",
@@ -476,7 +306,8 @@ mod tests {
 
     #[test]
     fn os_error_without_errno_shows_kind_as_std_does() {
-        // The kinds the daemon makes without an errno: sys::file::write_all, sys::process's poll.
+        // The kinds the daemon makes without an errno: sys::file::write_all,
+        // sys::signals::wait_readable.
         for kind in [io::ErrorKind::WriteZero, io::ErrorKind::InvalidInput] {
             let mut line = Line::<LINE_LEN>::new();
             let error = io::Error::from(kind);

@@ -5,69 +5,47 @@
 //! Start-up reads top to bottom as the C original's main(): parse the command line, detach,
 //! take the pidfile, learn the MTU, bind the queue, announce, loop, leave.
 #![deny(unsafe_code)]
-// The C runtime calls `sys::process::main`, which calls `tcpmssd` below: std's start-up
+// The C runtime calls `sys::entry`'s `main`, which calls `tcpmssd` below: std's start-up
 // (`lang_start`) is left out, see there.
 #![cfg_attr(not(test), no_main)]
-// nfqueue.rs and mtu.rs are built on every OS so that their fixture tests run everywhere;
-// only Linux uses them.
-#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
+// Shared by both systems, in the order they depend on each other: `sys` (every system call),
+// `text`, `log`, `exit`, then the rest.
 mod cli;
 mod counters;
-#[cfg(any(test, target_os = "freebsd"))]
-mod divert;
-#[cfg(tcpmssd_backend = "divert")]
-mod divert_port;
+mod exit;
 mod follow;
-#[cfg(tcpmssd_backend = "nfqueue")]
-mod link;
 mod log;
-// Some builders and walkers here serve only the tests and the fuzz targets (GETLINK requests,
-// the whole-buffer iterator, single verdicts).
-#[allow(dead_code)]
-mod mtu;
-#[allow(dead_code)]
-mod netlink;
-#[allow(dead_code)]
-mod nfqueue;
-#[cfg(tcpmssd_backend = "nfqueue")]
-mod queue;
-#[cfg(any(test, target_os = "freebsd"))]
-mod route;
-#[cfg(tcpmssd_backend = "divert")]
-mod route_watch;
+mod pidfile;
 mod run;
-#[cfg(target_os = "linux")]
-mod seccomp;
 mod sys;
+mod text;
+
+// Each system's packet path and MTU watch, with their wire formats; the other system's wire
+// formats are built for the tests, which run them on any OS.
+#[cfg(any(test, target_os = "freebsd"))]
+mod freebsd;
+#[cfg(any(test, target_os = "linux"))]
+mod linux;
 
 use core::fmt::Write as _;
 use std::ffi::OsStr;
 use std::sync::{Mutex, PoisonError};
 
-use cli::{Command, Config, MtuSource, Shown, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE};
-use log::{Line, Log, OsError, LINE_LEN};
-use run::{Fatal, Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
+use cli::{Command, Config, MtuSource};
+use exit::{Fatal, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE, EX_USAGE};
+use log::{Log, OsError};
+use pidfile::{Pidfile, PidfileError};
+use run::{Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
 use sys::privilege::{self, User};
-use sys::process::{self, Pidfile, PidfileError};
+use sys::{detach, signals, stdio};
+use text::{Line, Shown, LINE_LEN};
 
-/// The packet path and MTU watch of this OS.
-#[cfg(tcpmssd_backend = "nfqueue")]
-mod backend {
-    pub use crate::link::LinkWatch as Watch;
-    pub use crate::queue::Queue as Path;
-}
+/// The packet path, MTU watch and port name of this system.
 #[cfg(tcpmssd_backend = "divert")]
-mod backend {
-    pub use crate::divert_port::DivertPort as Path;
-    pub use crate::route_watch::RouteWatch as Watch;
-}
-
-/// How the start-up line names `-p`.
+use freebsd as backend;
 #[cfg(tcpmssd_backend = "nfqueue")]
-const PORT_NAME: &str = "NFQUEUE";
-#[cfg(tcpmssd_backend = "divert")]
-const PORT_NAME: &str = "divert port";
+use linux as backend;
 
 /// The one packet buffer, static rather than on the heap or the stack; locked once, in `daemon`.
 static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN]);
@@ -77,12 +55,12 @@ static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN])
 fn tcpmssd<'a>(args: impl Iterator<Item = &'a OsStr>) -> u8 {
     match cli::parse_args(args) {
         Ok(Command::Help) => {
-            let _ = process::write_stdout(cli::HELP.as_bytes());
+            let _ = stdio::write_stdout(cli::HELP.as_bytes());
             0
         }
         Ok(Command::Version) => {
-            let _ = process::write_stdout(cli::VERSION.as_bytes());
-            let _ = process::write_stdout(b"\n");
+            let _ = stdio::write_stdout(cli::VERSION.as_bytes());
+            let _ = stdio::write_stdout(b"\n");
             0
         }
         Ok(Command::Run(config)) => daemon::<backend::Path, backend::Watch>(&config),
@@ -92,8 +70,8 @@ fn tcpmssd<'a>(args: impl Iterator<Item = &'a OsStr>) -> u8 {
             for part in [error.line(), "\n", cli::USAGE, "\n"] {
                 let _ = message.write_str(part);
             }
-            let _ = process::write_stderr(message.as_str().as_bytes());
-            cli::EX_USAGE
+            let _ = stdio::write_stderr(message.as_str().as_bytes());
+            EX_USAGE
         }
     }
 }
@@ -104,17 +82,17 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
     // Detach first, while the process has one thread, so that the sockets and the pidfile
     // belong to the process that stays. Until `ready`, errors still reach the terminal and the
     // parent exits with the child's status.
-    let detached = if config.verbose {
+    let detached = if config.foreground {
         None
     } else {
-        match process::daemonize() {
+        match detach::daemonize() {
             Ok(detached) => Some(detached),
             Err(error) => return fail(&mut log, &Fatal::os(EX_OSERR, "can't fork", &error)),
         }
     };
     // Handled from here on, and blocked: a signal during start-up waits for the loop instead
     // of killing a half-started daemon with packets queued to it.
-    let mask = match process::install_signal_handlers().and_then(|()| process::block_signals()) {
+    let mask = match signals::install_signal_handlers().and_then(|()| signals::block_signals()) {
         Ok(mask) => mask,
         Err(error) => return fail(&mut log, &Fatal::os(EX_OSERR, "signals", &error)),
     };
@@ -174,20 +152,22 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
             return fail(handler.log(), &fatal);
         }
     }
-    if let Some(detached) = detached {
+    if !config.verbose {
         // Opened (LOG_NDELAY) before giving up privilege: on FreeBSD the chroot hides the log
         // socket from later opens.
         handler.set_log(Log::syslog());
-        if let Err(fatal) = give_up_privilege(user, handler.log()) {
-            // Not detached yet: the terminal sees it too, as every earlier failure.
+    }
+    if let Err(fatal) = give_up_privilege(user, handler.log()) {
+        if !config.verbose {
+            // Still on the terminal (or the supervisor's log), as every earlier failure.
             fail(&mut Log::stderr(), &fatal);
-            return fail(handler.log(), &fatal);
         }
+        return fail(handler.log(), &fatal);
+    }
+    if let Some(detached) = detached {
         if let Err(error) = detached.ready() {
             return fail(handler.log(), &Fatal::os(EX_OSERR, "can't detach", &error));
         }
-    } else if let Err(fatal) = give_up_privilege(user, handler.log()) {
-        return fail(handler.log(), &fatal);
     }
     announce(config, watch.as_ref(), mtu, &mut handler);
     // Last: from here on only the loop's own system calls are allowed.
@@ -217,7 +197,7 @@ fn give_up_privilege(user: Option<User>, log: &mut Log) -> Result<(), Fatal> {
     // The bounding set first: narrowing it needs CAP_SETPCAP, which the user switch clears.
     #[cfg(target_os = "linux")]
     {
-        let narrowed = privilege::narrow_bounding_set()
+        let narrowed = sys::linux::privilege::narrow_bounding_set()
             .map_err(|e| Fatal::os(EX_OSERR, "can't narrow the capability bounding set", &e))?;
         if narrowed.bounding_set_kept {
             log.warn(format_args!(
@@ -236,9 +216,9 @@ fn give_up_privilege(user: Option<User>, log: &mut Log) -> Result<(), Fatal> {
     }
     #[cfg(target_os = "linux")]
     {
-        privilege::keep_only_net_admin()
+        sys::linux::privilege::keep_only_net_admin()
             .map_err(|e| Fatal::os(EX_OSERR, "can't drop capabilities", &e))?;
-        privilege::set_no_new_privs()
+        sys::linux::privilege::set_no_new_privs()
             .map_err(|e| Fatal::os(EX_OSERR, "can't set no_new_privs", &e))?;
     }
     let _ = log;
@@ -248,8 +228,8 @@ fn give_up_privilege(user: Option<User>, log: &mut Log) -> Result<(), Fatal> {
 /// Installs the seccomp filter (Linux); says so where the architecture has none.
 fn confine(log: &mut Log) -> Result<(), Fatal> {
     #[cfg(target_os = "linux")]
-    match seccomp::filter() {
-        Some(program) => privilege::install_filter(&program)
+    match linux::seccomp::filter() {
+        Some(program) => sys::linux::privilege::install_filter(&program)
             .map_err(|e| Fatal::os(EX_OSERR, "can't install the seccomp filter", &e))?,
         None => log.warn(format_args!(
             "no seccomp filter for this architecture: system calls are not restricted"
@@ -268,7 +248,7 @@ fn announce(config: &Config, watch: Option<&impl MtuWatch>, mtu: u32, handler: &
         "outbound only"
     };
     let port = config.port;
-    let name = PORT_NAME;
+    let name = backend::PORT_NAME;
     let version = env!("CARGO_PKG_VERSION");
     // "em0 MTU 1500" with -i, "MTU 1500" with -m.
     let (interface, space) = match watch {

@@ -3,7 +3,7 @@
 //! flags. Platform-neutral: the kernel side is a [`PacketPath`] (NFQUEUE on Linux, divert(4) on
 //! FreeBSD) and, with `-i`, an [`MtuWatch`] (rtnetlink, the routing socket).
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
@@ -11,8 +11,10 @@ use std::time::Duration;
 use tcpmssd_core::{clamp, endpoints, Limits, Outcome};
 
 use crate::counters::{Counters, Event};
-use crate::log::{Endpoint, Level, Line, Log, OsError, RateLimit, LINE_LEN};
-use crate::sys::process::{self, Moment, WaitMask};
+use crate::exit::Fatal;
+use crate::log::{Endpoint, Level, Log, RateLimit};
+use crate::sys::clock::Moment;
+use crate::sys::signals::{self, WaitMask};
 
 /// Bytes in the one packet buffer: a whole 64 KiB IP packet, plus room for the kernel's message
 /// around it (an NFQUEUE packet message adds about 200 bytes of headers and attributes) and for
@@ -24,34 +26,6 @@ const WARNINGS_PER_SECOND: u32 = 10;
 
 /// How soon the loop retries verdicts the kernel could not take.
 const RETRY_AFTER: Duration = Duration::from_millis(100);
-
-/// A start-up failure: the line to print and the exit status (sysexits(3)).
-pub struct Fatal {
-    /// The exit status, one of `cli::EX_*`.
-    pub status: u8,
-    /// What went wrong, without the `tcpmssd: ` prefix. Boxed: a failure happens once, and
-    /// a `Result` of 16 bytes is passed on by every `?` of start-up without copying 264.
-    pub line: Box<Line<LINE_LEN>>,
-}
-
-impl Fatal {
-    /// Returns a failure with a message built from `args`.
-    // Out of line, as `cli::UsageError::new`: start-up has dozens of these (about 3 KB).
-    #[cold]
-    #[inline(never)]
-    pub fn new(status: u8, args: fmt::Arguments<'_>) -> Fatal {
-        let mut line = Box::new(Line::new());
-        let _ = line.write_fmt(args);
-        Fatal { status, line }
-    }
-
-    /// Returns a failure of the system call `step`: `<step>: <strerror> (errno N)`.
-    #[cold]
-    #[inline(never)]
-    pub fn os(status: u8, step: &str, error: &io::Error) -> Fatal {
-        Fatal::new(status, format_args!("{step}: {}", OsError(error)))
-    }
-}
 
 /// What the loop knows about each packet: the limits, the direction rule, the counters and
 /// where lines go.
@@ -225,7 +199,7 @@ pub trait MtuWatch: Sized {
 
 /// Runs the loop until SIGTERM or SIGINT (or an error of the packet path), then shuts the
 /// path down. Sleeps only in
-/// `wait_readable`, the one place the handled signals are unblocked (see `sys::process`).
+/// `wait_readable`, the one place the handled signals are unblocked (see `sys::signals`).
 pub fn run<P: PacketPath, W: MtuWatch>(
     mut path: P,
     mut watch: Option<W>,
@@ -249,12 +223,12 @@ pub fn run<P: PacketPath, W: MtuWatch>(
             if let Some(watch) = &watch {
                 let _ = fds.push(watch.fd());
             }
-            match process::wait_readable(&fds, timeout, mask) {
+            match signals::wait_readable(&fds, timeout, mask) {
                 Ok(ready) => ready,
                 Err(error) => break Err(error),
             }
         };
-        let requests = process::take_requests();
+        let requests = signals::take_requests();
         if requests.terminate {
             break Ok(());
         }

@@ -8,7 +8,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Output};
 
-const USAGE: &str = "usage: tcpmssd [-bv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
+const USAGE: &str = "usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
 
 fn run<I, S>(args: I) -> Output
 where
@@ -83,8 +83,9 @@ fn bad_command_lines_exit_64_with_one_line_and_usage() {
     }
 }
 
-// Bytes that are not UTF-8 in every place an argument can take, option names among them: shown
-// escaped.
+// Bytes that are not UTF-8 in every place an argument can take: shown escaped. lexopt hands
+// over an option name that is no UTF-8 with U+FFFD in place of the bad bytes, so that is what
+// the message shows (escaped as every byte past ASCII).
 #[test]
 fn non_utf8_arguments_exit_64_with_one_line_and_usage() {
     #[rustfmt::skip]
@@ -94,9 +95,9 @@ fn non_utf8_arguments_exit_64_with_one_line_and_usage() {
         (&[b"-p1", b"-m", b"14\xff00"],       "tcpmssd: -m \"14\\xFF00\": MTU must be a decimal number"),
         (&[b"-p1", b"-i", &[0xff; 16]],       "tcpmssd: -i \"\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\\xFF\": interface name must be 1..15 bytes"),
         (&[b"-p1", b"-m1400", b"\xff"],       "tcpmssd: unexpected argument \"\\xFF\""),
-        (&[b"-p1", b"-m1400", b"-\xff"],      "tcpmssd: unknown option \"-\\xFF\""),
-        (&[b"-p1", b"-m1400", b"-b\xff"],     "tcpmssd: unknown option \"-\\xFF\""),
-        (&[b"-p1", b"-m1400", b"--\xff"],     "tcpmssd: unknown option \"--\\xFF\""),
+        (&[b"-p1", b"-m1400", b"-\xff"],      "tcpmssd: unknown option \"-\\xEF\\xBF\\xBD\""),
+        (&[b"-p1", b"-m1400", b"-b\xff"],     "tcpmssd: unknown option \"-\\xEF\\xBF\\xBD\""),
+        (&[b"-p1", b"-m1400", b"--\xff"],     "tcpmssd: unknown option \"--\\xEF\\xBF\\xBD\""),
         (&[b"--help=\xff"],                   "tcpmssd: --help takes no value, got \"\\xFF\""),
     ];
     for (args, expected) in cases {
@@ -105,6 +106,22 @@ fn non_utf8_arguments_exit_64_with_one_line_and_usage() {
             .map(|a| OsStr::from_bytes(a).to_owned())
             .collect();
         assert_usage_error(&args, expected);
+    }
+}
+
+// lexopt reads `-p=5` as `-p 5`: the `=` is not part of the value (getopt(3) would keep it).
+#[test]
+fn equals_after_a_short_option_is_not_part_of_the_value() {
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str)] = &[
+        (&["-m1400", "-p=x"],             "tcpmssd: -p x: port must be a decimal number"),
+        (&["-p=1", "-m=67"],              "tcpmssd: -m 67: MTU must be 68..65535"),
+        (&["-p=1", "-i=em/0"],            "tcpmssd: -i em/0: interface name must not contain '/', white space or control characters"),
+        (&["-p=1", "-m=1400", "-P=x.pid"], "tcpmssd: -P x.pid: pidfile must be an absolute path"),
+        (&["-p=1", "-m=1400", "-b=yes"],   "tcpmssd: -b takes no value, got yes"),
+    ];
+    for (args, expected) in cases {
+        assert_usage_error(&os(args), expected);
     }
 }
 
@@ -129,7 +146,15 @@ fn help_goes_to_stdout_with_status_0() {
         assert_eq!(output.status.code(), Some(0), "{flag}");
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert!(stdout.starts_with(USAGE), "{flag}: {stdout}");
-        for option in ["-p port", "-i iface", "-m mtu", "-b ", "-v ", "-P pidfile"] {
+        for option in [
+            "-p port",
+            "-i iface",
+            "-m mtu",
+            "-b ",
+            "-f ",
+            "-v ",
+            "-P pidfile",
+        ] {
             assert!(stdout.contains(option), "{flag}: {option} missing");
         }
         assert!(output.stderr.is_empty(), "{flag}");

@@ -25,6 +25,23 @@
 //! assert_eq!(syn[40..44], [0x02, 0x04, 0x05, 0xac]);
 //! assert_eq!(syn[36..38], [0x95, 0x66]); // as a full recomputation gives
 //! ```
+//!
+//! # Contract
+//!
+//! - [`clamp`] takes one IPv4 or IPv6 packet (chosen by the version nibble) and the
+//!   [`Limits`] for each family; [`clamp_tcp`] takes a bare TCP segment and one limit.
+//! - Only segments with SYN set and RST clear are touched. Every MSS option above the limit
+//!   is lowered to it, not only the first (receivers use the last one); an MSS is never
+//!   raised.
+//! - The TCP checksum is updated incrementally and equals a full recomputation, also when
+//!   the MSS value sits at an odd offset. A checksum that was wrong stays wrong by the same
+//!   amount.
+//! - [`Outcome::Clamped`] changes only MSS bytes and the TCP checksum;
+//!   [`Outcome::Unchanged`] leaves the packet byte-for-byte as it was and names the
+//!   [`Reason`]. The caller forwards the packet either way.
+//! - IPv4 options are skipped and non-first fragments left alone; IPv6 extension headers
+//!   are walked, at most [8](Reason::Ipv6ExtLimit); TCP behind AH or ESP is never touched.
+//! - [`endpoints`] gives the addresses and ports of a packet, for log lines.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -184,7 +201,9 @@ pub fn endpoints(packet: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
     ))
 }
 
-/// The README's examples run as doctests, so the documented API cannot drift.
+/// The crate page's example (`core/README.md`, shipped with the crate) runs as a doctest,
+/// so the documented API cannot drift. It is kept apart from the docs above: it links to
+/// the repository, these link to the items.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

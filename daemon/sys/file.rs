@@ -128,6 +128,14 @@ pub fn unlink(path: &CStr) -> io::Result<()> {
     Ok(())
 }
 
+/// Takes an exclusive `flock` on the open file without waiting (`EAGAIN` when another open
+/// file holds it).
+pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: `fd` is an open descriptor for the duration of the call.
+    cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) })?;
+    Ok(())
+}
+
 /// Makes `/` the working directory, so that the daemon keeps no mount point busy.
 pub fn chdir_root() -> io::Result<()> {
     // SAFETY: a literal C string.

@@ -7,6 +7,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use super::cvt;
 
+/// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less the terminating NUL.
+pub const IFNAME_MAX: usize = libc::IFNAMSIZ - 1;
+static_assertions::const_assert_eq!(IFNAME_MAX, 15);
+
 // glibc declares the request `unsigned long`, musl `int`; `libc::Ioctl` is whichever applies.
 #[cfg(target_os = "linux")]
 const SIOCGIFMTU: libc::Ioctl = libc::SIOCGIFMTU as libc::Ioctl;
@@ -60,7 +64,7 @@ pub fn index(name: &str) -> io::Result<u32> {
     if index == 0 {
         // glibc sets errno (ENODEV for a missing interface); FreeBSD's libc may leave it unset.
         #[cfg(target_os = "linux")]
-        return Err(super::errno());
+        return Err(super::errno::errno());
         #[cfg(target_os = "freebsd")]
         return Err(io::Error::from_raw_os_error(NO_SUCH_INTERFACE));
     }

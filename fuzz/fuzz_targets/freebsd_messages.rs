@@ -7,10 +7,10 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(unused)]
-#[path = "../../daemon/divert.rs"]
+#[path = "../../daemon/freebsd/divert_address.rs"]
 mod divert;
 #[allow(unused)]
-#[path = "../../daemon/route.rs"]
+#[path = "../../daemon/freebsd/route_messages.rs"]
 mod route;
 
 use divert::{direction, BadAddress, Direction};

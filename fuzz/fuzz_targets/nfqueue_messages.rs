@@ -9,10 +9,10 @@ use libfuzzer_sys::fuzz_target;
 // The daemon's own modules, under the names its `use crate::…` paths expect; this target
 // uses part of each.
 #[allow(unused)]
-#[path = "../../daemon/netlink.rs"]
+#[path = "../../daemon/linux/netlink.rs"]
 mod netlink;
 #[allow(unused)]
-#[path = "../../daemon/nfqueue.rs"]
+#[path = "../../daemon/linux/nfqueue_messages.rs"]
 mod nfqueue;
 
 use nfqueue::{message_at, messages, Item, Malformed};

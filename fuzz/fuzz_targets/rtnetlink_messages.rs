@@ -8,10 +8,10 @@ use libfuzzer_sys::fuzz_target;
 // The daemon's own modules, under the names its `use crate::…` paths expect; this target
 // uses part of each.
 #[allow(unused)]
-#[path = "../../daemon/mtu.rs"]
+#[path = "../../daemon/linux/link_messages.rs"]
 mod mtu;
 #[allow(unused)]
-#[path = "../../daemon/netlink.rs"]
+#[path = "../../daemon/linux/netlink.rs"]
 mod netlink;
 
 use mtu::{messages, Item};

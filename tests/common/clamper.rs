@@ -135,7 +135,7 @@ pub struct QueueStats {
 }
 
 /// The stats of `queue` as process `pid`'s namespace sees them, if it is bound.
-fn queue_stats(pid: u32, queue: u16) -> Option<QueueStats> {
+pub fn queue_stats(pid: u32, queue: u16) -> Option<QueueStats> {
     let table =
         std::fs::read_to_string(format!("/proc/{pid}/net/netfilter/nfnetlink_queue")).ok()?;
     table.lines().find_map(|line| {
@@ -156,7 +156,7 @@ fn queue_stats(pid: u32, queue: u16) -> Option<QueueStats> {
 }
 
 /// Whether process `pid` lives in namespace `ns` (so far it may still be `ip netns exec`).
-fn in_namespace(pid: u32, ns: &str) -> bool {
+pub fn in_namespace(pid: u32, ns: &str) -> bool {
     let inode = |path: String| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
     let theirs = inode(format!("/proc/{pid}/ns/net"));
     theirs.is_some() && theirs == inode(Topology::handle(ns))

@@ -1,16 +1,15 @@
 //! `-i` on FreeBSD: the interface's MTU read at start (`SIOCGIFMTU`) and followed through the
 //! routing socket (RTM_IFINFO after every MTU change, RTM_IFANNOUNCE when interfaces come and
-//! go; route(4)). Message layouts are in `route.rs`; a lost or cut message is answered by
+//! go; route(4)). Message layouts are in `route_messages.rs`; a lost or cut message is answered by
 //! reading the MTU again.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::cli::EX_OSERR;
+use super::route_messages::{self, Item};
+use crate::exit::{Fatal, EX_OSERR};
 use crate::follow::{Notice, Notices, Watch};
-use crate::route::{self, Item};
-use crate::run::Fatal;
-use crate::sys::route::Socket;
+use crate::sys::freebsd::route::Socket;
 
 /// Receive buffer asked for the routing socket.
 const RECEIVE_BUFFER_LEN: usize = 256 * 1024;
@@ -36,7 +35,7 @@ impl Notices for Routes {
         // Every route change on the system comes through this socket too; a larger buffer
         // keeps a burst of them from crowding out an RTM_IFINFO. Best effort: a lost message
         // is caught by the next re-read (overflow, SIGHUP).
-        let _ = crate::sys::set_receive_buffer(socket.as_fd(), RECEIVE_BUFFER_LEN);
+        let _ = crate::sys::freebsd::set_receive_buffer(socket.as_fd(), RECEIVE_BUFFER_LEN);
         Ok(Routes(socket))
     }
 
@@ -47,7 +46,7 @@ impl Notices for Routes {
     }
 
     fn notices(datagram: &[u8], mut notice: impl FnMut(Notice<'_>)) {
-        for item in route::messages(datagram) {
+        for item in route_messages::messages(datagram) {
             match item {
                 Item::Info { index, mtu } => notice(Notice::Present {
                     index: u32::from(index),

@@ -460,11 +460,11 @@ mod tests {
             sin.extend_from_slice(&addr);
             sin.extend_from_slice(&zero);
             let expected = if addr == [0; 4] {
-                crate::divert::Direction::Outbound
+                super::super::divert_address::Direction::Outbound
             } else {
-                crate::divert::Direction::Inbound
+                super::super::divert_address::Direction::Inbound
             };
-            prop_assert_eq!(crate::divert::direction(&sin), Ok(expected));
+            prop_assert_eq!(super::super::divert_address::direction(&sin), Ok(expected));
         }
     }
 

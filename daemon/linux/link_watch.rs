@@ -1,17 +1,17 @@
 //! `-i` on Linux: the interface's MTU read at start (`SIOCGIFMTU`) and followed through
 //! rtnetlink link notifications (RTM_NEWLINK carries IFLA_MTU; rtnetlink(7)).
 //!
-//! Message layouts are in `mtu.rs`. A lost notification (the socket overflowed) or a message
-//! that could not be read is answered by reading the MTU again, so the limit never stays wrong.
+//! Message layouts are in `link_messages.rs`. A lost notification (the socket overflowed) or a
+//! message that could not be read is answered by reading the MTU again, so the limit never
+//! stays wrong.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::cli::EX_OSERR;
+use super::link_messages::{self, Item, LinkKind};
+use crate::exit::{Fatal, EX_OSERR};
 use crate::follow::{Notice, Notices, Watch};
-use crate::mtu::{self, Item, LinkKind};
-use crate::run::Fatal;
-use crate::sys::netlink::Socket;
+use crate::sys::linux::netlink::Socket;
 
 /// Follows one interface's MTU through rtnetlink.
 pub type LinkWatch = Watch<Links>;
@@ -32,7 +32,7 @@ impl Notices for Links {
         let socket = Socket::open(libc::NETLINK_ROUTE)
             .map_err(|e| Fatal::os(EX_OSERR, "can't open rtnetlink socket", &e))?;
         socket
-            .bind(mtu::GROUP_LINK)
+            .bind(link_messages::GROUP_LINK)
             .map_err(|e| Fatal::os(EX_OSERR, "can't bind rtnetlink socket", &e))?;
         Ok(Links(socket))
     }
@@ -44,7 +44,7 @@ impl Notices for Links {
     }
 
     fn notices(datagram: &[u8], mut notice: impl FnMut(Notice<'_>)) {
-        for item in mtu::messages(datagram) {
+        for item in link_messages::messages(datagram) {
             match item {
                 Item::Link(event) => {
                     // Kernel indexes are positive; anything else is no interface of ours.

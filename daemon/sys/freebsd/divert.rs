@@ -1,5 +1,5 @@
 //! FreeBSD divert(4) sockets: open, bind to a port, receive a packet with its address, send
-//! it back with the same address. Moves bytes only; `divert.rs` reads the address.
+//! it back with the same address. Moves bytes only; `freebsd/divert_address.rs` reads the address.
 
 use std::io;
 use std::mem;
@@ -7,8 +7,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use libc::c_int;
 
-use super::cvt;
-use crate::divert::SOCKADDR_IN_LEN;
+use crate::sys::cvt;
+
+/// Bytes of the `struct sockaddr_in` divert(4) binds to and returns with every packet; the
+/// wire format (`freebsd/divert_address.rs`) checks the same 16 against its field layout.
+const SOCKADDR_IN_LEN: usize = mem::size_of::<libc::sockaddr_in>();
 
 /// PF_DIVERT (sys/sys/socket.h, FreeBSD 14+); the libc crate does not define it.
 const PF_DIVERT: c_int = 44;

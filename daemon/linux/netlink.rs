@@ -578,8 +578,9 @@ mod tests {
     }
 }
 
-/// Well-formed messages for the property tests of `nfqueue.rs` and `mtu.rs`, written byte by byte
-/// from netlink.h rather than with this module's writers.
+/// Well-formed messages for the property tests of `nfqueue_messages.rs` and
+/// `link_messages.rs`, written byte by byte from netlink.h rather than with this module's
+/// writers.
 #[cfg(test)]
 #[allow(
     clippy::indexing_slicing,

@@ -2,7 +2,7 @@
 //! batches into the one buffer, gives each a verdict (with the new bytes only when clamped) in
 //! one `sendmsg` per batch, and leaves without losing a packet.
 //!
-//! Message layouts are in `nfqueue.rs`; kernel behaviour cited from
+//! Message layouts are in `nfqueue_messages.rs`; kernel behaviour cited from
 //! `net/netfilter/nfnetlink_queue.c` (nfq.c below).
 
 use core::ops::Range;
@@ -12,14 +12,15 @@ use std::time::Duration;
 
 use static_assertions::const_assert;
 
-use crate::cli::{EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
+use super::nfqueue_messages::{self as nfqueue, Item, Packet};
 use crate::counters::Event;
+use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
-use crate::nfqueue::{self, Item, Packet};
-use crate::run::{Fatal, Handler, PacketPath, PACKET_BUF_LEN};
-use crate::sys::netlink::Socket;
-use crate::sys::privilege;
-use crate::sys::process::{self, Moment};
+use crate::run::{Handler, PacketPath, PACKET_BUF_LEN};
+use crate::sys::clock::Moment;
+use crate::sys::linux::netlink::Socket;
+use crate::sys::linux::privilege;
+use crate::sys::signals;
 
 /// Packets the kernel may hold for us before fail-open accepts new ones unclamped. Four times
 /// the kernel's default (NFQNL_QMAX_DEFAULT 1024, nfq.c): with 1024, 0.2 % of a 150,000 SYN/s
@@ -136,7 +137,7 @@ impl Queue {
                 if left.is_zero() {
                     return Ok(None);
                 }
-                process::poll_readable(self.socket.as_fd(), left)?;
+                signals::poll_readable(self.socket.as_fd(), left)?;
             }
         }
     }

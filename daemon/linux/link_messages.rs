@@ -16,7 +16,7 @@
 
 use static_assertions::const_assert_eq;
 
-use crate::netlink::{
+use super::netlink::{
     bytes4, error, put_nlmsghdr, Attrs, Frame, Malformed, Message, NLMSG_ERROR, NLMSG_HDR_LEN,
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
@@ -139,7 +139,7 @@ pub fn messages(buf: &[u8]) -> Messages<'_> {
 }
 
 /// Iterator over the messages of one receive buffer; see [`messages`].
-pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
+pub type Messages<'a> = super::netlink::Messages<'a, Item>;
 
 impl Message for Item {
     fn read(frame: &Frame<'_>) -> Item {
@@ -384,7 +384,7 @@ mod tests {
     #[test]
     fn kernel_answers_getlink_for_loopback() {
         use crate::sys::interface;
-        use crate::sys::netlink::Socket;
+        use crate::sys::linux::netlink::Socket;
         let sock = Socket::open(libc::NETLINK_ROUTE).unwrap();
         sock.bind(0).unwrap();
         sock.send(&get_link_request(1, 5)).unwrap();
@@ -427,8 +427,8 @@ mod tests {
     clippy::arithmetic_side_effects
 )]
 mod properties {
+    use super::super::netlink::build::{attr, foreign_attr, message, type_flags};
     use super::*;
-    use crate::netlink::build::{attr, foreign_attr, message, type_flags};
     use proptest::collection::vec;
     use proptest::prelude::*;
     use proptest::sample::Index;

@@ -1,9 +1,10 @@
-//! FreeBSD routing sockets (route(4)). Moves bytes only; `route.rs` reads the messages.
+//! FreeBSD routing sockets (route(4)). Moves bytes only; `freebsd/route_messages.rs` reads the
+//! messages.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use super::cvt;
+use crate::sys::cvt;
 
 /// A PF_ROUTE socket, closed on drop.
 #[derive(Debug)]

@@ -5,12 +5,12 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::cli::{EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
+use super::divert_address::{self, Direction};
 use crate::counters::Event;
-use crate::divert::{self, Direction};
+use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
-use crate::run::{Fatal, Handler, PacketPath};
-use crate::sys::divert::Socket;
+use crate::run::{Handler, PacketPath};
+use crate::sys::freebsd::divert::Socket;
 
 /// Receive buffer asked for the divert socket.
 const RECEIVE_BUFFER_LEN: usize = 256 * 1024;
@@ -65,7 +65,7 @@ impl DivertPort {
             let Some(packet) = buf.get_mut(..received.len) else {
                 continue;
             };
-            match divert::direction(address) {
+            match divert_address::direction(address) {
                 Ok(direction) => {
                     let _ = handler.packet(packet, direction == Direction::Outbound);
                 }
@@ -129,7 +129,7 @@ impl PacketPath for DivertPort {
         })?;
         // Room for a burst of SYNs while the daemon is descheduled (the kernel's default is
         // DIVRCVQ, 64 KiB, in ip_divert.c). Best effort: the default works, only sooner full.
-        let _ = crate::sys::set_receive_buffer(socket.as_fd(), RECEIVE_BUFFER_LEN);
+        let _ = crate::sys::freebsd::set_receive_buffer(socket.as_fd(), RECEIVE_BUFFER_LEN);
         socket.bind(port).map_err(|e| match e.raw_os_error() {
             Some(libc::EADDRINUSE) => Fatal::new(
                 EX_UNAVAILABLE,

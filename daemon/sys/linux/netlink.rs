@@ -1,7 +1,8 @@
 //! Linux netlink sockets (NFQUEUE, rtnetlink).
 //!
 //! This file moves bytes and returns `io::Result`; the messages themselves are built and read by
-//! `netlink.rs`, `nfqueue.rs` and `mtu.rs`. Socket calls follow netlink(7).
+//! `linux/netlink.rs`, `linux/nfqueue_messages.rs` and `linux/link_messages.rs`. Socket calls
+//! follow netlink(7).
 
 use std::io::{self, IoSlice};
 use std::mem;
@@ -10,7 +11,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use libc::{c_int, c_void};
 use static_assertions::assert_eq_size;
 
-use super::cvt;
+use crate::sys::cvt;
 
 // netlink(7): `struct sockaddr_nl` is 12 bytes; `bind`, `recvfrom` and `getsockname` pass its size.
 assert_eq_size!(libc::sockaddr_nl, [u8; 12]);

@@ -19,8 +19,8 @@ use std::io;
 
 use static_assertions::const_assert_eq;
 
-pub use crate::netlink::{ack_result, Malformed};
-use crate::netlink::{
+pub use super::netlink::{ack_result, Malformed};
+use super::netlink::{
     align, bytes2, bytes4, error, put_nlattr, put_nlmsghdr, Attrs, Frame, Message, ALIGN,
     NLA_HDR_LEN, NLMSG_ERROR, NLMSG_HDR_LEN, NLM_F_ACK, NLM_F_REQUEST,
 };
@@ -365,13 +365,14 @@ pub enum Item {
     Malformed(Malformed),
 }
 
-/// Returns the messages in `buf` (what one [`recv`](crate::sys::netlink::Socket::recv) wrote).
+/// Returns the messages in `buf` (what one
+/// [`recv`](crate::sys::linux::netlink::Socket::recv) wrote).
 pub fn messages(buf: &[u8]) -> Messages<'_> {
     Messages::at(buf, 0)
 }
 
 /// Iterator over the messages of one receive buffer; see [`messages`].
-pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
+pub type Messages<'a> = super::netlink::Messages<'a, Item>;
 
 impl Message for Item {
     fn read(frame: &Frame<'_>) -> Item {
@@ -586,8 +587,8 @@ fn put_verdict(
     clippy::cast_possible_truncation
 )]
 mod tests {
+    use super::super::netlink::Frames;
     use super::*;
-    use crate::netlink::Frames;
 
     // Captured on Linux 6.18 (x86_64): a network namespace with a veth d0 (index 3) holding
     // 198.51.100.1/24 and 2001:db8::1/64, `iptables -A OUTPUT -o d0 -p tcp --dport 9 --syn
@@ -1221,7 +1222,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn kernel_binds_and_unbinds_unused_queue() {
-        use crate::sys::netlink::Socket;
+        use crate::sys::linux::netlink::Socket;
         const QUEUE: u16 = 4242;
         let sock = match Socket::open(libc::NETLINK_NETFILTER) {
             Ok(sock) => sock,
@@ -1276,8 +1277,8 @@ mod tests {
     clippy::arithmetic_side_effects
 )]
 mod properties {
+    use super::super::netlink::build::{attr, foreign_attr, message, type_flags};
     use super::*;
-    use crate::netlink::build::{attr, foreign_attr, message, type_flags};
     use proptest::collection::vec;
     use proptest::prelude::*;
     use proptest::sample::Index;

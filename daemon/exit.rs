@@ -1,0 +1,52 @@
+//! How the daemon ends when it cannot run: the exit statuses of sysexits(3), and the start-up
+//! failure that carries one with its message.
+
+use core::fmt::{self, Write as _};
+use std::io;
+
+use crate::log::OsError;
+use crate::text::{Line, LINE_LEN};
+
+/// Exit status for a bad command line (sysexits(3) `EX_USAGE`).
+pub const EX_USAGE: u8 = 64;
+/// Exit status for a missing input, such as an unknown interface (`EX_NOINPUT`).
+pub const EX_NOINPUT: u8 = 66;
+/// Exit status when a service is unavailable: the queue or divert port is taken, another
+/// instance runs (`EX_UNAVAILABLE`).
+pub const EX_UNAVAILABLE: u8 = 69;
+/// Exit status for an unknown `-u` user (`EX_NOUSER`).
+pub const EX_NOUSER: u8 = 67;
+/// Exit status for a failed system call (`EX_OSERR`).
+pub const EX_OSERR: u8 = 71;
+/// Exit status when the pidfile cannot be created (`EX_CANTCREAT`).
+pub const EX_CANTCREAT: u8 = 73;
+/// Exit status for missing privileges (`EX_NOPERM`).
+pub const EX_NOPERM: u8 = 77;
+
+/// A start-up failure: the line to print and the exit status (sysexits(3)).
+pub struct Fatal {
+    /// The exit status, one of the `EX_*` above.
+    pub status: u8,
+    /// What went wrong, without the `tcpmssd: ` prefix. Boxed: a failure happens once, and
+    /// a `Result` of 16 bytes is passed on by every `?` of start-up without copying 264.
+    pub line: Box<Line<LINE_LEN>>,
+}
+
+impl Fatal {
+    /// Returns a failure with a message built from `args`.
+    // Out of line, as `cli::UsageError::new`: start-up has dozens of these (about 3 KB).
+    #[cold]
+    #[inline(never)]
+    pub fn new(status: u8, args: fmt::Arguments<'_>) -> Fatal {
+        let mut line = Box::new(Line::new());
+        let _ = line.write_fmt(args);
+        Fatal { status, line }
+    }
+
+    /// Returns a failure of the system call `step`: `<step>: <strerror> (errno N)`.
+    #[cold]
+    #[inline(never)]
+    pub fn os(status: u8, step: &str, error: &io::Error) -> Fatal {
+        Fatal::new(status, format_args!("{step}: {}", OsError(error)))
+    }
+}

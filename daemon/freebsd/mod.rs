@@ -1,0 +1,25 @@
+//! FreeBSD: packets from a divert(4) socket, the MTU from the routing socket.
+//!
+//! Each pair is a wire format, safe code over `&[u8]` tested with byte fixtures laid out as
+//! FreeBSD 14 amd64 lays them out (on any OS), and the socket that drives it:
+//! `divert_address` with `divert_path`, `route_messages` with `route_watch`.
+
+pub mod divert_address;
+pub mod route_messages;
+
+#[cfg(target_os = "freebsd")]
+pub mod divert_path;
+#[cfg(target_os = "freebsd")]
+pub mod route_watch;
+
+/// The packet path of this system.
+#[cfg(target_os = "freebsd")]
+pub use divert_path::DivertPort as Path;
+
+/// The MTU watch of this system.
+#[cfg(target_os = "freebsd")]
+pub use route_watch::RouteWatch as Watch;
+
+/// How the start-up line names `-p`.
+#[cfg(target_os = "freebsd")]
+pub const PORT_NAME: &str = "divert port";

@@ -1,0 +1,4 @@
+//! Linux: netlink sockets, and the capability and seccomp calls of giving up privilege.
+
+pub mod netlink;
+pub mod privilege;

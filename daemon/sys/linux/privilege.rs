@@ -1,0 +1,207 @@
+//! What Linux adds to giving up privilege: the capability sets, `no_new_privs` and the
+//! seccomp filter (capabilities(7), prctl(2), seccomp(2)).
+//!
+//! What stays, and why: CAP_NET_ADMIN, because nfnetlink checks it on every verdict
+//! (`netlink_net_capable` in nfnetlink_rcv), for the daemon's whole life.
+
+use std::io;
+
+use crate::sys::cvt;
+
+/// linux/capability.h CAP_NET_ADMIN.
+pub const CAP_NET_ADMIN: u32 = 12;
+/// linux/capability.h _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// struct __user_cap_header_struct.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// struct __user_cap_data_struct.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// How a narrowing went where the process could not do all of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Narrowed {
+    /// The bounding set could not be narrowed: the process lacks CAP_SETPCAP (started
+    /// with CAP_NET_ADMIN alone, not as root). It cannot regain what it dropped anyway.
+    pub bounding_set_kept: bool,
+}
+
+/// Leaves CAP_NET_ADMIN alone in the bounding set and empties the ambient set. Call it
+/// first: it needs CAP_SETPCAP in the effective set, which a user switch clears.
+pub fn narrow_bounding_set() -> io::Result<Narrowed> {
+    let mut narrowed = Narrowed::default();
+    for cap in 0..64u32 {
+        if cap == CAP_NET_ADMIN {
+            continue;
+        }
+        // SAFETY: prctl with integer arguments only.
+        match cvt(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) }) {
+            Ok(_) => {}
+            // Past the last capability this kernel knows (cap_last_cap).
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                narrowed.bounding_set_kept = true;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // SAFETY: prctl with integer arguments only. EINVAL: a kernel before ambient sets.
+    match cvt(unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    }) {
+        Ok(_) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(narrowed)
+}
+
+/// Leaves CAP_NET_ADMIN alone in the permitted and effective sets and empties the
+/// inheritable set (after a user switch, it raises CAP_NET_ADMIN back into the effective
+/// set from the permitted set that PR_SET_KEEPCAPS kept).
+pub fn keep_only_net_admin() -> io::Result<()> {
+    let header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let low = CapData {
+        effective: 1 << CAP_NET_ADMIN,
+        permitted: 1 << CAP_NET_ADMIN,
+        inheritable: 0,
+    };
+    let high = CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    };
+    let data = [low, high];
+    // SAFETY: capset(2) reads one header and, for version 3, two data structs, both alive
+    // for the call; libc has no wrapper, hence syscall(2).
+    cvt(unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) })?;
+    Ok(())
+}
+
+/// Returns whether the process has CAP_NET_ADMIN in its effective set (capget(2)).
+pub fn has_net_admin() -> io::Result<bool> {
+    let header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let empty = CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    };
+    let mut data = [empty; 2];
+    // SAFETY: capget(2) reads one header and, for version 3, writes two data structs, all
+    // alive for the call; libc has no wrapper, hence syscall(2).
+    cvt(unsafe { libc::syscall(libc::SYS_capget, &header, data.as_mut_ptr()) })?;
+    Ok(data[0].effective & (1 << CAP_NET_ADMIN) != 0)
+}
+
+/// Sets `no_new_privs`: no exec could ever gain privilege (prctl(2)); also required for an
+/// unprivileged seccomp filter.
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    cvt(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) })?;
+    Ok(())
+}
+
+/// Installs the seccomp `program` for the process (one thread: no TSYNC needed).
+pub fn install_filter(program: &[libc::sock_filter]) -> io::Result<()> {
+    let len =
+        u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fprog = libc::sock_fprog {
+        len,
+        // The kernel only reads the program; the cast to `*mut` is the C API's.
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` points at `program`, alive and `len` instructions long for the call.
+    cvt(unsafe { libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog) })?;
+    Ok(())
+}
+
+#[cfg(all(test, any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod tests {
+    use super::*;
+
+    /// Forks; the child installs the daemon's filter, makes system call `nr` without
+    /// arguments, then exits 0 through exit_group (99 if the filter could not be installed).
+    /// Returns the child's wait status.
+    fn child_status_after(nr: libc::c_long) -> libc::c_int {
+        let program = crate::linux::seccomp::filter().unwrap();
+        // SAFETY: the child runs only prctl, syscall and _exit, all async-signal-safe, so
+        // forking the multi-threaded test process is sound.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
+        if pid == 0 {
+            if set_no_new_privs()
+                .and_then(|()| install_filter(&program))
+                .is_err()
+            {
+                // SAFETY: ends the child without running the parent's atexit handlers.
+                unsafe { libc::_exit(99) };
+            }
+            // SAFETY: a system call without arguments (getpid, getppid read nothing).
+            unsafe { libc::syscall(nr) };
+            // SAFETY: as above; exit_group is allowed by the filter.
+            unsafe { libc::_exit(0) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child; `status` is writable.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        status
+    }
+
+    #[test]
+    fn net_admin_as_proc_reports_it() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let mask = status
+            .lines()
+            .find_map(|line| line.strip_prefix("CapEff:"))
+            .unwrap()
+            .trim();
+        let mask = u64::from_str_radix(mask, 16).unwrap();
+        assert_eq!(
+            has_net_admin().unwrap(),
+            mask & (1 << CAP_NET_ADMIN) != 0,
+            "CapEff {mask:#x}"
+        );
+    }
+
+    #[test]
+    fn a_forbidden_call_kills_the_process_with_sigsys() {
+        let status = child_status_after(libc::SYS_getppid);
+        assert!(
+            libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
+            "status {status:#x}"
+        );
+    }
+
+    #[test]
+    fn an_allowed_call_returns() {
+        let status = child_status_after(libc::SYS_getpid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "status {status:#x}"
+        );
+    }
+}
