@@ -53,6 +53,8 @@ else
     # No std from rustup (armv7 musl: rustup answers 404; mipsel: tier 3): std built from
     # source on nightly. Without rustup's self-contained crt objects for these targets,
     # rustc must not look for them (-Clink-self-contained=no): zig's musl supplies crt1.o.
+    # The linker's "unable to open library directory .../rustlib/<target>/lib" is expected:
+    # rustc names the sysroot's directory for the target, which only rustup's std would fill.
     if have_nightly; then
         for target in armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl; do
             var=CARGO_TARGET_$(echo $target | tr 'a-z-' 'A-Z_')_RUSTFLAGS
