@@ -11,7 +11,6 @@ pub mod route_messages;
 
 // The paths' logic runs in the tests on any OS, against doubles of FreeBSD's sockets.
 pub mod divert_path;
-#[cfg(target_os = "freebsd")]
 pub mod route_watch;
 
 /// The packet path of this system.
