@@ -37,11 +37,12 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// length, before it is counted as lost.
 const SEND_ATTEMPTS: usize = 3;
 
-/// `__FreeBSD_version` of 14.0, whose kernel has the PF_DIVERT family (commit 8624f4347e81,
-/// "divert: declare PF_DIVERT domain and stop abusing PF_INET"). Only older kernels are asked
-/// for the legacy socket: FreeBSD 14 answers it with a console line "uses obsolete way to
-/// create divert(4) socket" (`socreate()`, kern/uipc_socket.c), also when ipdivert.ko is
-/// simply not loaded.
+/// `__FreeBSD_version` where the 14 branch starts; every 14 release has the PF_DIVERT family
+/// (commit 8624f4347e81, "divert: declare PF_DIVERT domain and stop abusing PF_INET", landed
+/// during 14-CURRENT, so only 14-CURRENT snapshots older than it are misjudged). Only older
+/// kernels are asked for the legacy socket: FreeBSD 14 answers it with a console line "uses
+/// obsolete way to create divert(4) socket" (`socreate()`, kern/uipc_socket.c), also when
+/// ipdivert.ko is simply not loaded.
 pub const PF_DIVERT_RELEASE: i32 = 1_400_000;
 
 /// The calls the path makes on its socket.
