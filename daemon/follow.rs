@@ -6,10 +6,12 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Duration;
 
 use crate::exit::{Fatal, EX_NOINPUT, EX_OSERR};
 use crate::log::{Log, OsError};
 use crate::run::MtuWatch;
+use crate::sys::clock::Moment;
 use crate::sys::interface::{self, IFNAME_MAX};
 
 /// Datagrams read per wake-up at most; the rest wait for the next one.
@@ -41,6 +43,10 @@ pub trait Notices: AsFd + Sized {
     /// Says what failed in the warning for a failed read ("reading link changes").
     const READING: &'static str;
 
+    /// How often the MTU is read again even without a notification, where the system can
+    /// lose one without telling the socket (FreeBSD's netisr queue); `None`: never.
+    const REREAD_EVERY: Option<Duration> = None;
+
     /// Opens the socket, subscribed to interface changes.
     fn open() -> Result<Self, Fatal>;
 
@@ -67,6 +73,8 @@ pub trait Notices: AsFd + Sized {
 pub struct Watch<S> {
     socket: S,
     followed: Followed,
+    /// When the MTU is next read again unasked ([`Notices::REREAD_EVERY`]).
+    reread_at: Option<Moment>,
 }
 
 impl<S: Notices> MtuWatch for Watch<S> {
@@ -75,7 +83,15 @@ impl<S: Notices> MtuWatch for Watch<S> {
         let socket = S::open()?;
         let followed = Followed::start(interface, S::look_up(interface))?;
         let mtu = followed.mtu();
-        Ok((Watch { socket, followed }, mtu))
+        let reread_at = S::REREAD_EVERY.map(|every| Moment::now() + every);
+        Ok((
+            Watch {
+                socket,
+                followed,
+                reread_at,
+            },
+            mtu,
+        ))
     }
 
     fn fd(&self) -> BorrowedFd<'_> {
@@ -133,6 +149,25 @@ impl<S: Notices> MtuWatch for Watch<S> {
 
     fn interface(&self) -> &str {
         self.followed.name()
+    }
+
+    fn next_check(&self) -> Option<Moment> {
+        self.reread_at
+    }
+
+    fn check(&mut self, now: Moment, log: &mut Log) -> Option<u32> {
+        let (at, every) = self.reread_at.zip(S::REREAD_EVERY)?;
+        if now < at {
+            return None;
+        }
+        self.reread_at = Some(now + every);
+        let found = self.followed.looked_up(S::look_up(self.followed.name()));
+        let changed = self.followed.update(found)?;
+        log.warn(format_args!(
+            "{}: MTU {changed} found by the periodic re-read: a notification was lost",
+            self.followed.name()
+        ));
+        Some(changed)
     }
 }
 

@@ -77,6 +77,12 @@ impl Handler {
         true
     }
 
+    /// Returns the counters, for the tests of the packet paths.
+    #[cfg(test)]
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     /// Counts something that happened outside the core.
     pub fn count(&mut self, event: Event) {
         self.counters.count(event);
@@ -195,6 +201,18 @@ pub trait MtuWatch: Sized {
 
     /// Returns the interface's name.
     fn interface(&self) -> &str;
+
+    /// Returns when [`MtuWatch::check`] wants to run, message or not; `None`: never.
+    fn next_check(&self) -> Option<Moment> {
+        None
+    }
+
+    /// Reads the MTU again if its time has come (a system that can lose notifications
+    /// silently); returns it when it changed.
+    fn check(&mut self, now: Moment, log: &mut Log) -> Option<u32> {
+        let _ = (now, log);
+        None
+    }
 }
 
 /// Runs the loop until SIGTERM or SIGINT (or an error of the packet path), then shuts the
@@ -216,6 +234,16 @@ pub fn run<P: PacketPath, W: MtuWatch>(
             Some(RETRY_AFTER)
         } else {
             handler.warnings_pending().then_some(Duration::from_secs(1))
+        };
+        // ... and the MTU re-read when it is due.
+        let now = Moment::now();
+        let until_check = watch
+            .as_ref()
+            .and_then(MtuWatch::next_check)
+            .map(|at| at.saturating_duration_since(now));
+        let timeout = match (timeout, until_check) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         let ready = {
             let mut fds: heapless::Vec<BorrowedFd<'_>, 2> = heapless::Vec::new();
@@ -254,6 +282,11 @@ pub fn run<P: PacketPath, W: MtuWatch>(
         }
         if let Some(watch) = watch.as_mut().filter(|_| ready.contains(WATCH)) {
             if let Some(mtu) = watch.read(buf, handler.log()) {
+                handler.set_mtu(watch.interface(), mtu);
+            }
+        }
+        if let Some(watch) = &mut watch {
+            if let Some(mtu) = watch.check(Moment::now(), handler.log()) {
                 handler.set_mtu(watch.interface(), mtu);
             }
         }

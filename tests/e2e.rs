@@ -668,6 +668,85 @@ fn daemon_detached_pidfile_locked_second_instance_refused_sigterm_removes_it() {
     );
 }
 
+/// `-u` when detaching (issue 16, item 1): /dev/null is opened before privilege goes, as on
+/// FreeBSD the chroot to /var/empty (empty, `flags=schg` in etc/mtree/BSD.var.dist) hides it
+/// from later opens. Simulated here: in a mount namespace of its own, a file only root may open
+/// (mode 0600) is bound over /dev/null, so that nobody cannot open it after the switch. The
+/// daemon still starts (it exited 71, "can't detach", when it opened /dev/null last), has
+/// stdin, stdout and stderr on that file, and clamps.
+#[test]
+fn daemon_u_nobody_detached_starts_where_dev_null_cannot_be_opened_after_the_switch() {
+    require_netns!();
+    let topology = Topology::new();
+    let dir = TempDir::new(&topology);
+    let pidfile = dir.0.join("tcpmssd.pid");
+    let null = dir.0.join("null");
+    File::create(&null).expect("the stand-in /dev/null");
+    std::fs::set_permissions(&null, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod 0600");
+    let queue = queue_number(&topology);
+    queue_to(&topology, "FORWARD", Queued::Syns, queue, false);
+    let stderr_path = dir.0.join("stderr");
+    let script = r#"mount --bind "$1" /dev/null && exec "$2" -u nobody -p "$3" -m 1400 -P "$4""#;
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &topology.r,
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+        ])
+        .args(["sh", "-c", script, "sh"])
+        .arg(&null)
+        .arg(common::binary())
+        .arg(queue.to_string())
+        .arg(&pidfile)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn tcpmssd");
+    let status = wait_until(DAEMON_WAIT, || child.try_wait().expect("try_wait"))
+        .unwrap_or_else(|| panic!("tcpmssd (parent) still running after {DAEMON_WAIT:?}"));
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "tcpmssd -u nobody, detached: {stderr}"
+    );
+    let pid: u32 = wait_until(DAEMON_WAIT, || {
+        std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok()
+    })
+    .expect("a pid in the pidfile");
+    assert!(running(pid), "pidfile names {pid}, which is not running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    assert!(
+        status.contains("Uid:\t65534\t65534\t65534\t65534"),
+        "{status}"
+    );
+    let inode = |path: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map(|m| (m.dev(), m.ino())).unwrap()
+    };
+    for fd in 0..3 {
+        assert_eq!(
+            inode(Path::new(&format!("/proc/{pid}/fd/{fd}"))),
+            inode(&null),
+            "fd {fd} is not on the /dev/null of its namespace"
+        );
+    }
+    let syn = handshake(&topology, Family::V4).syn;
+    assert_eq!(syn.mss(), expected_mss(Family::V4, MTU, 1460), "{syn}");
+    // SAFETY: kill(2) on the pid the daemon wrote, checked to be running just above.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    assert!(
+        wait_until(DAEMON_WAIT, || (!running(pid)).then_some(())).is_some(),
+        "tcpmssd {pid} still running after SIGTERM"
+    );
+}
+
 /// `-f`, for a supervisor (daemon(8) -r, systemd Type=simple): the started process itself is
 /// the daemon (it does not fork away), writes no pidfile unless asked, prints nothing per
 /// clamp, clamps, and exits 0 on SIGTERM.

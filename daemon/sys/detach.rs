@@ -16,11 +16,15 @@ use super::{cvt, file};
 #[derive(Debug)]
 pub struct Detached {
     ready: OwnedFd,
+    /// `/dev/null`, opened at once: after `-u`'s chroot to /var/empty (empty and immutable on
+    /// FreeBSD: `empty mode=0555 flags=schg` in etc/mtree/BSD.var.dist) or the user switch it
+    /// may no longer be reachable.
+    null: OwnedFd,
 }
 
 /// Forks; the parent waits until the child calls [`Detached::ready`] (then exits 0) or exits
 /// (then exits with the child's status). Returns only in the child, which has its own
-/// session (`setsid`) and `/` as its working directory.
+/// session (`setsid`), `/` as its working directory, and `/dev/null` open for `ready`.
 ///
 /// Call it while the process has one thread: after `fork` only the calling thread exists.
 pub fn daemonize() -> io::Result<Detached> {
@@ -48,7 +52,11 @@ pub fn daemonize() -> io::Result<Detached> {
     // fresh fork does not.
     cvt(unsafe { libc::setsid() })?;
     file::chdir_root()?;
-    Ok(Detached { ready: write_end })
+    let null = file::open(c"/dev/null", libc::O_RDWR, 0)?;
+    Ok(Detached {
+        ready: write_end,
+        null,
+    })
 }
 
 /// In the parent: returns the exit status for the parent once the child is ready or gone.
@@ -77,15 +85,16 @@ fn wait_for_child(pid: libc::pid_t, read_end: OwnedFd) -> i32 {
 }
 
 impl Detached {
-    /// Points stdin, stdout and stderr at `/dev/null` and lets the parent exit 0.
+    /// Points stdin, stdout and stderr at the `/dev/null` opened by [`daemonize`] and lets
+    /// the parent exit 0. Opens nothing, so it works after a chroot or a user switch.
     ///
     /// Call it once start-up succeeded, the pidfile holds this pid and the log goes to syslog.
     pub fn ready(self) -> io::Result<()> {
-        let null = file::open(c"/dev/null", libc::O_RDWR, 0)?;
         for target in [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO] {
-            // SAFETY: `null` is an open descriptor; dup2 onto 0..2 replaces the terminal
-            // descriptors, which std's handles keep using by number, not by ownership.
-            cvt(unsafe { libc::dup2(null.as_raw_fd(), target) })?;
+            // SAFETY: `self.null` is an open descriptor; dup2 onto 0..2 replaces the terminal
+            // descriptors, which std's handles keep using by number, not by ownership. dup2
+            // clears O_CLOEXEC on the copies.
+            cvt(unsafe { libc::dup2(self.null.as_raw_fd(), target) })?;
         }
         // A parent killed meanwhile gives EPIPE (std ignores SIGPIPE); the daemon runs on.
         let _ = file::write_all(self.ready.as_fd(), &[1]);

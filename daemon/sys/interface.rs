@@ -62,11 +62,11 @@ pub fn index(name: &str) -> io::Result<u32> {
     // SAFETY: `name` is a NUL-terminated array (checked by `c_name`) alive for the call.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
     if index == 0 {
-        // glibc sets errno (ENODEV for a missing interface); FreeBSD's libc may leave it unset.
-        #[cfg(target_os = "linux")]
+        // Both libcs set errno: glibc ENODEV (its SIOCGIFINDEX ioctl) for a missing interface;
+        // FreeBSD's ENXIO for a name it finds neither by SIOCGIFINDEX nor in getifaddrs(3),
+        // else the error of the failed call (lib/libc/net/if_nametoindex.c, after RFC 2553
+        // 4.1: "errno is set to ENXIO").
         return Err(super::errno::errno());
-        #[cfg(target_os = "freebsd")]
-        return Err(io::Error::from_raw_os_error(NO_SUCH_INTERFACE));
     }
     #[cfg(target_os = "linux")]
     let largest = i32::MAX as u32;

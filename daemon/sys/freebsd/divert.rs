@@ -11,7 +11,7 @@ use crate::sys::cvt;
 
 /// Bytes of the `struct sockaddr_in` divert(4) binds to and returns with every packet; the
 /// wire format (`freebsd/divert_address.rs`) checks the same 16 against its field layout.
-const SOCKADDR_IN_LEN: usize = mem::size_of::<libc::sockaddr_in>();
+pub const SOCKADDR_IN_LEN: usize = mem::size_of::<libc::sockaddr_in>();
 
 /// PF_DIVERT (sys/sys/socket.h, FreeBSD 14+); the libc crate does not define it.
 const PF_DIVERT: c_int = 44;
@@ -20,46 +20,30 @@ const PF_DIVERT: c_int = 44;
 #[derive(Debug)]
 pub struct Socket(OwnedFd);
 
-/// What one [`Socket::recv`] delivered.
-#[derive(Clone, Copy, Debug)]
-pub struct Received {
-    /// Bytes of the packet in the buffer.
-    pub len: usize,
-    /// The packet filled the whole buffer and may have been cut (no IP packet is larger than
-    /// the daemon's buffer, so this never happens there); it cannot be sent back whole.
-    pub truncated: bool,
-    /// The address the kernel returned, as bytes; `address_len` of them are valid.
-    pub address: [u8; SOCKADDR_IN_LEN],
-    /// How many bytes of `address` the kernel wrote.
-    pub address_len: usize,
-}
-
 impl Socket {
-    /// Opens a divert socket the FreeBSD 14 way (`PF_DIVERT`), falling back to the older
-    /// `socket(PF_INET, SOCK_RAW, IPPROTO_DIVERT)` where that family does not exist.
+    /// Opens a divert socket the FreeBSD 14 way, `socket(PF_DIVERT, SOCK_RAW, 0)` (divert(4)).
+    /// `EAFNOSUPPORT` where the family does not exist: ipdivert.ko is not loaded, or the
+    /// kernel is older than 14.
     pub fn open() -> io::Result<Socket> {
         // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
-        let modern =
-            cvt(unsafe { libc::socket(PF_DIVERT, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) });
-        let fd = match modern {
-            Ok(fd) => fd,
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
-                ) =>
-            {
-                // SAFETY: as above.
-                cvt(unsafe {
-                    libc::socket(
-                        libc::PF_INET,
-                        libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                        libc::IPPROTO_DIVERT,
-                    )
-                })?
-            }
-            Err(e) => return Err(e),
-        };
+        let fd = cvt(unsafe { libc::socket(PF_DIVERT, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
+        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+        Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Opens a divert socket the way kernels before 14 know,
+    /// `socket(PF_INET, SOCK_RAW, IPPROTO_DIVERT)`. FreeBSD 14's `socreate()`
+    /// (kern/uipc_socket.c) still maps it to PF_DIVERT, but prints "uses obsolete way to
+    /// create divert(4) socket" on the console: the caller uses it on older kernels only.
+    pub fn open_legacy() -> io::Result<Socket> {
+        // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
+        let fd = cvt(unsafe {
+            libc::socket(
+                libc::PF_INET,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::IPPROTO_DIVERT,
+            )
+        })?;
         // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
         Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
@@ -83,9 +67,14 @@ impl Socket {
         Ok(())
     }
 
-    /// Receives one packet into `buf` without blocking (`EAGAIN` when none is waiting).
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
-        let mut address = [0u8; SOCKADDR_IN_LEN];
+    /// Receives one packet into `buf` and its address into `address` without blocking
+    /// (`EAGAIN` when none is waiting); returns the bytes copied into `buf` (a datagram longer
+    /// than `buf` is cut to it) and how many bytes of `address` the kernel wrote.
+    pub fn recv(
+        &self,
+        buf: &mut [u8],
+        address: &mut [u8; SOCKADDR_IN_LEN],
+    ) -> io::Result<(usize, usize)> {
         let mut address_len = SOCKADDR_IN_LEN as libc::socklen_t;
         // SAFETY: `buf` is writable for `buf.len()` bytes and `address` for `address_len`
         // bytes for the whole call; the kernel writes no more than those lengths.
@@ -101,15 +90,9 @@ impl Socket {
                 &raw mut address_len,
             )
         })?;
-        let full = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        Ok(Received {
-            len: full.min(buf.len()),
-            truncated: full >= buf.len(),
-            address,
-            address_len: usize::try_from(address_len)
-                .unwrap_or(0)
-                .min(SOCKADDR_IN_LEN),
-        })
+        let len = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let address_len = usize::try_from(address_len).unwrap_or(0);
+        Ok((len, address_len.min(SOCKADDR_IN_LEN)))
     }
 
     /// Sends `packet` back to the kernel with `address`, the bytes it was received with.

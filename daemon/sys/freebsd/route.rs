@@ -10,15 +10,6 @@ use crate::sys::cvt;
 #[derive(Debug)]
 pub struct Socket(OwnedFd);
 
-/// What one [`Socket::recv`] delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Received {
-    /// Bytes in the buffer.
-    pub len: usize,
-    /// The read filled the whole buffer, so a message may have been cut.
-    pub truncated: bool,
-}
-
 impl Socket {
     /// Opens a routing socket that hears about every address family's changes.
     pub fn open() -> io::Result<Socket> {
@@ -34,8 +25,9 @@ impl Socket {
         Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
-    /// Receives what is waiting without blocking (`EAGAIN` when nothing is).
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    /// Receives one message without blocking (`EAGAIN` when none waits); returns the bytes
+    /// copied into `buf` (a longer datagram is cut to it).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         // SAFETY: `buf` is writable for `buf.len()` bytes for the whole call.
         let n = cvt(unsafe {
             libc::recv(
@@ -47,11 +39,7 @@ impl Socket {
                 libc::MSG_DONTWAIT,
             )
         })?;
-        let full = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        Ok(Received {
-            len: full.min(buf.len()),
-            truncated: full >= buf.len(),
-        })
+        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
     }
 }
 
