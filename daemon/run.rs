@@ -14,10 +14,11 @@ use crate::counters::{Counters, Event};
 use crate::log::{Endpoint, Level, Line, Log, OsError, RateLimit, LINE_LEN};
 use crate::sys::process::{self, Moment, WaitMask};
 
-/// Bytes in the one packet buffer: a whole 64 KiB IP packet, plus room for the kernel's message
-/// around it (an NFQUEUE packet message adds about 200 bytes of headers and attributes) and for
-/// the clamped packets of a batch that wait for their verdicts (4 KiB holds 60 SYNs).
-pub const PACKET_BUF_LEN: usize = 64 * 1024 + 4 * 1024;
+/// Bytes in the one packet buffer: a whole 64 KiB IP packet with room for the kernel's message
+/// around it (an NFQUEUE packet message adds about 200 bytes of headers and attributes), after
+/// the 32 slots of 2 KiB that an NFQUEUE batch reads into (`queue.rs`); divert reads one packet
+/// at a time into the whole of it.
+pub const PACKET_BUF_LEN: usize = 32 * 2048 + 65 * 1024;
 
 /// Most warnings per second that packets or messages can cause (bad verdicts, send errors).
 const WARNINGS_PER_SECOND: u32 = 10;
