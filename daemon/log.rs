@@ -153,17 +153,85 @@ enum Sink {
     Syslog,
 }
 
+// A held line always fits: the 9-byte prefix, the line and its newline.
+static_assertions::const_assert!(HELD_LEN >= "tcpmssd: ".len() + LINE_LEN + "\n".len());
+
+/// Bytes of stderr lines held for one write: PIPE_BUF, the most a write to a pipe puts in it
+/// whole, never interleaved with another writer's (pipe(7)). 58 clamp lines of 70 bytes.
+const HELD_LEN: usize = 4096;
+
 /// The daemon's one logger: stderr in the foreground, syslog (`LOG_DAEMON`) once detached.
 #[derive(Debug)]
 pub struct Log {
     sink: Sink,
+    /// Between [`Log::hold`] and [`Log::release`]: stderr lines are gathered in `held`.
+    holding: bool,
+    held: Held,
+}
+
+/// Whole lines waiting for their write, in `bytes[..len]`.
+#[derive(Debug)]
+struct Held {
+    bytes: [u8; HELD_LEN],
+    len: usize,
+}
+
+impl Held {
+    /// Appends `line` (at most [`HELD_LEN`] bytes), first writing what is held if it would not
+    /// fit: every write holds whole lines.
+    fn push(&mut self, line: &[u8], write: &mut impl FnMut(&[u8])) {
+        if self.len + line.len() > HELD_LEN {
+            self.flush(write);
+        }
+        let end = (self.len + line.len()).min(HELD_LEN);
+        self.bytes[self.len..end].copy_from_slice(&line[..end - self.len]);
+        self.len = end;
+    }
+
+    /// Writes what is held, if anything.
+    fn flush(&mut self, write: &mut impl FnMut(&[u8])) {
+        if self.len > 0 {
+            write(&self.bytes[..self.len]);
+            self.len = 0;
+        }
+    }
+}
+
+/// Writes to stderr. Errors have nowhere to go; the lines are lost, as with warn(3).
+fn to_stderr(bytes: &[u8]) {
+    let _ = process::write_stderr(bytes);
 }
 
 impl Log {
     /// Returns a logger that writes `tcpmssd: <line>` to stderr.
     #[must_use]
     pub const fn stderr() -> Log {
-        Log { sink: Sink::Stderr }
+        Log::to(Sink::Stderr)
+    }
+
+    const fn to(sink: Sink) -> Log {
+        Log {
+            sink,
+            holding: false,
+            held: Held {
+                bytes: [0; HELD_LEN],
+                len: 0,
+            },
+        }
+    }
+
+    /// Gathers the stderr lines logged from now on, to write them together at
+    /// [`Log::release`]: with `-v` under a flood, the lines of one wake-up's clamps then cost
+    /// one `write` instead of one each (a full buffer is written as it fills). Syslog lines are
+    /// not held.
+    pub fn hold(&mut self) {
+        self.holding = self.sink == Sink::Stderr;
+    }
+
+    /// Writes the lines gathered since [`Log::hold`] and stops gathering.
+    pub fn release(&mut self) {
+        self.holding = false;
+        self.held.flush(&mut to_stderr);
     }
 
     /// Opens syslog with ident `tcpmssd`, `LOG_PID` and facility `LOG_DAEMON`.
@@ -177,7 +245,7 @@ impl Log {
             libc::LOG_PID | libc::LOG_NDELAY,
             libc::LOG_DAEMON,
         );
-        Log { sink: Sink::Syslog }
+        Log::to(Sink::Syslog)
     }
 
     /// Logs one informational line.
@@ -218,9 +286,8 @@ impl Log {
     fn write(&mut self, level: Level, text: &str) {
         match self.sink {
             Sink::Stderr => {
-                // One write per line: with -v under a flood this runs per clamp, and lines of
-                // one write are not torn apart by another writer. Errors writing to stderr
-                // have nowhere to go; the line is lost, as with warn(3).
+                // Whole lines in one write (with others while held): lines of one write are
+                // not torn apart by another writer.
                 const PREFIX: &[u8] = b"tcpmssd: ";
                 let mut out = [0u8; PREFIX.len() + LINE_LEN + 1];
                 let len = text.len().min(LINE_LEN);
@@ -228,7 +295,12 @@ impl Log {
                 out[..PREFIX.len()].copy_from_slice(PREFIX);
                 out[PREFIX.len()..end].copy_from_slice(&text.as_bytes()[..len]);
                 out[end] = b'\n';
-                let _ = process::write_stderr(&out[..=end]);
+                let line = &out[..=end];
+                if self.holding {
+                    self.held.push(line, &mut to_stderr);
+                } else {
+                    to_stderr(line);
+                }
             }
             Sink::Syslog => {
                 // syslog(3) takes a C string: copy to a stack buffer and stop at the first NUL,
@@ -246,6 +318,7 @@ impl Log {
 
 impl Drop for Log {
     fn drop(&mut self) {
+        self.release();
         if self.sink == Sink::Syslog {
             process::closelog();
         }
@@ -376,6 +449,36 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Held lines leave in as few writes as fit, each of whole lines, in order.
+    #[test]
+    fn held_lines_go_in_few_whole_writes() {
+        let mut held = Held {
+            bytes: [0; HELD_LEN],
+            len: 0,
+        };
+        let mut writes: Vec<Vec<u8>> = Vec::new();
+        let mut expected = Vec::new();
+        for n in 0..200u32 {
+            let line = format!("tcpmssd: MSS 1460 -> 1360 198.51.100.1:{n} -> 203.0.113.1:9\n");
+            expected.extend_from_slice(line.as_bytes());
+            held.push(line.as_bytes(), &mut |w| writes.push(w.to_vec()));
+        }
+        held.flush(&mut |w| writes.push(w.to_vec()));
+        held.flush(&mut |w| writes.push(w.to_vec()));
+        assert_eq!(writes.concat(), expected);
+        let needed = expected.len().div_ceil(HELD_LEN);
+        assert!(
+            (needed..=needed + 1).contains(&writes.len()),
+            "{} writes for {} bytes",
+            writes.len(),
+            expected.len()
+        );
+        for write in &writes {
+            assert!(write.len() <= HELD_LEN);
+            assert_eq!(write.last(), Some(&b'\n'));
+        }
+    }
 
     #[test]
     fn line_keeps_short_text() {

@@ -274,17 +274,26 @@ pub fn run<P: PacketPath, W: MtuWatch>(
                 )),
             }
         }
-        if ready.contains(PATH) || path.backlog() {
-            if let Err(error) = path.pass_batch(buf, handler) {
-                break Err(error);
-            }
-        }
-        if let Some(watch) = watch.as_mut().filter(|_| ready.contains(WATCH)) {
+        // The lines of one wake-up (with -v, a line per clamp) go out in one write.
+        handler.log().hold();
+        let passed = if ready.contains(PATH) || path.backlog() {
+            path.pass_batch(buf, handler)
+        } else {
+            Ok(())
+        };
+        if let Some(watch) = watch
+            .as_mut()
+            .filter(|_| passed.is_ok() && ready.contains(WATCH))
+        {
             if let Some(mtu) = watch.read(buf, handler.log()) {
                 handler.set_mtu(watch.interface(), mtu);
             }
         }
         handler.flush_warnings();
+        handler.log().release();
+        if let Err(error) = passed {
+            break Err(error);
+        }
     };
     // Even after an error: the packets still queued are answered before the daemon goes.
     let left = path.shut_down(buf, handler);
