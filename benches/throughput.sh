@@ -6,13 +6,15 @@
 # namespaces with documentation addresses only, all removed on exit, also on failure or ^C.
 #
 #   bash benches/throughput.sh [--rounds N] [--seconds S] [--modes LIST] [--no-sweep]
-#                              [--perf DIR] [--nice N]
+#                              [--perf DIR] [--syscalls] [--baseline BIN] [--nice N]
 #
 # Builds what it needs: the ignored test `throughput_benchmark` of tests/throughput.rs in
 # release mode (so the daemon it runs is the release build), and benches/nfq_clamp.c, for which
 # it installs libnetfilter-queue-dev and libmnl-dev with apt-get when pkg-config lacks them.
-# --modes takes keys from plain,kernel,tcpmssd,tcpmssd-v,c-classic,c-batched; --perf DIR adds
-# one round per mode under `perf record -a -g` (DIR/<mode>.data).
+# --modes takes keys from plain,kernel,tcpmssd,tcpmssd-v,c-classic,c-batched,baseline; --perf
+# DIR adds one round per mode under `perf record -a -g` (DIR/<mode>.data); --baseline BIN runs
+# another tcpmssd binary as one more mode, paired round by round with this one; --syscalls
+# adds one round per consumer under `perf stat` of its system calls.
 #
 # Priority: with sched_autogroup (on in most distributions' kernels) every session is one
 # scheduling entity, so another user's job at nice 19 in its own session still takes its
@@ -23,9 +25,10 @@
 set -euo pipefail
 script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$script")/.."
-rounds=11 seconds=0.7 nice=-10 modes= sweep=1 perf=
+rounds=11 seconds=0.7 nice=-10 modes= sweep=1 perf= baseline= syscalls=
 usage() {
-    echo "usage: $0 [--rounds N] [--seconds S] [--modes LIST] [--no-sweep] [--perf DIR] [--nice N]" >&2
+    echo "usage: $0 [--rounds N] [--seconds S] [--modes LIST] [--no-sweep] [--perf DIR]" \
+        "[--syscalls] [--baseline BIN] [--nice N]" >&2
     exit 64
 }
 args=("$@")
@@ -36,6 +39,8 @@ while [ $# -gt 0 ]; do
     --modes) modes=${2:?}; shift 2 ;;
     --no-sweep) sweep=0; shift ;;
     --perf) perf=$(realpath -m "${2:?}"); shift 2 ;;
+    --baseline) baseline=$(realpath "${2:?}"); shift 2 ;;
+    --syscalls) syscalls=1; shift ;;
     --nice) nice=${2:?}; shift 2 ;;
     *) usage ;;
     esac
@@ -113,6 +118,8 @@ trap 'exit 143' INT TERM HUP
 {
     TCPMSSD_BENCH_ROUNDS=$rounds TCPMSSD_BENCH_SECONDS=$seconds TCPMSSD_BENCH_SWEEP=$sweep \
         TCPMSSD_BENCH_C=$c_consumer TCPMSSD_BENCH_MODES=$modes TCPMSSD_BENCH_PERF=$perf \
+        TCPMSSD_BENCH_BASELINE=$baseline TCPMSSD_BENCH_SYSCALLS=$syscalls \
+        TCPMSSD_BENCH_VARIANTS=${TCPMSSD_BENCH_VARIANTS:-} \
         "$exe" throughput_benchmark --exact --ignored --nocapture --test-threads 1 2>&1 &
     echo "$!" >"$tmp/pid"
     status=0

@@ -20,9 +20,12 @@
 //!
 //! Settings (environment): TCPMSSD_BENCH_ROUNDS (11), TCPMSSD_BENCH_SECONDS (0.7),
 //! TCPMSSD_BENCH_C (path of the built nfq-clamp; without it the C modes are left out),
+//! TCPMSSD_BENCH_BASELINE (another tcpmssd binary, run as one more mode to compare with),
 //! TCPMSSD_BENCH_MODES (comma-separated mode keys, default all), TCPMSSD_BENCH_SWEEP (1; 0
 //! skips the sweep), TCPMSSD_BENCH_SWEEP_SECONDS (1.0), TCPMSSD_BENCH_PERF (a directory: one
-//! more round per mode under `perf record -a -g`, written there as <mode>.data).
+//! more round per mode under `perf record -a -g`, written there as <mode>.data),
+//! TCPMSSD_BENCH_SYSCALLS (set: one more round per consumer under `perf stat` of its system
+//! calls).
 #![cfg(target_os = "linux")]
 
 // Shared with e2e.rs and reliability.rs; this file uses part of it.
@@ -63,15 +66,22 @@ enum Mode {
     TcpmssdVerbose,
     CClassic,
     CBatched,
+    /// Another tcpmssd binary (TCPMSSD_BENCH_BASELINE), detached as `Tcpmssd`: before and
+    /// after a change, paired round by round.
+    Baseline,
+    /// Experimental builds (TCPMSSD_BENCH_VARIANTS, comma-separated, at most four), run as
+    /// `Baseline` is.
+    Variant(usize),
 }
 
-const MODES: [Mode; 6] = [
+const MODES: [Mode; 7] = [
     Mode::Plain,
     Mode::Kernel,
     Mode::Tcpmssd,
     Mode::TcpmssdVerbose,
     Mode::CClassic,
     Mode::CBatched,
+    Mode::Baseline,
 ];
 
 impl Mode {
@@ -83,6 +93,8 @@ impl Mode {
             Mode::TcpmssdVerbose => "tcpmssd -v",
             Mode::CClassic => "C classic",
             Mode::CBatched => "C batched",
+            Mode::Baseline => "tcpmssd baseline",
+            Mode::Variant(n) => ["variant 1", "variant 2", "variant 3", "variant 4"][n],
         }
     }
 
@@ -95,6 +107,8 @@ impl Mode {
             Mode::TcpmssdVerbose => "tcpmssd-v",
             Mode::CClassic => "c-classic",
             Mode::CBatched => "c-batched",
+            Mode::Baseline => "baseline",
+            Mode::Variant(n) => ["variant-1", "variant-2", "variant-3", "variant-4"][n],
         }
     }
 
@@ -121,6 +135,10 @@ struct Round {
     connect_failures: u64,
     /// `-v` only: clamp lines the daemon wrote during the round.
     lines: u64,
+    /// The consumer's own CPU time (utime + stime) in clock ticks, over the same span as `busy`.
+    consumer_ticks: u64,
+    /// What the flood's observer wrote on stderr.
+    observed: Option<String>,
 }
 
 impl Round {
@@ -164,13 +182,14 @@ impl Consumer {
         }
     }
 
-    fn detached(topology: &Topology, queue: u16) -> Consumer {
+    fn detached(topology: &Topology, queue: u16, program: &Path) -> Consumer {
         let dir = std::env::temp_dir().join(format!("{}-bench", topology.r));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).expect("temp dir");
         let pidfile = dir.join("tcpmssd.pid");
         let status = Command::new("ip")
-            .args(["netns", "exec", &topology.r, env!("CARGO_BIN_EXE_tcpmssd")])
+            .args(["netns", "exec", &topology.r])
+            .arg(program)
             .args(["-p", &queue.to_string(), "-m", &MTU.to_string(), "-P"])
             .arg(&pidfile)
             .status()
@@ -333,8 +352,19 @@ fn share_autogroup_nice(pid: u32) {
     }
 }
 
+/// The programs the modes run besides tcpmssd itself.
+#[derive(Clone, Debug, Default)]
+struct Programs {
+    /// benches/nfq_clamp.c, built.
+    c_consumer: Option<PathBuf>,
+    /// Another tcpmssd.
+    baseline: Option<PathBuf>,
+    /// Experimental tcpmssd builds.
+    variants: Vec<PathBuf>,
+}
+
 /// Sets r up for `mode`; returns its consumer, if it has one.
-fn install(topology: &Topology, mode: Mode, c_consumer: Option<&Path>) -> Option<Consumer> {
+fn install(topology: &Topology, mode: Mode, programs: &Programs) -> Option<Consumer> {
     for family in FAMILIES {
         topology.exec(&topology.r, &[family.iptables(), "-t", "mangle", "-F"]);
     }
@@ -349,8 +379,16 @@ fn install(topology: &Topology, mode: Mode, c_consumer: Option<&Path>) -> Option
             let _ = Clamper::Kernel { mtu: MTU }.install(topology);
             None
         }
-        Mode::Tcpmssd => {
-            let daemon = Consumer::detached(topology, queue);
+        Mode::Tcpmssd | Mode::Baseline | Mode::Variant(_) => {
+            let program = match mode {
+                Mode::Variant(n) => &programs.variants[n],
+                Mode::Baseline => programs
+                    .baseline
+                    .as_deref()
+                    .expect("TCPMSSD_BENCH_BASELINE"),
+                _ => Path::new(env!("CARGO_BIN_EXE_tcpmssd")),
+            };
+            let daemon = Consumer::detached(topology, queue, program);
             pin(daemon.pid() as libc::pid_t, CONSUMER_CPU);
             share_autogroup_nice(daemon.pid());
             Some(daemon)
@@ -373,7 +411,10 @@ fn install(topology: &Topology, mode: Mode, c_consumer: Option<&Path>) -> Option
                 QUEUE_MAX_LEN.to_string(),
                 RECEIVE_BUFFER_LEN.to_string(),
             ];
-            let program = c_consumer.expect("C modes only with TCPMSSD_BENCH_C");
+            let program = programs
+                .c_consumer
+                .as_deref()
+                .expect("C modes only with TCPMSSD_BENCH_C");
             Some(Consumer::child(topology, queue, program, &args))
         }
     };
@@ -468,8 +509,13 @@ fn busy_ticks() -> [u64; 2] {
     busy
 }
 
-/// Sequential `connect()` calls from a to a listener on b until `stop`: their times and the
-/// number that failed.
+/// How often the connector starts a connection: paced, so that its own work (a connect and a
+/// close cost as much CPU as some hundred flood SYNs) is the same small load in every mode
+/// instead of growing with how fast connections complete.
+const CONNECT_EVERY: Duration = Duration::from_millis(5);
+
+/// `connect()` calls from a to a listener on b every [`CONNECT_EVERY`] until `stop`: their
+/// times and the number that failed.
 fn connector(topology: &Topology, stop: Arc<AtomicBool>) -> JoinHandle<(Vec<Duration>, u64)> {
     let address = Family::V4.b_port(PORT);
     spawn_in(&topology.a, move || {
@@ -484,21 +530,47 @@ fn connector(topology: &Topology, stop: Arc<AtomicBool>) -> JoinHandle<(Vec<Dura
                 }
                 Err(_) => failures += 1,
             }
+            std::thread::sleep(CONNECT_EVERY.saturating_sub(start.elapsed()));
         }
         (times, failures)
     })
 }
 
 /// Runs one flood of `seconds` against whatever r has now; `per_second` paces it.
+/// What one flood is: how long, how fast, with connections measured alongside or not, and a
+/// program (perf) started just before it and waited for after it.
+struct Flood<'a> {
+    seconds: f64,
+    per_second: Option<u64>,
+    connects: bool,
+    observer: Option<&'a dyn Fn() -> Child>,
+}
+
+impl Flood<'_> {
+    /// A round's flood: as fast as the kernel takes it, with connections.
+    fn full(seconds: f64) -> Flood<'static> {
+        Flood {
+            seconds,
+            per_second: None,
+            connects: true,
+            observer: None,
+        }
+    }
+}
+
 fn measure(
     topology: &Topology,
     arrivals: &Arrivals,
     connections: &ConnectionCounters,
     consumer: Option<&Consumer>,
-    seconds: f64,
-    per_second: Option<u64>,
-    connects: bool,
+    flood: &Flood<'_>,
 ) -> Round {
+    let Flood {
+        seconds,
+        per_second,
+        connects,
+        ..
+    } = *flood;
     let queue = queue_number(topology);
     let queued = |c: Option<&Consumer>| {
         c.and_then(|c| queue_line(c.pid(), queue))
@@ -511,7 +583,9 @@ fn measure(
     let lines_before = consumer.map_or(0, Consumer::lines);
     let stop = Arc::new(AtomicBool::new(false));
     let connecting = connects.then(|| connector(topology, Arc::clone(&stop)));
+    let observer = flood.observer.map(|spawn| spawn());
     let busy_before = busy_ticks();
+    let consumer_before = consumer.map_or(0, Consumer::cpu_ticks);
     let sent: Sent = frame_flood(
         topology,
         Duration::from_secs_f64(seconds),
@@ -528,6 +602,11 @@ fn measure(
         });
     }
     let busy_after = busy_ticks();
+    let consumer_ticks = consumer.map_or(0, Consumer::cpu_ticks) - consumer_before;
+    let observed = observer.map(|child| {
+        let output = child.wait_with_output().expect("observer");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    });
     let (connect_times, connect_failures) = connecting
         .map(|c| c.join().expect("connector"))
         .unwrap_or_default();
@@ -559,6 +638,8 @@ fn measure(
         connects: connect_times,
         connect_failures,
         lines,
+        consumer_ticks,
+        observed,
     }
 }
 
@@ -594,25 +675,23 @@ fn sweep(
     arrivals: &Arrivals,
     connections: &ConnectionCounters,
     mode: Mode,
-    c_consumer: Option<&Path>,
+    programs: &Programs,
     ceiling: f64,
     seconds: f64,
 ) -> (u64, Vec<String>) {
-    let consumer = install(topology, mode, c_consumer);
+    let consumer = install(topology, mode, programs);
     let (mut good, mut bad) = (0.0f64, ceiling);
     let mut best = 0.0f64;
     let mut log = Vec::new();
     for _ in 0..6 {
         let rate = (good + bad) / 2.0;
-        let round = measure(
-            topology,
-            arrivals,
-            connections,
-            consumer.as_ref(),
+        let flood = Flood {
             seconds,
-            Some(rate as u64),
-            false,
-        );
+            per_second: Some(rate as u64),
+            connects: false,
+            observer: None,
+        };
+        let round = measure(topology, arrivals, connections, consumer.as_ref(), &flood);
         let offered = round.sent as f64 / round.seconds;
         let clean = round.arrived.other == 0 && round.arrived.clamped == round.sent;
         log.push(format!(
@@ -644,19 +723,33 @@ fn throughput_benchmark() {
     let do_sweep: u32 = env_or("TCPMSSD_BENCH_SWEEP", 1);
     // Set but empty (as benches/throughput.sh passes them) counts as not set.
     let setting = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let c_consumer = setting("TCPMSSD_BENCH_C").map(PathBuf::from);
+    let programs = Programs {
+        c_consumer: setting("TCPMSSD_BENCH_C").map(PathBuf::from),
+        baseline: setting("TCPMSSD_BENCH_BASELINE").map(PathBuf::from),
+        variants: setting("TCPMSSD_BENCH_VARIANTS")
+            .and_then(|v| v.into_string().ok())
+            .map(|v| v.split(',').take(4).map(PathBuf::from).collect())
+            .unwrap_or_default(),
+    };
     let wanted = setting("TCPMSSD_BENCH_MODES").and_then(|v| v.into_string().ok());
+    let variants = (0..programs.variants.len()).map(Mode::Variant);
     let modes: Vec<Mode> = MODES
         .iter()
         .copied()
-        .filter(|m| c_consumer.is_some() || !matches!(m, Mode::CClassic | Mode::CBatched))
+        .chain(variants)
+        .filter(|m| match m {
+            Mode::CClassic | Mode::CBatched => programs.c_consumer.is_some(),
+            Mode::Baseline => programs.baseline.is_some(),
+            Mode::Variant(_) => true,
+            _ => true,
+        })
         .filter(|m| {
             wanted
                 .as_deref()
                 .is_none_or(|w| w.split(',').any(|k| k == m.key()))
         })
         .collect();
-    if c_consumer.is_none() {
+    if programs.c_consumer.is_none() {
         println!("# no TCPMSSD_BENCH_C: the C consumers are left out");
     }
     let topology = Topology::new();
@@ -678,15 +771,13 @@ fn throughput_benchmark() {
         for k in 0..results.len() {
             let index = (round + k) % results.len();
             let mode = results[index].0;
-            let consumer = install(&topology, mode, c_consumer.as_deref());
+            let consumer = install(&topology, mode, &programs);
             let run = measure(
                 &topology,
                 &arrivals,
                 &connections,
                 consumer.as_ref(),
-                seconds,
-                None,
-                true,
+                &Flood::full(seconds),
             );
             if mode == Mode::Tcpmssd {
                 if let Some(c) = &consumer {
@@ -712,7 +803,7 @@ fn throughput_benchmark() {
 
     // Idle: the daemon sleeps in ppoll and uses no CPU.
     let idle_ticks = modes.contains(&Mode::Tcpmssd).then(|| {
-        let daemon = install(&topology, Mode::Tcpmssd, None).expect("a daemon");
+        let daemon = install(&topology, Mode::Tcpmssd, &programs).expect("a daemon");
         std::thread::sleep(Duration::from_millis(500));
         let start = daemon.cpu_ticks();
         std::thread::sleep(Duration::from_secs(2));
@@ -732,7 +823,7 @@ fn throughput_benchmark() {
                 &arrivals,
                 &connections,
                 mode,
-                c_consumer.as_deref(),
+                &programs,
                 ceiling,
                 sweep_seconds,
             );
@@ -745,26 +836,29 @@ fn throughput_benchmark() {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).expect("perf directory");
         for &mode in &modes {
-            let consumer = install(&topology, mode, c_consumer.as_deref());
+            let consumer = install(&topology, mode, &programs);
             let data = dir.join(format!("{}.data", mode.key()));
-            let mut perf = Command::new("perf")
-                .args(["record", "-a", "-g", "-q", "-o"])
-                .arg(&data)
-                .args(["--", "sleep", &format!("{seconds}")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("perf record");
+            let spawn = || {
+                Command::new("perf")
+                    .args(["record", "-a", "-g", "-q", "-o"])
+                    .arg(&data)
+                    .args(["--", "sleep", &format!("{seconds}")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("perf record")
+            };
+            let flood = Flood {
+                observer: Some(&spawn),
+                ..Flood::full(seconds + 0.2)
+            };
             let run = measure(
                 &topology,
                 &arrivals,
                 &connections,
                 consumer.as_ref(),
-                seconds + 0.3,
-                None,
-                true,
+                &flood,
             );
-            let _ = perf.wait();
             eprintln!(
                 "perf {}: {:.0}/s -> {}",
                 mode.name(),
@@ -774,9 +868,73 @@ fn throughput_benchmark() {
         }
     }
 
+    // System calls per clamped SYN, counted by the kernel's tracepoints for the consumer alone.
+    let mut syscall_lines = Vec::new();
+    if setting("TCPMSSD_BENCH_SYSCALLS").is_some() {
+        const CALLS: [&str; 8] = [
+            "recvmmsg",
+            "recvfrom",
+            "sendmsg",
+            "sendto",
+            "ppoll",
+            "poll",
+            "rt_sigpending",
+            "write",
+        ];
+        for &mode in modes.iter().filter(|m| m.queued()) {
+            let consumer = install(&topology, mode, &programs).expect("a consumer");
+            let events: Vec<String> = CALLS
+                .iter()
+                .map(|c| format!("syscalls:sys_enter_{c}"))
+                .collect();
+            let pid = consumer.pid().to_string();
+            let spawn = || {
+                Command::new("perf")
+                    .args(["stat", "-x,", "-e", &events.join(","), "-p", &pid])
+                    .args(["--", "sleep", &format!("{seconds}")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("perf stat")
+            };
+            let flood = Flood {
+                observer: Some(&spawn),
+                connects: false,
+                ..Flood::full(seconds + 0.2)
+            };
+            let run = measure(&topology, &arrivals, &connections, Some(&consumer), &flood);
+            let text = run.observed.clone().unwrap_or_default();
+            // -x, lines: count,unit,event,...; the counts cover `seconds` of the flood.
+            let mut total = 0.0;
+            let mut parts = Vec::new();
+            for line in text.lines() {
+                let f: Vec<&str> = line.split(',').collect();
+                let (Some(count), Some(event)) = (f.first(), f.get(2)) else {
+                    continue;
+                };
+                let Ok(count) = count.parse::<f64>() else {
+                    continue;
+                };
+                let name = event.trim_start_matches("syscalls:sys_enter_");
+                total += count;
+                if count > 0.0 {
+                    parts.push(format!("{name} {count:.0}"));
+                }
+            }
+            // The counts cover the flood's first `seconds`, which run.rate describes.
+            let clamped = run.rate(mode) * seconds;
+            syscall_lines.push(format!(
+                "system calls {}: {:.3} per clamped SYN ({}; {clamped:.0} clamped in {seconds} s)",
+                mode.key(),
+                total / clamped.max(1.0),
+                parts.join(", ")
+            ));
+        }
+    }
+
     println!();
     println!(
-        "{:<16} {:>6}  {:>26}  {:>8}  {:>9}  {:>6}  {:>20}  {:>19}",
+        "{:<16} {:>6}  {:>26}  {:>8}  {:>9}  {:>6}  {:>20}  {:>8}  {:>19}",
         "mode",
         "rounds",
         "clamped SYN/s min/med/max",
@@ -784,6 +942,7 @@ fn throughput_benchmark() {
         "fail-open",
         "lost",
         "CPU µs/SYN 0+1=all",
+        "consumer",
         "connect p50 / p99"
     );
     let mut medians = Vec::new();
@@ -801,6 +960,14 @@ fn throughput_benchmark() {
             .map(|cpu| runs.iter().map(|r| r.busy[cpu]).sum())
             .collect();
         let per_syn = |ticks: u64| ticks as f64 / USER_HZ * 1e6 / counted.max(1) as f64;
+        let consumer = if mode.queued() {
+            format!(
+                "{:.2}",
+                per_syn(runs.iter().map(|r| r.consumer_ticks).sum())
+            )
+        } else {
+            "-".to_string()
+        };
         let mut connects: Vec<Duration> = runs.iter().flat_map(|r| r.connects.clone()).collect();
         connects.sort();
         let fail_open = if *mode == Mode::Plain {
@@ -810,7 +977,7 @@ fn throughput_benchmark() {
         };
         println!(
             "{:<16} {:>6}  {:>8.0}/{:>8.0}/{:>8.0}  {:>8.0}  {:>9}  {:>6}  {:>5.2}+{:>5.2}={:>5.2}  \
-             {:>7.0} / {:>7.0} µs",
+             {:>8}  {:>7.0} / {:>7.0} µs",
             mode.name(),
             runs.len(),
             min,
@@ -822,6 +989,7 @@ fn throughput_benchmark() {
             per_syn(busy[0]),
             per_syn(busy[1]),
             per_syn(busy[0] + busy[1]),
+            consumer,
             percentile(&connects, 50).as_secs_f64() * 1e6,
             percentile(&connects, 99).as_secs_f64() * 1e6,
         );
@@ -872,6 +1040,12 @@ fn throughput_benchmark() {
         (Mode::CBatched, Mode::Kernel),
         (Mode::TcpmssdVerbose, Mode::Kernel),
         (Mode::Plain, Mode::Kernel),
+        (Mode::Tcpmssd, Mode::Baseline),
+        (Mode::Baseline, Mode::Kernel),
+        (Mode::Variant(0), Mode::Tcpmssd),
+        (Mode::Variant(1), Mode::Tcpmssd),
+        (Mode::Variant(2), Mode::Tcpmssd),
+        (Mode::Variant(3), Mode::Tcpmssd),
     ] {
         if let Some((med, min, max)) = paired(&results, a, b) {
             println!(
@@ -880,6 +1054,9 @@ fn throughput_benchmark() {
                 b.key()
             );
         }
+    }
+    for line in &syscall_lines {
+        println!("{line}");
     }
     for (mode, rate) in &sweeps {
         println!(
