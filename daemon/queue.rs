@@ -202,9 +202,11 @@ impl Queue {
                     buf.copy_within(slot..slot + SLOT_LEN, STAGING.start);
                     (STAGING.start..STAGING.start + datagram.len, false)
                 } else {
-                    // Its spilled part was overwritten (or the datagram was cut): the slot
-                    // still holds the message's start, with the packet id.
-                    (slot..slot + SLOT_LEN, true)
+                    // Its spilled part was overwritten: the slot still holds the message's
+                    // start, with the packet id, and the packet is queued again. A datagram
+                    // longer than slot and spill together (none is: MAX_MESSAGE_LEN) would be
+                    // cut again every time, so its packet passes as it is instead.
+                    (slot..slot + SLOT_LEN, !datagram.truncated)
                 };
                 self.read_datagram(buf, bytes, cut, &mut batch, handler);
             }
