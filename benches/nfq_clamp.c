@@ -2,7 +2,7 @@
  * nfq-clamp: the MSS clamp as people write it on libnetfilter_queue, the benchmark's peer for
  * tcpmssd (benches/throughput.sh, tests/throughput.rs). Not part of tcpmssd.
  *
- *   nfq-clamp classic|batched QUEUE MTU QUEUE_MAXLEN RCVBUF
+ *   nfq-clamp classic|batched|accept QUEUE MTU QUEUE_MAXLEN RCVBUF
  *
  * classic: the loop of libnetfilter_queue's documentation: recv() one datagram, hand it to
  *          nfq_handle_packet(), whose callback sends one nfq_set_verdict() per packet, with the
@@ -11,6 +11,9 @@
  *          32 datagrams, each read with nfq_nlmsg_parse(), every verdict of the batch built with
  *          nfq_nlmsg_verdict_put()/nfq_nlmsg_verdict_put_pkt() into one buffer and sent with
  *          one sendto().
+ * accept:  no clamp: the batched loop answering each batch with one NFQNL_MSG_VERDICT_BATCH,
+ *          no packet sent back. The least work any consumer can do per packet: what it
+ *          delivers is the ceiling of every NFQUEUE consumer on the machine.
  *
  * Both bind the queue with the options tcpmssd uses (copy whole packets, fail-open, the given
  * queue length, NETLINK_NO_ENOBUFS, the given receive buffer forced past rmem_max), clamp every
@@ -189,6 +192,8 @@ struct batch {
 	char *out;
 	size_t used;
 	uint16_t queue;
+	int accept_only;
+	uint32_t max_id;
 };
 
 static int batched_cb(const struct nlmsghdr *nlh, void *data)
@@ -199,6 +204,10 @@ static int batched_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	struct nfqnl_msg_packet_hdr *ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	uint32_t id = ntohl(ph->packet_id);
+	if (b->accept_only) {
+		b->max_id = id;
+		return MNL_CB_OK;
+	}
 	struct nlmsghdr *v = nfq_nlmsg_put(b->out + b->used, NFQNL_MSG_VERDICT, b->queue);
 	nfq_nlmsg_verdict_put(v, (int)id, NF_ACCEPT);
 	if (attr[NFQA_PAYLOAD] && !attr[NFQA_CAP_LEN]) {
@@ -211,7 +220,7 @@ static int batched_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static _Noreturn void run_batched(uint16_t queue, uint32_t maxlen, int rcvbuf)
+static _Noreturn void run_batched(uint16_t queue, uint32_t maxlen, int rcvbuf, int accept_only)
 {
 	char *cfg = malloc(MNL_SOCKET_BUFFER_SIZE);
 	char *slots = malloc((size_t)BATCH * SLOT);
@@ -249,7 +258,7 @@ static _Noreturn void run_batched(uint16_t queue, uint32_t maxlen, int rcvbuf)
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	struct batch b = {.out = out, .queue = queue};
+	struct batch b = {.out = out, .queue = queue, .accept_only = accept_only};
 	for (;;) {
 		/* Blocks for the first datagram, then takes what is there (recvmmsg(2)). */
 		int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
@@ -259,8 +268,14 @@ static _Noreturn void run_batched(uint16_t queue, uint32_t maxlen, int rcvbuf)
 			die("recvmmsg");
 		}
 		b.used = 0;
+		b.max_id = 0;
 		for (int i = 0; i < n; i++)
 			mnl_cb_run(iov[i].iov_base, msgs[i].msg_len, 0, portid, batched_cb, &b);
+		if (accept_only && b.max_id) {
+			struct nlmsghdr *v = nfq_nlmsg_put(out, NFQNL_MSG_VERDICT_BATCH, queue);
+			nfq_nlmsg_verdict_put(v, (int)b.max_id, NF_ACCEPT);
+			b.used = v->nlmsg_len;
+		}
 		if (b.used > 0 && mnl_socket_sendto(nl, out, b.used) < 0 && errno != ENOENT)
 			die("sendto verdicts");
 	}
@@ -268,8 +283,10 @@ static _Noreturn void run_batched(uint16_t queue, uint32_t maxlen, int rcvbuf)
 
 int main(int argc, char **argv)
 {
-	if (argc != 6 || (strcmp(argv[1], "classic") && strcmp(argv[1], "batched"))) {
-		fprintf(stderr, "usage: %s classic|batched QUEUE MTU QUEUE_MAXLEN RCVBUF\n", argv[0]);
+	if (argc != 6 ||
+	    (strcmp(argv[1], "classic") && strcmp(argv[1], "batched") && strcmp(argv[1], "accept"))) {
+		fprintf(stderr, "usage: %s classic|batched|accept QUEUE MTU QUEUE_MAXLEN RCVBUF\n",
+			argv[0]);
 		return 64;
 	}
 	uint16_t queue = (uint16_t)atoi(argv[2]);
@@ -281,5 +298,5 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(argv[1], "classic"))
 		run_classic(queue, maxlen, rcvbuf);
-	run_batched(queue, maxlen, rcvbuf);
+	run_batched(queue, maxlen, rcvbuf, !strcmp(argv[1], "accept"));
 }

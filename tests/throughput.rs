@@ -9,7 +9,9 @@
 //! - the kernel's `-j TCPMSS --set-mss 1360` in mangle FORWARD (the ceiling),
 //! - tcpmssd, release build, detached as deployed,
 //! - tcpmssd `-v` in the foreground, its line per clamp read from a pipe,
-//! - benches/nfq_clamp.c on libnetfilter_queue, classic and batched (when built),
+//! - benches/nfq_clamp.c on libnetfilter_queue, classic and batched (when built), and the same
+//!   program accepting everything unclamped with one batch verdict per read: the ceiling of any
+//!   NFQUEUE consumer here,
 //!
 //! every consumer behind the same `-j NFQUEUE --queue-bypass` rule for SYNs in mangle FORWARD,
 //! with the same queue options (fail-open, [`QUEUE_MAX_LEN`], [`RECEIVE_BUFFER_LEN`]), pinned
@@ -32,7 +34,7 @@
 #[allow(dead_code)]
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -66,22 +68,29 @@ enum Mode {
     TcpmssdVerbose,
     CClassic,
     CBatched,
+    /// benches/nfq_clamp.c accepting every packet unclamped with one batch verdict: the most
+    /// any NFQUEUE consumer can deliver here (its rate counts every SYN delivered).
+    CAccept,
     /// Another tcpmssd binary (TCPMSSD_BENCH_BASELINE), detached as `Tcpmssd`: before and
     /// after a change, paired round by round.
     Baseline,
+    /// The same binary with -v, run as `TcpmssdVerbose`.
+    BaselineVerbose,
     /// Experimental builds (TCPMSSD_BENCH_VARIANTS, comma-separated, at most four), run as
     /// `Baseline` is.
     Variant(usize),
 }
 
-const MODES: [Mode; 7] = [
+const MODES: [Mode; 9] = [
     Mode::Plain,
     Mode::Kernel,
     Mode::Tcpmssd,
     Mode::TcpmssdVerbose,
     Mode::CClassic,
     Mode::CBatched,
+    Mode::CAccept,
     Mode::Baseline,
+    Mode::BaselineVerbose,
 ];
 
 impl Mode {
@@ -93,7 +102,9 @@ impl Mode {
             Mode::TcpmssdVerbose => "tcpmssd -v",
             Mode::CClassic => "C classic",
             Mode::CBatched => "C batched",
+            Mode::CAccept => "NFQUEUE accept",
             Mode::Baseline => "tcpmssd baseline",
+            Mode::BaselineVerbose => "baseline -v",
             Mode::Variant(n) => ["variant 1", "variant 2", "variant 3", "variant 4"][n],
         }
     }
@@ -107,7 +118,9 @@ impl Mode {
             Mode::TcpmssdVerbose => "tcpmssd-v",
             Mode::CClassic => "c-classic",
             Mode::CBatched => "c-batched",
+            Mode::CAccept => "c-accept",
             Mode::Baseline => "baseline",
+            Mode::BaselineVerbose => "baseline-v",
             Mode::Variant(n) => ["variant-1", "variant-2", "variant-3", "variant-4"][n],
         }
     }
@@ -149,7 +162,7 @@ impl Round {
 
     fn counted(&self, mode: Mode) -> u64 {
         match mode {
-            Mode::Plain => self.arrived.total(),
+            Mode::Plain | Mode::CAccept => self.arrived.total(),
             _ => self.arrived.clamped,
         }
     }
@@ -220,12 +233,27 @@ impl Consumer {
         let lines = Arc::new(AtomicU64::new(0));
         let stderr = child.stderr.take().expect("piped");
         let counted = Arc::clone(&lines);
+        // As cheap as a reader can be (it takes CPU from the flood too, as journald would):
+        // bytes in large reads, clamp lines counted, other lines shown.
         let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains(": MSS ") {
-                    counted.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    eprintln!("[{}] {line}", queue);
+            let mut stderr = stderr;
+            let mut buf = vec![0u8; 1 << 16];
+            let mut line = Vec::new();
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                for &byte in &buf[..n] {
+                    if byte != b'\n' {
+                        line.push(byte);
+                        continue;
+                    }
+                    if line.windows(6).any(|w| w == b": MSS ") {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        eprintln!("[{queue}] {}", String::from_utf8_lossy(&line));
+                    }
+                    line.clear();
                 }
             }
         });
@@ -393,16 +421,19 @@ fn install(topology: &Topology, mode: Mode, programs: &Programs) -> Option<Consu
             share_autogroup_nice(daemon.pid());
             Some(daemon)
         }
-        Mode::TcpmssdVerbose => {
+        Mode::TcpmssdVerbose | Mode::BaselineVerbose => {
             let args = ["-v", "-p", &queue.to_string(), "-m", &MTU.to_string()].map(String::from);
-            let program = Path::new(env!("CARGO_BIN_EXE_tcpmssd"));
+            let program = match mode {
+                Mode::BaselineVerbose => programs.baseline.as_deref().expect("a baseline"),
+                _ => Path::new(env!("CARGO_BIN_EXE_tcpmssd")),
+            };
             Some(Consumer::child(topology, queue, program, &args))
         }
-        Mode::CClassic | Mode::CBatched => {
-            let variant = if mode == Mode::CClassic {
-                "classic"
-            } else {
-                "batched"
+        Mode::CClassic | Mode::CBatched | Mode::CAccept => {
+            let variant = match mode {
+                Mode::CClassic => "classic",
+                Mode::CBatched => "batched",
+                _ => "accept",
             };
             let args = [
                 variant.to_string(),
@@ -738,8 +769,8 @@ fn throughput_benchmark() {
         .copied()
         .chain(variants)
         .filter(|m| match m {
-            Mode::CClassic | Mode::CBatched => programs.c_consumer.is_some(),
-            Mode::Baseline => programs.baseline.is_some(),
+            Mode::CClassic | Mode::CBatched | Mode::CAccept => programs.c_consumer.is_some(),
+            Mode::Baseline | Mode::BaselineVerbose => programs.baseline.is_some(),
             Mode::Variant(_) => true,
             _ => true,
         })
@@ -813,7 +844,12 @@ fn throughput_benchmark() {
     let mut sweeps = Vec::new();
     if do_sweep != 0 {
         for &(mode, ref runs) in &results {
-            if !mode.queued() || mode == Mode::TcpmssdVerbose {
+            if !mode.queued()
+                || matches!(
+                    mode,
+                    Mode::TcpmssdVerbose | Mode::BaselineVerbose | Mode::CAccept
+                )
+            {
                 continue;
             }
             let mut offered: Vec<f64> = runs.iter().map(|r| r.sent as f64 / r.seconds).collect();
@@ -970,7 +1006,8 @@ fn throughput_benchmark() {
         };
         let mut connects: Vec<Duration> = runs.iter().flat_map(|r| r.connects.clone()).collect();
         connects.sort();
-        let fail_open = if *mode == Mode::Plain {
+        // NFQUEUE accept passes everything unclamped: fail-open cannot be told apart there.
+        let fail_open = if matches!(mode, Mode::Plain | Mode::CAccept) {
             "-".to_string()
         } else {
             format!("{:.1} %", 100.0 * other as f64 / arrived.max(1) as f64)
@@ -1014,6 +1051,15 @@ fn throughput_benchmark() {
         }
         // The connections' SYNs and SYN-ACKs pass the queue too, unless fail-open took them.
         let queued: u64 = runs.iter().map(|r| r.queued).sum();
+        if *mode == Mode::CAccept {
+            let sent: u64 = runs.iter().map(|r| r.sent).sum();
+            println!(
+                "{}: handed {queued} packets of {sent} flood SYNs offered (and the connections'); \
+                 fail-open passed the rest",
+                mode.name()
+            );
+            continue;
+        }
         let connection: u64 = runs.iter().map(|r| r.connection_clamped).sum();
         let clamped: u64 = runs.iter().map(|r| r.arrived.clamped).sum();
         let mut line = format!(
@@ -1027,7 +1073,7 @@ fn throughput_benchmark() {
                 ": NOT ALL"
             }
         );
-        if *mode == Mode::TcpmssdVerbose {
+        if matches!(mode, Mode::TcpmssdVerbose | Mode::BaselineVerbose) {
             let lines: u64 = runs.iter().map(|r| r.lines).sum();
             line.push_str(&format!(", wrote {lines} clamp lines"));
         }
@@ -1039,7 +1085,11 @@ fn throughput_benchmark() {
         (Mode::Tcpmssd, Mode::CClassic),
         (Mode::CBatched, Mode::Kernel),
         (Mode::TcpmssdVerbose, Mode::Kernel),
+        (Mode::TcpmssdVerbose, Mode::BaselineVerbose),
+        (Mode::BaselineVerbose, Mode::Kernel),
         (Mode::Plain, Mode::Kernel),
+        (Mode::CAccept, Mode::Kernel),
+        (Mode::Tcpmssd, Mode::CAccept),
         (Mode::Tcpmssd, Mode::Baseline),
         (Mode::Baseline, Mode::Kernel),
         (Mode::Variant(0), Mode::Tcpmssd),
