@@ -25,7 +25,7 @@
 set -euo pipefail
 script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$script")/.."
-rounds=11 seconds=0.7 nice=-10 modes= sweep=1 perf= baseline= syscalls=
+rounds=11 seconds=0.7 nice=-10 modes='' sweep=1 perf='' baseline='' syscalls=''
 usage() {
     echo "usage: $0 [--rounds N] [--seconds S] [--modes LIST] [--no-sweep] [--perf DIR]" \
         "[--syscalls] [--baseline BIN] [--nice N]" >&2
