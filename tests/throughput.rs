@@ -17,12 +17,13 @@
 //! with the same queue options (fail-open, [`QUEUE_MAX_LEN`], [`RECEIVE_BUFFER_LEN`]), pinned
 //! to CPU 1. Per round: the SYNs offered and delivered, clamped or passed unclamped by
 //! fail-open, CPU time on both CPUs from /proc/stat, and `connect()` times a — b measured
-//! during the flood. Then, for each consumer, a rate sweep: the highest offered rate at which
-//! it passes nothing unclamped.
+//! during the flood, and the consumer's own CPU time. Then, for each consumer, a rate sweep: the
+//! highest offered rate at which it passes nothing unclamped.
 //!
 //! Settings (environment): TCPMSSD_BENCH_ROUNDS (11), TCPMSSD_BENCH_SECONDS (0.7),
 //! TCPMSSD_BENCH_C (path of the built nfq-clamp; without it the C modes are left out),
-//! TCPMSSD_BENCH_BASELINE (another tcpmssd binary, run as one more mode to compare with),
+//! TCPMSSD_BENCH_BASELINE (another tcpmssd binary, run detached and with -v as two more modes
+//! to compare with), TCPMSSD_BENCH_VARIANTS (up to four more binaries, comma-separated),
 //! TCPMSSD_BENCH_MODES (comma-separated mode keys, default all), TCPMSSD_BENCH_SWEEP (1; 0
 //! skips the sweep), TCPMSSD_BENCH_SWEEP_SECONDS (1.0), TCPMSSD_BENCH_PERF (a directory: one
 //! more round per mode under `perf record -a -g`, written there as <mode>.data),
@@ -771,7 +772,6 @@ fn throughput_benchmark() {
         .filter(|m| match m {
             Mode::CClassic | Mode::CBatched | Mode::CAccept => programs.c_consumer.is_some(),
             Mode::Baseline | Mode::BaselineVerbose => programs.baseline.is_some(),
-            Mode::Variant(_) => true,
             _ => true,
         })
         .filter(|m| {
