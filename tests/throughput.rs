@@ -45,7 +45,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::clamper::{queue_number, queue_to, Clamper, Queued};
-use common::flood::{frame_flood, pin, veth_drops, Arrivals, Arrived, Sent};
+use common::flood::{frame_flood, pin, veth_drops, Arrivals, Arrived, Sent, SynFrames};
 use common::handshake::PORT;
 use common::netns::{in_netns, spawn_in, Family, Topology, FAMILIES};
 
@@ -153,6 +153,8 @@ struct Round {
     consumer_ticks: u64,
     /// What the flood's observer wrote on stderr.
     observed: Option<String>,
+    /// The generator's CPU time over the flood's, in per cent (100 unless it had to wait).
+    sender_busy: f64,
 }
 
 impl Round {
@@ -594,6 +596,7 @@ fn measure(
     topology: &Topology,
     arrivals: &Arrivals,
     connections: &ConnectionCounters,
+    frames: &SynFrames,
     consumer: Option<&Consumer>,
     flood: &Flood<'_>,
 ) -> Round {
@@ -620,6 +623,7 @@ fn measure(
     let consumer_before = consumer.map_or(0, Consumer::cpu_ticks);
     let sent: Sent = frame_flood(
         topology,
+        frames,
         Duration::from_secs_f64(seconds),
         SENDER_CPU,
         per_second,
@@ -672,6 +676,7 @@ fn measure(
         lines,
         consumer_ticks,
         observed,
+        sender_busy: 100.0 * sent.cpu.as_secs_f64() / sent.took.as_secs_f64(),
     }
 }
 
@@ -706,6 +711,7 @@ fn sweep(
     topology: &Topology,
     arrivals: &Arrivals,
     connections: &ConnectionCounters,
+    frames: &SynFrames,
     mode: Mode,
     programs: &Programs,
     ceiling: f64,
@@ -723,7 +729,14 @@ fn sweep(
             connects: false,
             observer: None,
         };
-        let round = measure(topology, arrivals, connections, consumer.as_ref(), &flood);
+        let round = measure(
+            topology,
+            arrivals,
+            connections,
+            frames,
+            consumer.as_ref(),
+            &flood,
+        );
         let offered = round.sent as f64 / round.seconds;
         let clean = round.arrived.other == 0 && round.arrived.clamped == round.sent;
         log.push(format!(
@@ -786,6 +799,7 @@ fn throughput_benchmark() {
     let topology = Topology::new();
     let arrivals = Arrivals::install(&topology, Family::V4, Family::V4.mss_for_mtu(MTU));
     let connections = ConnectionCounters::install(&topology);
+    let frames = SynFrames::new(&topology);
     // The connections' listener on b, for the whole run.
     let listener: TcpListener =
         in_netns(&topology.b, || TcpListener::bind(Family::V4.b_port(PORT))).expect("listen");
@@ -807,6 +821,7 @@ fn throughput_benchmark() {
                 &topology,
                 &arrivals,
                 &connections,
+                &frames,
                 consumer.as_ref(),
                 &Flood::full(seconds),
             );
@@ -817,7 +832,7 @@ fn throughput_benchmark() {
             }
             eprintln!(
                 "round {:>2}: {:<16} sent {:>8}, arrived {:>8} ({:>8} clamped), {:>7.0}/s, \
-                 CPU {:>3}+{:>3} ticks",
+                 CPU {:>3}+{:>3} ticks, sender busy {:.0} %",
                 round + 1,
                 mode.name(),
                 run.sent,
@@ -826,6 +841,7 @@ fn throughput_benchmark() {
                 run.rate(mode),
                 run.busy[0],
                 run.busy[1],
+                run.sender_busy,
             );
             drop(consumer);
             results[index].1.push(run);
@@ -858,6 +874,7 @@ fn throughput_benchmark() {
                 &topology,
                 &arrivals,
                 &connections,
+                &frames,
                 mode,
                 &programs,
                 ceiling,
@@ -892,6 +909,7 @@ fn throughput_benchmark() {
                 &topology,
                 &arrivals,
                 &connections,
+                &frames,
                 consumer.as_ref(),
                 &flood,
             );
@@ -938,7 +956,14 @@ fn throughput_benchmark() {
                 connects: false,
                 ..Flood::full(seconds + 0.2)
             };
-            let run = measure(&topology, &arrivals, &connections, Some(&consumer), &flood);
+            let run = measure(
+                &topology,
+                &arrivals,
+                &connections,
+                &frames,
+                Some(&consumer),
+                &flood,
+            );
             let text = run.observed.clone().unwrap_or_default();
             // -x, lines: count,unit,event,...; the counts cover `seconds` of the flood.
             let mut total = 0.0;

@@ -27,6 +27,8 @@ pub struct Sent {
     pub refused: u64,
     /// How long sending took.
     pub took: Duration,
+    /// The sending thread's CPU time meanwhile (less than `took` when it had to wait).
+    pub cpu: Duration,
 }
 
 /// Sends `count` SYNs from a to b's [`FLOOD_PORT`] from a raw socket, as fast as the kernel
@@ -48,6 +50,7 @@ pub fn send_syns(topology: &Topology, family: Family, count: u64) -> Sent {
             syns: 0,
             refused: 0,
             took: Duration::ZERO,
+            cpu: Duration::ZERO,
         };
         let start = Instant::now();
         while sent.syns < count {
@@ -88,11 +91,12 @@ const ETHER_HEADER_LEN: usize = 14;
 /// dropped by the veth and counted in a-r's `tx_dropped` ([`veth_drops`]).
 pub fn frame_flood(
     topology: &Topology,
+    frames: &SynFrames,
     duration: Duration,
     cpu: usize,
     per_second: Option<u64>,
 ) -> Sent {
-    let frames = syn_frames(topology, FRAME_POOL);
+    let frames = std::sync::Arc::clone(&frames.0);
     in_netns(&topology.a, move || {
         pin_thread(cpu);
         let fd = socket(libc::AF_PACKET, libc::SOCK_RAW, 0).expect("AF_PACKET socket");
@@ -161,8 +165,10 @@ pub fn frame_flood(
             syns: 0,
             refused: 0,
             took: Duration::ZERO,
+            cpu: Duration::ZERO,
         };
         let mut at = 0;
+        let cpu_start = thread_cpu_time();
         let start = Instant::now();
         loop {
             let now = start.elapsed();
@@ -204,9 +210,31 @@ pub fn frame_flood(
             at = (at + taken) % FRAME_POOL;
         }
         sent.took = start.elapsed();
+        sent.cpu = thread_cpu_time().saturating_sub(cpu_start);
         drop(iovecs);
         sent
     })
+}
+
+/// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+fn thread_cpu_time() -> Duration {
+    // SAFETY: timespec is plain data; all-zero is a valid value.
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `now` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(rc, 0, "clock_gettime: {}", std::io::Error::last_os_error());
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// The frames [`frame_flood`] sends, built once (reading the MAC addresses takes two `ip`
+/// commands, which must not fall inside a measured flood).
+pub struct SynFrames(std::sync::Arc<Vec<Vec<u8>>>);
+
+impl SynFrames {
+    /// The frames for `topology`'s a-r toward r-a.
+    pub fn new(topology: &Topology) -> SynFrames {
+        SynFrames(std::sync::Arc::new(syn_frames(topology, FRAME_POOL)))
+    }
 }
 
 /// `count` Ethernet frames from a-r to r-a, each an IPv4 SYN from a to b's [`FLOOD_PORT`] as
