@@ -592,14 +592,21 @@ impl Flood<'_> {
     }
 }
 
-fn measure(
-    topology: &Topology,
-    arrivals: &Arrivals,
-    connections: &ConnectionCounters,
-    frames: &SynFrames,
-    consumer: Option<&Consumer>,
-    flood: &Flood<'_>,
-) -> Round {
+/// What every flood of the run uses: the namespaces, the counters at b (and a), the frames.
+struct Bench {
+    topology: Topology,
+    arrivals: Arrivals,
+    connections: ConnectionCounters,
+    frames: SynFrames,
+}
+
+fn measure(bench: &Bench, consumer: Option<&Consumer>, flood: &Flood<'_>) -> Round {
+    let Bench {
+        topology,
+        arrivals,
+        connections,
+        frames,
+    } = bench;
     let Flood {
         seconds,
         per_second,
@@ -708,16 +715,13 @@ fn paired(results: &[(Mode, Vec<Round>)], a: Mode, b: Mode) -> Option<(f64, f64,
 /// The highest rate, to a 64th of `ceiling`, at which `mode` delivers every SYN clamped in a
 /// flood of `seconds`, found by bisection; with the rate the generator really offered.
 fn sweep(
-    topology: &Topology,
-    arrivals: &Arrivals,
-    connections: &ConnectionCounters,
-    frames: &SynFrames,
+    bench: &Bench,
     mode: Mode,
     programs: &Programs,
     ceiling: f64,
     seconds: f64,
 ) -> (u64, Vec<String>) {
-    let consumer = install(topology, mode, programs);
+    let consumer = install(&bench.topology, mode, programs);
     let (mut good, mut bad) = (0.0f64, ceiling);
     let mut best = 0.0f64;
     let mut log = Vec::new();
@@ -729,14 +733,7 @@ fn sweep(
             connects: false,
             observer: None,
         };
-        let round = measure(
-            topology,
-            arrivals,
-            connections,
-            frames,
-            consumer.as_ref(),
-            &flood,
-        );
+        let round = measure(bench, consumer.as_ref(), &flood);
         let offered = round.sent as f64 / round.seconds;
         let clean = round.arrived.other == 0 && round.arrived.clamped == round.sent;
         log.push(format!(
@@ -797,9 +794,13 @@ fn throughput_benchmark() {
         println!("# no TCPMSSD_BENCH_C: the C consumers are left out");
     }
     let topology = Topology::new();
-    let arrivals = Arrivals::install(&topology, Family::V4, Family::V4.mss_for_mtu(MTU));
-    let connections = ConnectionCounters::install(&topology);
-    let frames = SynFrames::new(&topology);
+    let bench = Bench {
+        arrivals: Arrivals::install(&topology, Family::V4, Family::V4.mss_for_mtu(MTU)),
+        connections: ConnectionCounters::install(&topology),
+        frames: SynFrames::new(&topology),
+        topology,
+    };
+    let topology = &bench.topology;
     // The connections' listener on b, for the whole run.
     let listener: TcpListener =
         in_netns(&topology.b, || TcpListener::bind(Family::V4.b_port(PORT))).expect("listen");
@@ -816,15 +817,8 @@ fn throughput_benchmark() {
         for k in 0..results.len() {
             let index = (round + k) % results.len();
             let mode = results[index].0;
-            let consumer = install(&topology, mode, &programs);
-            let run = measure(
-                &topology,
-                &arrivals,
-                &connections,
-                &frames,
-                consumer.as_ref(),
-                &Flood::full(seconds),
-            );
+            let consumer = install(topology, mode, &programs);
+            let run = measure(&bench, consumer.as_ref(), &Flood::full(seconds));
             if mode == Mode::Tcpmssd {
                 if let Some(c) = &consumer {
                     peak_rss_kib = peak_rss_kib.max(c.status_kib("VmHWM"));
@@ -850,7 +844,7 @@ fn throughput_benchmark() {
 
     // Idle: the daemon sleeps in ppoll and uses no CPU.
     let idle_ticks = modes.contains(&Mode::Tcpmssd).then(|| {
-        let daemon = install(&topology, Mode::Tcpmssd, &programs).expect("a daemon");
+        let daemon = install(topology, Mode::Tcpmssd, &programs).expect("a daemon");
         std::thread::sleep(Duration::from_millis(500));
         let start = daemon.cpu_ticks();
         std::thread::sleep(Duration::from_secs(2));
@@ -870,16 +864,7 @@ fn throughput_benchmark() {
             }
             let mut offered: Vec<f64> = runs.iter().map(|r| r.sent as f64 / r.seconds).collect();
             let ceiling = median(&mut offered);
-            let (rate, log) = sweep(
-                &topology,
-                &arrivals,
-                &connections,
-                &frames,
-                mode,
-                &programs,
-                ceiling,
-                sweep_seconds,
-            );
+            let (rate, log) = sweep(&bench, mode, &programs, ceiling, sweep_seconds);
             eprintln!("sweep {}: {}", mode.name(), log.join(", "));
             sweeps.push((mode, rate, ceiling));
         }
@@ -889,7 +874,7 @@ fn throughput_benchmark() {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).expect("perf directory");
         for &mode in &modes {
-            let consumer = install(&topology, mode, &programs);
+            let consumer = install(topology, mode, &programs);
             let data = dir.join(format!("{}.data", mode.key()));
             let spawn = || {
                 Command::new("perf")
@@ -905,14 +890,7 @@ fn throughput_benchmark() {
                 observer: Some(&spawn),
                 ..Flood::full(seconds + 0.2)
             };
-            let run = measure(
-                &topology,
-                &arrivals,
-                &connections,
-                &frames,
-                consumer.as_ref(),
-                &flood,
-            );
+            let run = measure(&bench, consumer.as_ref(), &flood);
             eprintln!(
                 "perf {}: {:.0}/s -> {}",
                 mode.name(),
@@ -936,7 +914,7 @@ fn throughput_benchmark() {
             "write",
         ];
         for &mode in modes.iter().filter(|m| m.queued()) {
-            let consumer = install(&topology, mode, &programs).expect("a consumer");
+            let consumer = install(topology, mode, &programs).expect("a consumer");
             let events: Vec<String> = CALLS
                 .iter()
                 .map(|c| format!("syscalls:sys_enter_{c}"))
@@ -956,14 +934,7 @@ fn throughput_benchmark() {
                 connects: false,
                 ..Flood::full(seconds + 0.2)
             };
-            let run = measure(
-                &topology,
-                &arrivals,
-                &connections,
-                &frames,
-                Some(&consumer),
-                &flood,
-            );
+            let run = measure(&bench, Some(&consumer), &flood);
             let text = run.observed.clone().unwrap_or_default();
             // -x, lines: count,unit,event,...; the counts cover `seconds` of the flood.
             let mut total = 0.0;
