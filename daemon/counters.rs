@@ -25,16 +25,20 @@ pub enum Event {
     SendError,
     /// Reading from the packet socket failed.
     RecvError,
+    /// A packet whose message could not be read whole was handed back to be queued again
+    /// (NFQUEUE `NF_REPEAT`), rather than passed unclamped.
+    Repeated,
 }
 
 impl Event {
     /// Every event, in declaration order; `ALL[e.index()] == e`.
-    pub const ALL: [Event; 5] = [
+    pub const ALL: [Event; 6] = [
         Event::SkippedInbound,
         Event::MalformedMessage,
         Event::TruncatedCopy,
         Event::SendError,
         Event::RecvError,
+        Event::Repeated,
     ];
 
     /// Returns the short name used in the summary line.
@@ -46,6 +50,7 @@ impl Event {
             Event::TruncatedCopy => "truncated-copy",
             Event::SendError => "send-error",
             Event::RecvError => "recv-error",
+            Event::Repeated => "repeated",
         }
     }
 

@@ -8,7 +8,7 @@
 use core::fmt::{self, Write as _};
 use std::ffi::CStr;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::sys::address::{address_text, ADDRESS_TEXT_LEN};
@@ -45,17 +45,85 @@ enum Sink {
     Syslog,
 }
 
+// A held line always fits: the 9-byte prefix, the line and its newline.
+static_assertions::const_assert!(HELD_LEN >= "tcpmssd: ".len() + LINE_LEN + "\n".len());
+
+/// Bytes of stderr lines held for one write: PIPE_BUF, the most a write to a pipe puts in it
+/// whole, never interleaved with another writer's (pipe(7)). 58 clamp lines of 70 bytes.
+const HELD_LEN: usize = 4096;
+
 /// The daemon's one logger: stderr in the foreground, syslog (`LOG_DAEMON`) once detached.
 #[derive(Debug)]
 pub struct Log {
     sink: Sink,
+    /// Between [`Log::hold`] and [`Log::release`]: stderr lines are gathered in `held`.
+    holding: bool,
+    held: Held,
+}
+
+/// Whole lines waiting for their write, in `bytes[..len]`.
+#[derive(Debug)]
+struct Held {
+    bytes: [u8; HELD_LEN],
+    len: usize,
+}
+
+impl Held {
+    /// Appends `line` (at most [`HELD_LEN`] bytes), first writing what is held if it would not
+    /// fit: every write holds whole lines.
+    fn push(&mut self, line: &[u8], write: &mut impl FnMut(&[u8])) {
+        if self.len + line.len() > HELD_LEN {
+            self.flush(write);
+        }
+        let end = (self.len + line.len()).min(HELD_LEN);
+        self.bytes[self.len..end].copy_from_slice(&line[..end - self.len]);
+        self.len = end;
+    }
+
+    /// Writes what is held, if anything.
+    fn flush(&mut self, write: &mut impl FnMut(&[u8])) {
+        if self.len > 0 {
+            write(&self.bytes[..self.len]);
+            self.len = 0;
+        }
+    }
+}
+
+/// Writes to stderr. Errors have nowhere to go; the lines are lost, as with warn(3).
+fn to_stderr(bytes: &[u8]) {
+    let _ = stdio::write_stderr(bytes);
 }
 
 impl Log {
     /// Returns a logger that writes `tcpmssd: <line>` to stderr.
     #[must_use]
     pub const fn stderr() -> Log {
-        Log { sink: Sink::Stderr }
+        Log::to(Sink::Stderr)
+    }
+
+    const fn to(sink: Sink) -> Log {
+        Log {
+            sink,
+            holding: false,
+            held: Held {
+                bytes: [0; HELD_LEN],
+                len: 0,
+            },
+        }
+    }
+
+    /// Gathers the stderr lines logged from now on, to write them together at
+    /// [`Log::release`]: with `-v` under a flood, the lines of one wake-up's clamps then cost
+    /// one `write` instead of one each (a full buffer is written as it fills). Syslog lines are
+    /// not held.
+    pub fn hold(&mut self) {
+        self.holding = self.sink == Sink::Stderr;
+    }
+
+    /// Writes the lines gathered since [`Log::hold`] and stops gathering.
+    pub fn release(&mut self) {
+        self.holding = false;
+        self.held.flush(&mut to_stderr);
     }
 
     /// Opens syslog with ident `tcpmssd`, `LOG_PID` and facility `LOG_DAEMON`.
@@ -69,7 +137,7 @@ impl Log {
             libc::LOG_PID | libc::LOG_NDELAY,
             libc::LOG_DAEMON,
         );
-        Log { sink: Sink::Syslog }
+        Log::to(Sink::Syslog)
     }
 
     /// Logs one informational line.
@@ -110,9 +178,8 @@ impl Log {
     fn write(&mut self, level: Level, text: &str) {
         match self.sink {
             Sink::Stderr => {
-                // One write per line: with -v under a flood this runs per clamp, and lines of
-                // one write are not torn apart by another writer. Errors writing to stderr
-                // have nowhere to go; the line is lost, as with warn(3).
+                // Whole lines in one write (with others while held): lines of one write are
+                // not torn apart by another writer.
                 const PREFIX: &[u8] = b"tcpmssd: ";
                 let mut out = [0u8; PREFIX.len() + LINE_LEN + 1];
                 let len = text.len().min(LINE_LEN);
@@ -120,7 +187,12 @@ impl Log {
                 out[..PREFIX.len()].copy_from_slice(PREFIX);
                 out[PREFIX.len()..end].copy_from_slice(&text.as_bytes()[..len]);
                 out[end] = b'\n';
-                let _ = stdio::write_stderr(&out[..=end]);
+                let line = &out[..=end];
+                if self.holding {
+                    self.held.push(line, &mut to_stderr);
+                } else {
+                    to_stderr(line);
+                }
             }
             Sink::Syslog => {
                 // syslog(3) takes a C string: copy to a stack buffer and stop at the first NUL,
@@ -138,6 +210,7 @@ impl Log {
 
 impl Drop for Log {
     fn drop(&mut self) {
+        self.release();
         if self.sink == Sink::Syslog {
             syslog::closelog();
         }
@@ -150,14 +223,57 @@ pub struct Endpoint(pub SocketAddr);
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0; ADDRESS_TEXT_LEN];
-        let text = address_text(self.0.ip(), &mut buf);
-        let port = self.0.port();
+        // "[" + the longest address + "]:" + the longest port.
+        let mut out = [0u8; 1 + ADDRESS_TEXT_LEN + 2 + 5];
+        let mut len = 0;
         match self.0 {
-            SocketAddr::V4(_) => write!(f, "{text}:{port}"),
-            SocketAddr::V6(_) => write!(f, "[{text}]:{port}"),
+            // Dotted quad written here: with -v under a flood this runs per clamp, and the C
+            // library's inet_ntop formats IPv4 with sprintf, 6 % of the daemon's CPU time then
+            // (perf, benches/throughput.sh --perf). IPv6 keeps its RFC 5952 text from there.
+            SocketAddr::V4(v4) => {
+                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        push(&mut out, &mut len, b".");
+                    }
+                    push_decimal(&mut out, &mut len, u16::from(octet));
+                }
+            }
+            SocketAddr::V6(v6) => {
+                let mut buf = [0; ADDRESS_TEXT_LEN];
+                let text = address_text(IpAddr::V6(*v6.ip()), &mut buf);
+                push(&mut out, &mut len, b"[");
+                push(&mut out, &mut len, text.as_bytes());
+                push(&mut out, &mut len, b"]");
+            }
+        }
+        push(&mut out, &mut len, b":");
+        push_decimal(&mut out, &mut len, self.0.port());
+        // ASCII only, so the check cannot fail.
+        f.write_str(core::str::from_utf8(&out[..len]).unwrap_or_default())
+    }
+}
+
+/// Appends `bytes` to `out[..*len]` as far as they fit.
+fn push(out: &mut [u8], len: &mut usize, bytes: &[u8]) {
+    let end = (*len + bytes.len()).min(out.len());
+    out[*len..end].copy_from_slice(&bytes[..end - *len]);
+    *len = end;
+}
+
+/// Appends the decimal digits of `value` to `out[..*len]`.
+fn push_decimal(out: &mut [u8], len: &mut usize, value: u16) {
+    let mut digits = [0u8; 5];
+    let mut rest = value;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
         }
     }
+    push(out, len, &digits[start..]);
 }
 
 /// Displays an `io::Error` as `<description> (errno <n>)` without allocating.
@@ -268,6 +384,36 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Held lines leave in as few writes as fit, each of whole lines, in order.
+    #[test]
+    fn held_lines_go_in_few_whole_writes() {
+        let mut held = Held {
+            bytes: [0; HELD_LEN],
+            len: 0,
+        };
+        let mut writes: Vec<Vec<u8>> = Vec::new();
+        let mut expected = Vec::new();
+        for n in 0..200u32 {
+            let line = format!("tcpmssd: MSS 1460 -> 1360 198.51.100.1:{n} -> 203.0.113.1:9\n");
+            expected.extend_from_slice(line.as_bytes());
+            held.push(line.as_bytes(), &mut |w| writes.push(w.to_vec()));
+        }
+        held.flush(&mut |w| writes.push(w.to_vec()));
+        held.flush(&mut |w| writes.push(w.to_vec()));
+        assert_eq!(writes.concat(), expected);
+        let needed = expected.len().div_ceil(HELD_LEN);
+        assert!(
+            (needed..=needed + 1).contains(&writes.len()),
+            "{} writes for {} bytes",
+            writes.len(),
+            expected.len()
+        );
+        for write in &writes {
+            assert!(write.len() <= HELD_LEN);
+            assert_eq!(write.last(), Some(&b'\n'));
+        }
+    }
 
     #[test]
     fn endpoint_reads_as_std_shows_it() {

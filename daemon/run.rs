@@ -16,10 +16,11 @@ use crate::log::{Endpoint, Level, Log, RateLimit};
 use crate::sys::clock::Moment;
 use crate::sys::signals::{self, WaitMask};
 
-/// Bytes in the one packet buffer: a whole 64 KiB IP packet, plus room for the kernel's message
-/// around it (an NFQUEUE packet message adds about 200 bytes of headers and attributes) and for
-/// the clamped packets of a batch that wait for their verdicts (4 KiB holds 60 SYNs).
-pub const PACKET_BUF_LEN: usize = 64 * 1024 + 4 * 1024;
+/// Bytes in the one packet buffer: a whole 64 KiB IP packet with room for the kernel's message
+/// around it (an NFQUEUE packet message adds about 200 bytes of headers and attributes), after
+/// the 32 slots of 2 KiB that an NFQUEUE batch reads into (`queue.rs`); divert reads one packet
+/// at a time into the whole of it.
+pub const PACKET_BUF_LEN: usize = 32 * 2048 + 65 * 1024;
 
 /// Most warnings per second that packets or messages can cause (bad verdicts, send errors).
 const WARNINGS_PER_SECOND: u32 = 10;
@@ -275,12 +276,17 @@ pub fn run<P: PacketPath, W: MtuWatch>(
                 )),
             }
         }
-        if ready.contains(PATH) || path.backlog() {
-            if let Err(error) = path.pass_batch(buf, handler) {
-                break Err(error);
-            }
-        }
-        if let Some(watch) = watch.as_mut().filter(|_| ready.contains(WATCH)) {
+        // The lines of one wake-up (with -v, a line per clamp) go out in one write.
+        handler.log().hold();
+        let passed = if ready.contains(PATH) || path.backlog() {
+            path.pass_batch(buf, handler)
+        } else {
+            Ok(())
+        };
+        if let Some(watch) = watch
+            .as_mut()
+            .filter(|_| passed.is_ok() && ready.contains(WATCH))
+        {
             if let Some(mtu) = watch.read(buf, handler.log()) {
                 handler.set_mtu(watch.interface(), mtu);
             }
@@ -291,6 +297,10 @@ pub fn run<P: PacketPath, W: MtuWatch>(
             }
         }
         handler.flush_warnings();
+        handler.log().release();
+        if let Err(error) = passed {
+            break Err(error);
+        }
     };
     // Even after an error: the packets still queued are answered before the daemon goes.
     let left = path.shut_down(buf, handler);

@@ -118,8 +118,13 @@ const COPY_RANGE: u32 = 0xffff;
 /// kernel completes partial checksums before queueing, which the incremental update needs.
 const CFG_F_FAIL_OPEN: u32 = 0x1;
 
-/// netfilter.h NF_ACCEPT: the only verdict the daemon gives; it never drops.
+/// netfilter.h NF_ACCEPT: the verdict for every packet the daemon read whole; it never drops.
 const NF_ACCEPT: u32 = 1;
+/// netfilter.h NF_REPEAT: the kernel calls the hook that queued the packet again
+/// (nf_reinject: `verdict = nf_hook_entry_hookfn(hook_entry, skb, ...)`), so the NFQUEUE rule
+/// queues it once more, as a new packet with a new id. The verdict for a packet whose message
+/// the daemon could not read whole: it comes back rather than pass unclamped.
+const NF_REPEAT: u32 = 4;
 /// AF_UNSPEC: the kernel reads the family of neither config nor verdict messages.
 const FAMILY_UNSPEC: u8 = 0;
 /// NFNETLINK_V0.
@@ -164,6 +169,7 @@ mod nfqueue_values_match_libc {
     const_assert_eq!(super::COPY_PACKET as i32, libc::NFQNL_COPY_PACKET);
     const_assert_eq!(super::CFG_F_FAIL_OPEN as i32, libc::NFQA_CFG_F_FAIL_OPEN);
     const_assert_eq!(super::NF_ACCEPT as i32, libc::NF_ACCEPT);
+    const_assert_eq!(super::NF_REPEAT as i32, libc::NF_REPEAT);
     const_assert_eq!(
         super::HOOK_PRE_ROUTING as u32,
         libc::NF_INET_PRE_ROUTING as u32
@@ -502,7 +508,16 @@ const ZERO_PADDING: [u8; ALIGN - 1] = [0; ALIGN - 1];
 ///
 /// Several verdicts written one after another go to the kernel in one `send`.
 pub fn put_accept(buf: &mut [u8], at: usize, queue: u16, id: u32) -> Option<usize> {
-    put_verdict(buf, at, MSG_VERDICT, queue, id, VERDICT_LEN)
+    put_verdict(buf, at, MSG_VERDICT, NF_ACCEPT, queue, id, VERDICT_LEN)
+}
+
+/// Writes an `NF_REPEAT` verdict for packet `id` of `queue` at `buf[at..]` and returns the
+/// offset after it, or `None` when it does not fit: the packet goes through its hook again and
+/// is queued anew (see [`NF_REPEAT`]), behind the packets queued meanwhile.
+///
+/// Like a verdict with a payload, it must come before a batch verdict that covers `id`.
+pub fn put_repeat(buf: &mut [u8], at: usize, queue: u16, id: u32) -> Option<usize> {
+    put_verdict(buf, at, MSG_VERDICT, NF_REPEAT, queue, id, VERDICT_LEN)
 }
 
 /// Writes an `NFQNL_MSG_VERDICT_BATCH` that accepts every queued packet whose id is `max_id` or
@@ -512,7 +527,15 @@ pub fn put_accept(buf: &mut [u8], at: usize, queue: u16, id: u32) -> Option<usiz
 /// (nfqnl_recv_verdict_batch). Packets sent back with a payload need their own verdicts placed
 /// before it in the same datagram: the kernel handles messages in order.
 pub fn put_accept_batch(buf: &mut [u8], at: usize, queue: u16, max_id: u32) -> Option<usize> {
-    put_verdict(buf, at, MSG_VERDICT_BATCH, queue, max_id, VERDICT_LEN)
+    put_verdict(
+        buf,
+        at,
+        MSG_VERDICT_BATCH,
+        NF_ACCEPT,
+        queue,
+        max_id,
+        VERDICT_LEN,
+    )
 }
 
 /// Writes the header of an `NF_ACCEPT` verdict for packet `id` that replaces the packet with a
@@ -538,7 +561,7 @@ pub fn put_accept_with_payload(
     let end = at.checked_add(VERDICT_PAYLOAD_HEADER_LEN)?;
     // Check the room for the whole header before writing any of it.
     buf.get(at..end)?;
-    let attr_at = put_verdict(buf, at, MSG_VERDICT, queue, id, msg_len)?;
+    let attr_at = put_verdict(buf, at, MSG_VERDICT, NF_ACCEPT, queue, id, msg_len)?;
     let attr = buf
         .get_mut(attr_at..end)?
         .first_chunk_mut::<NLA_HDR_LEN>()?;
@@ -554,12 +577,13 @@ pub fn payload_padding(payload_len: usize) -> &'static [u8] {
     ZERO_PADDING.get(..pad).unwrap_or_default()
 }
 
-/// Writes netlink header, nfgenmsg and NFQA_VERDICT_HDR(NF_ACCEPT, id) at `buf[at..]` with
+/// Writes netlink header, nfgenmsg and NFQA_VERDICT_HDR(verdict, id) at `buf[at..]` with
 /// `nlmsg_len` = `msg_len`; returns `at + VERDICT_LEN`.
 fn put_verdict(
     buf: &mut [u8],
     at: usize,
     kind: u16,
+    verdict: u32,
     queue: u16,
     id: u32,
     msg_len: usize,
@@ -572,7 +596,7 @@ fn put_verdict(
     }
     write_nfgenmsg(&mut msg[verdict::NFGENMSG], queue);
     let mut hdr = [0u8; VERDICT_HDR_LEN];
-    hdr[verdict_hdr::VERDICT].copy_from_slice(&NF_ACCEPT.to_be_bytes());
+    hdr[verdict_hdr::VERDICT].copy_from_slice(&verdict.to_be_bytes());
     hdr[verdict_hdr::ID].copy_from_slice(&id.to_be_bytes());
     write_attr(&mut msg[verdict::VERDICT_HDR], NFQA_VERDICT_HDR, &hdr);
     Some(end)
@@ -948,6 +972,28 @@ mod tests {
                                           // No room: nothing is claimed.
         assert_eq!(put_accept(&mut buf, 64, 1, 1), None);
         assert_eq!(put_accept(&mut buf, usize::MAX, 1, 1), None);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn repeat_verdict_fields() {
+        let mut buf = [0xeeu8; 40];
+        assert_eq!(put_repeat(&mut buf, 4, 4242, 9), Some(4 + VERDICT_LEN));
+        #[rustfmt::skip]
+        let repeat: [u8; 32] = [
+            32, 0, 0, 0,            // nlmsg_len (host-endian)
+            0x01, 0x03, 0x01, 0x00, // NFQNL_MSG_VERDICT, NLM_F_REQUEST (host-endian)
+            0, 0, 0, 0,             // seq 0
+            0, 0, 0, 0,             // pid 0
+            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
+            12, 0, 2, 0,            // nla_len 12, NFQA_VERDICT_HDR
+            0, 0, 0, 4,             // NF_REPEAT (big-endian)
+            0, 0, 0, 9,             // id (big-endian)
+        ];
+        assert_eq!(buf[4..36], repeat);
+        assert_eq!(buf[..4], [0xee; 4]);
+        assert_eq!(buf[36..], [0xee; 4]);
+        assert_eq!(put_repeat(&mut buf, 9, 1, 1), None);
     }
 
     #[cfg(target_endian = "little")]

@@ -1,6 +1,7 @@
 //! The Linux packet path: an NFQUEUE queue over raw netlink. Binds the queue, reads packets in
-//! batches into the one buffer, gives each a verdict (with the new bytes only when clamped) in
-//! one `sendmsg` per batch, and leaves without losing a packet.
+//! batches into fixed slots of the one buffer (one `recvmmsg` per batch), gives each a verdict
+//! (with the new bytes only when clamped) in one `sendmsg` per batch, and leaves without losing
+//! a packet.
 //!
 //! Message layouts are in `nfqueue_messages.rs`; kernel behaviour cited from
 //! `net/netfilter/nfnetlink_queue.c` (nfq.c below).
@@ -18,7 +19,7 @@ use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
 use crate::run::{Handler, PacketPath, PACKET_BUF_LEN};
 use crate::sys::clock::Moment;
-use crate::sys::linux::netlink::Socket;
+use crate::sys::linux::netlink::{Received, Socket, MAX_SLOTS};
 use crate::sys::linux::privilege;
 use crate::sys::signals;
 
@@ -34,23 +35,38 @@ const RECEIVE_BUFFER_LEN: usize = 8 * 1024 * 1024;
 
 /// The longest packet message the kernel sends with the copy range asked for: a 65531-byte
 /// payload attribute (NFQNL_MAX_COPY_RANGE) and under 200 bytes of headers and other
-/// attributes (nfqnl_build_packet_message sizes them), rounded up generously. A read is only
-/// started with at least this much room, so no message is ever cut by where it lands.
+/// attributes (nfqnl_build_packet_message sizes them), rounded up generously.
 const MAX_MESSAGE_LEN: usize = 64 * 1024 + 1024;
 
-// The largest message fits behind the SYNs a batch keeps (60 bytes each for IPv4) ...
-const_assert!(PACKET_BUF_LEN >= MAX_MESSAGE_LEN + 40 * 60);
-// ... and holds the largest payload with its headers and other attributes.
+/// Datagrams one batch reads, each into a slot of its own: one `recvmmsg` takes them all.
+const SLOTS: usize = 32;
+
+/// Bytes per slot: a 1500-byte packet with its message around it (under 200 bytes of headers
+/// and attributes), so that only packets from links with larger MTUs go on into [`SPILL`].
+const SLOT_LEN: usize = 2048;
+
+/// Where a message longer than its slot is made whole: its slot's bytes are copied here, just in
+/// front of the rest, which the kernel wrote into [`SPILL`].
+const STAGING: Range<usize> = SLOTS * SLOT_LEN..(SLOTS + 1) * SLOT_LEN;
+
+/// Where the kernel writes what does not fit in a slot; shared by the slots of one read, so
+/// only the last message of a read that went on into it is whole (`Socket::recv_slots`).
+const SPILL: Range<usize> = STAGING.end..STAGING.start + MAX_MESSAGE_LEN;
+
+// Slots, staging and spill fit in the one buffer, and a slot and the spill hold any message.
+const_assert!(SPILL.end <= PACKET_BUF_LEN);
+const_assert!(SLOTS <= MAX_SLOTS);
+// ... and the spill holds the largest payload with its headers and other attributes.
 const_assert!(MAX_MESSAGE_LEN >= nfqueue::MAX_PAYLOAD_LEN + 200);
 
-/// Packets read per batch at most, so that a flood still lets the loop see its signals.
-const BATCH_PACKETS: usize = 64;
-
-/// Clamped packets per batch at most: each needs its own verdict and three `iovec`s.
-const BATCH_CLAMPED: usize = 64;
+/// Reads after a batch in which two or more messages went on into the spill area (all but the
+/// last were then lost and their packets queued again with `NF_REPEAT`): long enough for those
+/// packets to come back, behind at most a full queue, and be read one datagram per read, so
+/// that none is cut a second time.
+const ONE_BY_ONE_READS: usize = QUEUE_MAX_LEN as usize + SLOTS;
 
 /// Batches read at most when leaving: enough for twice a full queue.
-const DRAIN_PASSES: usize = 2 * QUEUE_MAX_LEN as usize / BATCH_PACKETS + 1;
+const DRAIN_PASSES: usize = 2 * QUEUE_MAX_LEN as usize / SLOTS + 1;
 
 /// How long to wait for the kernel's answer to a configuration request.
 const ACK_WAIT: Duration = Duration::from_secs(2);
@@ -69,31 +85,30 @@ pub struct Queue {
     answer: Option<i32>,
     /// The highest packet id whose verdict could not be sent; the next batch verdict covers it.
     owed: Option<u32>,
+    /// Reads left that take one datagram at a time ([`ONE_BY_ONE_READS`]).
+    one_by_one: usize,
 }
 
 /// The verdicts one batch owes.
 struct Batch {
-    /// Bytes at the start of the buffer that hold clamped packets waiting for their verdicts;
-    /// the next read goes after them.
-    keep: usize,
     /// Clamped packets: id and where their new bytes are.
-    clamped: heapless::Vec<(u32, Range<usize>), BATCH_CLAMPED>,
+    clamped: heapless::Vec<(u32, Range<usize>), SLOTS>,
+    /// Packets whose messages were cut: they get `NF_REPEAT`.
+    repeated: heapless::Vec<u32, SLOTS>,
     /// The highest id read in this batch (ids are serial numbers, nfq.c `nfq_id_after`).
     max_id: Option<u32>,
-    /// Some packet read in this batch is not among `clamped`: a batch verdict must follow.
+    /// Some packet read in this batch is not among `clamped` or `repeated`: a batch verdict
+    /// must follow.
     unchanged: bool,
-    /// Packet messages read.
-    packets: usize,
 }
 
 impl Batch {
     const fn new() -> Batch {
         Batch {
-            keep: 0,
             clamped: heapless::Vec::new(),
+            repeated: heapless::Vec::new(),
             max_id: None,
             unchanged: false,
-            packets: 0,
         }
     }
 
@@ -142,65 +157,93 @@ impl Queue {
         }
     }
 
-    /// Reads one batch and sends its verdicts; returns how many messages it read.
+    /// Reads one batch and sends its verdicts; returns how many datagrams it read.
+    ///
+    /// Normally one `recvmmsg` fills up to [`SLOTS`] slots. A message longer than its slot goes
+    /// on into the spill area; if a later one of the same read did too, the earlier is lost
+    /// past its slot, and its packet gets `NF_REPEAT` (it is queued again) instead of passing
+    /// unclamped. The reads after such a batch take one datagram at a time until those packets
+    /// are back ([`ONE_BY_ONE_READS`]), and a batch ends after a message that used the spill.
     fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<usize> {
         let mut batch = Batch::new();
-        let mut messages = 0;
-        // Reads are bounded too: datagrams without packets (answers, or anything a privileged
-        // process sends us) must not keep the loop here either.
-        for _ in 0..BATCH_PACKETS {
-            if batch.packets >= BATCH_PACKETS || batch.clamped.is_full() {
-                break;
-            }
-            let Some(free) = buf
-                .get_mut(batch.keep..)
-                .filter(|f| f.len() >= MAX_MESSAGE_LEN)
-            else {
+        let mut read = 0;
+        let mut received = [Received::NONE; SLOTS];
+        while read < SLOTS {
+            let wanted = if self.one_by_one > 0 { 1 } else { SLOTS - read };
+            let Some(out) = received.get_mut(..wanted) else {
                 break;
             };
-            let received = match self.socket.recv(free, true) {
-                Ok(received) => received,
+            let count = match self.socket.recv_slots(buf, SLOT_LEN, read, SPILL, out) {
+                Ok(count) => count,
                 Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => break,
                 // NETLINK_NO_ENOBUFS is set; should the kernel still report lost messages, the
-                // batch verdict covers their packets.
+                // batch verdict covers their packets (the next read goes on).
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                     handler.count(Event::RecvError);
-                    continue;
+                    break;
                 }
                 Err(error) if error.raw_os_error() == Some(libc::EINTR) => break,
                 Err(error) => return Err(error),
             };
-            if !received.from_kernel {
-                // Only the kernel may hand us packets; anything else is dropped unread.
-                handler.count(Event::MalformedMessage);
-                continue;
+            let got = received.get(..count).unwrap_or_default();
+            // Only the last datagram of the read that went on into the spill area is whole.
+            let whole_spill = got.iter().rposition(|r| r.len > SLOT_LEN);
+            let spilled = got.iter().filter(|r| r.len > SLOT_LEN).count();
+            for (k, datagram) in got.iter().enumerate() {
+                let slot = (read + k) * SLOT_LEN;
+                if !datagram.from_kernel {
+                    // Only the kernel may hand us packets; anything else is dropped unread.
+                    handler.count(Event::MalformedMessage);
+                    continue;
+                }
+                let (bytes, cut) = if datagram.len <= SLOT_LEN {
+                    (slot..slot + datagram.len, false)
+                } else if whole_spill == Some(k) && !datagram.truncated {
+                    // Made contiguous: the slot's part just in front of the spilled rest.
+                    buf.copy_within(slot..slot + SLOT_LEN, STAGING.start);
+                    (STAGING.start..STAGING.start + datagram.len, false)
+                } else {
+                    // Its spilled part was overwritten: the slot still holds the message's
+                    // start, with the packet id, and the packet is queued again. A datagram
+                    // longer than slot and spill together (none is: MAX_MESSAGE_LEN) would be
+                    // cut again every time, so its packet passes as it is instead.
+                    (slot..slot + SLOT_LEN, !datagram.truncated)
+                };
+                self.read_datagram(buf, bytes, cut, &mut batch, handler);
             }
-            let start = batch.keep;
-            let end = start.saturating_add(received.len);
-            messages += self.read_datagram(buf, start..end, &mut batch, handler);
+            read += count;
+            self.one_by_one = self.one_by_one.saturating_sub(count);
+            if spilled >= 2 {
+                self.one_by_one = ONE_BY_ONE_READS;
+            }
+            // Fewer than asked: the socket is empty. A spilled message holds the spill area
+            // until its verdict is sent.
+            if count < wanted || spilled > 0 {
+                break;
+            }
         }
         self.send_verdicts(buf, &batch, handler);
-        Ok(messages)
+        Ok(read)
     }
 
-    /// Handles every message of the datagram at `buf[datagram]`; returns how many it held.
+    /// Handles every message of the datagram at `buf[datagram]`; `cut` says that the bytes past
+    /// its end were lost, so its last message is not whole.
     fn read_datagram(
         &mut self,
         buf: &mut [u8],
         datagram: Range<usize>,
+        cut: bool,
         batch: &mut Batch,
         handler: &mut Handler,
-    ) -> usize {
+    ) {
         let mut at = datagram.start;
-        let mut count = 0;
         while let Some((item, next)) = buf
             .get(..datagram.end)
             .and_then(|read| nfqueue::message_at(read, at))
         {
-            count += 1;
             at = next;
             match item {
-                Item::Packet(packet) => self.read_packet(buf, packet, batch, handler),
+                Item::Packet(packet) => self.read_packet(buf, packet, cut, batch, handler),
                 Item::Error { errno, seq } if seq == self.seq && seq != 0 => {
                     self.answer = Some(errno);
                 }
@@ -227,53 +270,49 @@ impl Queue {
                 }
             }
         }
-        count
     }
 
-    /// Clamps one packet; a clamped one is moved to the front of the buffer for its verdict.
+    /// Clamps one packet in place and notes the verdict it needs.
     fn read_packet(
         &mut self,
         buf: &mut [u8],
         packet: Packet,
+        cut: bool,
         batch: &mut Batch,
         handler: &mut Handler,
     ) {
-        batch.packets += 1;
         batch.note_id(packet.id);
         if packet.truncated {
             // Only a whole packet may be sent back: a shorter payload would trim it (nfq.c
-            // nfqnl_mangle). The batch verdict passes it as it is.
-            handler.count(Event::TruncatedCopy);
-            batch.unchanged = true;
+            // nfqnl_mangle). One that we cut is queued again to be read whole; one that the
+            // kernel copied short (NFQA_CAP_LEN) passes as it is with the batch verdict.
+            if cut && batch.repeated.push(packet.id).is_ok() {
+                handler.count(Event::Repeated);
+            } else {
+                handler.count(Event::TruncatedCopy);
+                batch.unchanged = true;
+            }
             return;
         }
         let outbound = nfqueue::is_outbound(packet.hook);
         let changed = buf
             .get_mut(packet.payload.clone())
             .is_some_and(|bytes| handler.packet(bytes, outbound));
-        if !changed {
-            batch.unchanged = true;
-            return;
-        }
-        // Messages are read in order and `keep` never passes the message being read, so the
-        // bytes moved over are ones already read.
-        let len = packet.payload.len();
-        let kept = batch.keep..batch.keep.saturating_add(len);
-        buf.copy_within(packet.payload, batch.keep);
-        if batch.clamped.push((packet.id, kept.clone())).is_ok() {
-            batch.keep = kept.end;
-        } else {
-            // `pass` stops reading when the list is full; only a datagram holding more packets
-            // than that gets here. Its packet passes unclamped with the batch verdict.
+        // The bytes stay in their slot until the verdicts are sent. A batch has a slot per
+        // datagram, so the list is full only for a datagram holding several packet messages
+        // (the kernel sends one per datagram): that packet passes unclamped with the batch
+        // verdict.
+        if !changed || batch.clamped.push((packet.id, packet.payload)).is_err() {
             batch.unchanged = true;
         }
     }
 
     /// Sends the batch's verdicts in one message: one with the new bytes per clamped packet,
-    /// then one batch verdict that accepts every other packet up to the highest id.
+    /// one `NF_REPEAT` per cut one, then one batch verdict that accepts every other packet up
+    /// to the highest id.
     fn send_verdicts(&mut self, buf: &[u8], batch: &Batch, handler: &mut Handler) {
-        let mut headers = [[0u8; nfqueue::VERDICT_PAYLOAD_HEADER_LEN]; BATCH_CLAMPED];
-        let mut written = [false; BATCH_CLAMPED];
+        let mut headers = [[0u8; nfqueue::VERDICT_PAYLOAD_HEADER_LEN]; SLOTS];
+        let mut written = [false; SLOTS];
         for ((header, done), (id, kept)) in headers.iter_mut().zip(&mut written).zip(&batch.clamped)
         {
             // Cannot fail for a payload read from an attribute; should it, the packet is left
@@ -281,7 +320,15 @@ impl Queue {
             *done =
                 nfqueue::put_accept_with_payload(header, 0, self.number, *id, kept.len()).is_some();
         }
-        let unwritten = written.iter().take(batch.clamped.len()).any(|done| !done);
+        let mut repeats = [0u8; SLOTS * nfqueue::VERDICT_LEN];
+        let mut repeats_len = 0;
+        for id in &batch.repeated {
+            if let Some(end) = nfqueue::put_repeat(&mut repeats, repeats_len, self.number, *id) {
+                repeats_len = end;
+            }
+        }
+        let unwritten = written.iter().take(batch.clamped.len()).any(|done| !done)
+            || repeats_len < batch.repeated.len() * nfqueue::VERDICT_LEN;
         let mut max_id = batch.max_id.filter(|_| batch.unchanged || unwritten);
         if let Some(owed) = self.owed {
             max_id = Some(match max_id {
@@ -289,11 +336,11 @@ impl Queue {
                 _ => owed,
             });
         }
-        if batch.clamped.is_empty() && max_id.is_none() {
+        if batch.clamped.is_empty() && repeats_len == 0 && max_id.is_none() {
             return;
         }
         let mut tail = [0u8; nfqueue::VERDICT_LEN];
-        let mut parts: heapless::Vec<IoSlice<'_>, { 3 * BATCH_CLAMPED + 1 }> = heapless::Vec::new();
+        let mut parts: heapless::Vec<IoSlice<'_>, { 3 * SLOTS + 2 }> = heapless::Vec::new();
         for ((header, done), (_, kept)) in headers.iter().zip(written).zip(&batch.clamped) {
             let Some(bytes) = buf.get(kept.clone()).filter(|_| done) else {
                 continue;
@@ -304,6 +351,10 @@ impl Queue {
             if !padding.is_empty() {
                 let _ = parts.push(IoSlice::new(padding));
             }
+        }
+        // Before the batch verdict, which would otherwise accept them first.
+        if let Some(repeats) = repeats.get(..repeats_len).filter(|r| !r.is_empty()) {
+            let _ = parts.push(IoSlice::new(repeats));
         }
         if let Some(max_id) = max_id {
             if nfqueue::put_accept_batch(&mut tail, 0, self.number, max_id).is_some() {
@@ -363,6 +414,7 @@ impl PacketPath for Queue {
             seq: 0,
             answer: None,
             owed: None,
+            one_by_one: 0,
         };
         let bind = nfqueue::config_bind(port, QUEUE_MAX_LEN, 1);
         let answer = queue

@@ -28,9 +28,10 @@ const AUDIT_ARCH: u32 = 0xc000_00b7; // EM_AARCH64 183
 /// The system calls allowed after start-up, each with who needs it.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const ALLOWED: &[libc::c_long] = &[
-    // The loop: sleep, read packets and link changes, send verdicts.
+    // The loop: sleep, read packets (a batch at a time) and link changes, send verdicts.
     libc::SYS_ppoll,
     libc::SYS_recvfrom,
+    libc::SYS_recvmmsg,
     libc::SYS_sendmsg,
     libc::SYS_sendto,
     // Log lines on stderr; syslog(3) reconnecting to /dev/log after syslogd restarted, and

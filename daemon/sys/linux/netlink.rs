@@ -18,6 +18,10 @@ assert_eq_size!(libc::sockaddr_nl, [u8; 12]);
 // std documents `IoSlice` as ABI-compatible with `struct iovec` on Unix; `send_vectored` relies on it.
 assert_eq_size!(IoSlice<'static>, libc::iovec);
 
+/// Most slots one [`Socket::recv_slots`] fills: its headers and iovecs live on the stack
+/// (64 × 104 bytes).
+pub const MAX_SLOTS: usize = 64;
+
 /// An `AF_NETLINK` raw socket, closed on drop.
 ///
 /// Not `Clone`: two owners of one descriptor would close it twice (nix PR #1382).
@@ -36,6 +40,15 @@ pub struct Received {
     pub truncated: bool,
     /// The datagram came from the kernel (sender port id 0), not from another process.
     pub from_kernel: bool,
+}
+
+impl Received {
+    /// Nothing received: the value [`Socket::recv_slots`] overwrites.
+    pub const NONE: Received = Received {
+        len: 0,
+        truncated: false,
+        from_kernel: false,
+    };
 }
 
 impl Socket {
@@ -150,6 +163,92 @@ impl Socket {
         })
     }
 
+    /// Receives up to `out.len()` datagrams without blocking, in one `recvmmsg(2)`: datagram
+    /// `k` into slot `first + k` of `buf` (slots of `slot_len` bytes from the buffer's start)
+    /// and, past the slot's end, on into `spill`, which every slot of the call shares. Returns
+    /// how many arrived; `out[k].len` is datagram `k`'s full length (`MSG_TRUNC`, as for
+    /// [`recv`](Self::recv)), so a length past `slot_len` says it went on into `spill`, where a
+    /// later datagram of the same call may have written over it.
+    ///
+    /// Fails with `EAGAIN` when none is waiting. `buf` too short for the slots or the spill
+    /// area, or more than [`MAX_SLOTS`] slots, is `EINVAL`.
+    pub fn recv_slots(
+        &self,
+        buf: &mut [u8],
+        slot_len: usize,
+        first: usize,
+        spill: core::ops::Range<usize>,
+        out: &mut [Received],
+    ) -> io::Result<usize> {
+        let count = out.len();
+        let slots_end = first
+            .checked_add(count)
+            .and_then(|n| n.checked_mul(slot_len));
+        let fits = slots_end.is_some_and(|end| end <= buf.len())
+            && spill.start <= spill.end
+            && spill.end <= buf.len()
+            && count <= MAX_SLOTS;
+        if !fits {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let base = buf.as_mut_ptr();
+        let mut iovecs = [[EMPTY_IOVEC; 2]; MAX_SLOTS];
+        let mut names = [zeroed_sockaddr_nl(); MAX_SLOTS];
+        let mut headers = zeroed_mmsghdrs();
+        for (k, ((iov, name), header)) in iovecs
+            .iter_mut()
+            .zip(&mut names)
+            .zip(&mut headers)
+            .take(count)
+            .enumerate()
+        {
+            // In bounds: (first + count) * slot_len <= buf.len() was checked above.
+            let slot = (first + k) * slot_len;
+            iov[0] = libc::iovec {
+                // SAFETY: `slot + slot_len <= buf.len()`, so the pointer stays inside `buf`.
+                iov_base: unsafe { base.add(slot) }.cast(),
+                iov_len: slot_len,
+            };
+            iov[1] = libc::iovec {
+                // SAFETY: `spill.start <= buf.len()` was checked above.
+                iov_base: unsafe { base.add(spill.start) }.cast(),
+                iov_len: spill.len(),
+            };
+            header.msg_hdr.msg_name = (&raw mut *name).cast();
+            header.msg_hdr.msg_namelen = SOCKADDR_NL_LEN;
+            header.msg_hdr.msg_iov = iov.as_mut_ptr();
+            header.msg_hdr.msg_iovlen = 2;
+        }
+        let vlen = libc::c_uint::try_from(count).unwrap_or(0);
+        // SAFETY: the first `count` headers point at their own `sockaddr_nl` and at two iovecs
+        // each, over a slot of `buf` and over `spill`, all inside `buf`, which is borrowed
+        // mutably for the whole call; the kernel writes no more than those lengths. The spill
+        // iovecs of several headers alias on purpose: the kernel fills datagrams one after the
+        // other (net/socket.c do_recvmmsg). A null timeout: the call never blocks, with
+        // MSG_DONTWAIT. MSG_TRUNC as in `recv`.
+        let n = cvt(unsafe {
+            libc::recvmmsg(
+                self.0.as_raw_fd(),
+                headers.as_mut_ptr(),
+                vlen,
+                // `int` in glibc's prototype, `unsigned` in musl's.
+                (libc::MSG_DONTWAIT | libc::MSG_TRUNC) as _,
+                core::ptr::null_mut(),
+            )
+        })?;
+        let n = usize::try_from(n).map_or(0, |n| n.min(count));
+        for ((received, header), name) in out.iter_mut().zip(&headers).zip(&names).take(n) {
+            let full = usize::try_from(header.msg_len).unwrap_or(usize::MAX);
+            let room = slot_len.saturating_add(spill.len());
+            *received = Received {
+                len: full.min(room),
+                truncated: full > room || header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+                from_kernel: header.msg_hdr.msg_namelen >= SOCKADDR_NL_LEN && name.nl_pid == 0,
+            };
+        }
+        Ok(n)
+    }
+
     /// Sends `msg` (one or more netlink messages) to the kernel as one datagram.
     pub fn send(&self, msg: &[u8]) -> io::Result<usize> {
         // SAFETY: `msg` is readable for `msg.len()` bytes for the whole call.
@@ -203,6 +302,16 @@ fn zeroed_sockaddr_nl() -> libc::sockaddr_nl {
     // SAFETY: `sockaddr_nl` is integers only; all-zero is a valid value.
     unsafe { mem::zeroed() }
 }
+
+fn zeroed_mmsghdrs() -> [libc::mmsghdr; MAX_SLOTS] {
+    // SAFETY: `mmsghdr` is integers and raw pointers; all-zero (null pointers) is a valid value.
+    unsafe { mem::zeroed() }
+}
+
+const EMPTY_IOVEC: libc::iovec = libc::iovec {
+    iov_base: core::ptr::null_mut(),
+    iov_len: 0,
+};
 
 fn zeroed_msghdr() -> libc::msghdr {
     // SAFETY: `msghdr` is integers and raw pointers; all-zero (null pointers) is a valid value.
