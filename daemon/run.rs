@@ -18,8 +18,8 @@ use crate::sys::signals::{self, WaitMask};
 
 /// Bytes in the one packet buffer: a whole 64 KiB IP packet with room for the kernel's message
 /// around it (an NFQUEUE packet message adds about 200 bytes of headers and attributes), after
-/// the 32 slots of 2 KiB that an NFQUEUE batch reads into (`queue.rs`); divert reads one packet
-/// at a time into the whole of it.
+/// the 32 slots of 2 KiB that an NFQUEUE batch reads into (`linux/nfqueue_path.rs`); divert
+/// reads one packet at a time into the whole of it.
 pub const PACKET_BUF_LEN: usize = 32 * 2048 + 65 * 1024;
 
 /// Most warnings per second that packets or messages can cause (bad verdicts, send errors).

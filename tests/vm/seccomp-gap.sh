@@ -21,7 +21,7 @@ rm -rf "$src"
 mkdir -p "$src"
 git ls-files -z --cached --others --exclude-standard |
     tar --null -T - -cf - | tar -C "$src" -xf -
-# The allowlist's file (daemon/seccomp.rs, or wherever the layout puts it).
+# The allowlist's file (daemon/linux/seccomp.rs, found by its contents wherever it is).
 list=$(grep -rl 'const ALLOWED: &\[libc::c_long\]' "$src/daemon")
 [ "$(printf '%s\n' "$list" | wc -l)" -eq 1 ] || {
     echo "seccomp-gap.sh: expected one allowlist under daemon/, found: ${list:-none}" >&2
