@@ -13,7 +13,7 @@
 mod common;
 
 use std::fs::File;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -100,7 +100,7 @@ fn daemon_syn_with_4000_bytes_of_data_on_a_jumbo_link_clamped_and_whole() {
     in_netns(&topology.a, move || {
         let fd = socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).expect("raw socket");
         let destination: [u8; 4] = packet[16..20].try_into().unwrap();
-        let to = sockaddr(&SocketAddr::from((destination, 0)));
+        let to = sockaddr(IpAddr::from(destination));
         let sent = send_raw(fd.as_fd(), &packet, &to).expect("sendto");
         assert_eq!(sent, packet.len());
     });
@@ -174,7 +174,7 @@ fn daemon_8_jumbo_syns_in_one_read_7_repeated_once_all_clamped_and_whole() {
     in_netns(&topology.a, move || {
         let fd = socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).expect("raw socket");
         let destination: [u8; 4] = packet[16..20].try_into().unwrap();
-        let to = sockaddr(&SocketAddr::from((destination, 0)));
+        let to = sockaddr(IpAddr::from(destination));
         for _ in 0..SYNS {
             assert_eq!(
                 send_raw(fd.as_fd(), &packet, &to).expect("sendto"),

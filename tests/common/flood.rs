@@ -8,12 +8,13 @@
 //! (`PACKET_QDISC_BYPASS`), so that it offers far more than a clamper on r can take; the raw
 //! socket's one `sendto` per SYN tops out near 180,000 SYN/s and saturates its own CPU first.
 
-use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::net::IpAddr;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
-use super::capture::tcp_checksum;
 use super::netns::{in_netns, socket, Family, Topology, A_IF, R_A_IF};
+pub use super::raw_syn::{send_raw, sockaddr};
+use super::raw_syn::{syn, XorShift};
 
 /// b's port for flood SYNs; nothing listens there, the counters drop them first.
 pub const FLOOD_PORT: u16 = 9;
@@ -44,7 +45,7 @@ pub fn send_syns(topology: &Topology, family: Family, count: u64) -> Sent {
             Family::V6 => (libc::AF_INET6, libc::IPPROTO_TCP),
         };
         let fd = socket(domain, libc::SOCK_RAW, protocol).expect("raw socket");
-        let to = sockaddr(&SocketAddr::new(dst, 0));
+        let to = sockaddr(dst);
         let mut random = XorShift(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
         let mut sent = Sent {
             syns: 0,
@@ -55,7 +56,13 @@ pub fn send_syns(topology: &Topology, family: Family, count: u64) -> Sent {
         let start = Instant::now();
         while sent.syns < count {
             let bits = random.next();
-            let packet = syn(src, dst, bits as u16 | 1024, (bits >> 32) as u32);
+            let packet = syn(
+                src,
+                dst,
+                linux_mss(src),
+                (bits as u16 | 1024, FLOOD_PORT),
+                (bits >> 32) as u32,
+            );
             match send_raw(fd.as_fd(), &packet, &to) {
                 Ok(_) => sent.syns += 1,
                 Err(error) => {
@@ -247,7 +254,13 @@ fn syn_frames(topology: &Topology, count: usize) -> Vec<Vec<u8>> {
     (0..count)
         .map(|_| {
             let bits = random.next();
-            let mut packet = syn(src, dst, bits as u16 | 1024, (bits >> 32) as u32);
+            let mut packet = syn(
+                src,
+                dst,
+                linux_mss(src),
+                (bits as u16 | 1024, FLOOD_PORT),
+                (bits >> 32) as u32,
+            );
             packet[4..6].copy_from_slice(&((bits >> 16) as u16).to_be_bytes()); // IP id
             let checksum = !ones_complement(&packet[..20]);
             packet[10..12].copy_from_slice(&checksum.to_be_bytes());
@@ -325,96 +338,11 @@ pub fn pin(pid: libc::pid_t, cpu: usize) {
     );
 }
 
-/// Sends `packet` on raw socket `fd` to `to` (from [`sockaddr`]); returns the bytes sent.
-pub fn send_raw(
-    fd: BorrowedFd<'_>,
-    packet: &[u8],
-    (addr, addr_len): &(libc::sockaddr_storage, libc::socklen_t),
-) -> std::io::Result<usize> {
-    // SAFETY: `packet` and `addr` are alive and sized as passed for the whole call.
-    let n = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            packet.as_ptr().cast(),
-            packet.len(),
-            0,
-            (&raw const *addr).cast(),
-            *addr_len,
-        )
-    };
-    usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
-}
-
-/// The raw socket's destination; for IPv4 and raw IPv6 the port must be 0.
-pub fn sockaddr(to: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match to {
-        SocketAddr::V4(v4) => {
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            let sin = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in>() };
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(v6) => {
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in6>() };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_addr.s6_addr = v6.ip().octets();
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, len as libc::socklen_t)
-}
-
-/// A Linux-like SYN from `src:port` to `dst:FLOOD_PORT`: the whole IPv4 packet, or for IPv6
-/// the TCP segment (the kernel adds the IPv6 header).
-fn syn(src: IpAddr, dst: IpAddr, port: u16, seq: u32) -> Vec<u8> {
-    let mss: u16 = match src {
+/// The MSS a Linux host on a 1500-byte link advertises: 1460 over IPv4, 1440 over IPv6.
+fn linux_mss(src: IpAddr) -> u16 {
+    match src {
         IpAddr::V4(_) => 1460,
         IpAddr::V6(_) => 1440,
-    };
-    let mut tcp = Vec::with_capacity(40);
-    tcp.extend_from_slice(&port.to_be_bytes());
-    tcp.extend_from_slice(&FLOOD_PORT.to_be_bytes());
-    tcp.extend_from_slice(&seq.to_be_bytes());
-    tcp.extend_from_slice(&[0, 0, 0, 0]); // acknowledgment number
-    tcp.extend_from_slice(&[0xa0, 0x02, 0xfa, 0xf0]); // data offset 10, SYN, window 64240
-    tcp.extend_from_slice(&[0, 0, 0, 0]); // checksum (below), urgent pointer
-    tcp.extend_from_slice(&[0x02, 0x04]);
-    tcp.extend_from_slice(&mss.to_be_bytes()); // MSS
-    tcp.extend_from_slice(&[0x04, 0x02, 0x08, 0x0a]); // SACK permitted, timestamps...
-    tcp.extend_from_slice(&seq.rotate_left(7).to_be_bytes()); // ...TSval
-    tcp.extend_from_slice(&[0, 0, 0, 0]); // ...TSecr
-    tcp.extend_from_slice(&[0x01, 0x03, 0x03, 0x07]); // NOP, window scale 7
-    let checksum = tcp_checksum(src, dst, &tcp);
-    tcp[16..18].copy_from_slice(&checksum.to_be_bytes());
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let mut packet = vec![
-                0x45, 0, 0, 60, // IPv4, IHL 5, total length 60
-                0, 0, 0x40, 0, // id 0 (the kernel fills it in), DF
-                64, 6, 0, 0, // TTL 64, TCP, checksum (the kernel fills it in, raw(7))
-            ];
-            packet.extend_from_slice(&s.octets());
-            packet.extend_from_slice(&d.octets());
-            packet.extend_from_slice(&tcp);
-            packet
-        }
-        _ => tcp,
-    }
-}
-
-/// A xorshift64 generator: source ports and sequence numbers need variety, not quality.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
     }
 }
 

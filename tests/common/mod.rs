@@ -8,6 +8,7 @@ pub mod clamper;
 pub mod flood;
 pub mod handshake;
 pub mod netns;
+pub mod raw_syn;
 pub mod transfer;
 
 mod binary;
