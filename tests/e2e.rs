@@ -78,13 +78,8 @@ fn ipv4_syn_with_data(data_len: usize) -> Vec<u8> {
     packet
 }
 
-/// A SYN with 4000 bytes of data on a 9000-byte link (TCP Fast Open on a jumbo link) arrives
-/// clamped and whole: the daemon must read its message whole, however it lays out its reads (a
-/// read into a smaller slot cuts it, and a cut packet can only be accepted unclamped).
-#[test]
-fn daemon_syn_with_4000_bytes_of_data_on_a_jumbo_link_clamped_and_whole() {
-    require_netns!();
-    let topology = Topology::new();
+/// Raises every link of a — r — b to a 9000-byte MTU.
+fn jumbo_links(topology: &Topology) {
     for (ns, iface) in [
         (&topology.a, A_IF),
         (&topology.r, R_A_IF),
@@ -93,17 +88,36 @@ fn daemon_syn_with_4000_bytes_of_data_on_a_jumbo_link_clamped_and_whole() {
     ] {
         topology.exec(ns, &["ip", "link", "set", iface, "mtu", "9000"]);
     }
-    let _daemon = daemon_m().install(&topology);
-    let capture = Capture::open(&topology.b, B_IF);
-    let sent = ipv4_syn_with_data(4000);
-    let packet = sent.clone();
+}
+
+/// Sends the whole IPv4 `packet` `count` times from a's raw socket to its destination address;
+/// each send must take all of it.
+fn send_from_a(topology: &Topology, packet: Vec<u8>, count: usize) {
     in_netns(&topology.a, move || {
         let fd = socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).expect("raw socket");
         let destination: [u8; 4] = packet[16..20].try_into().unwrap();
         let to = sockaddr(IpAddr::from(destination));
-        let sent = send_raw(fd.as_fd(), &packet, &to).expect("sendto");
-        assert_eq!(sent, packet.len());
+        for _ in 0..count {
+            assert_eq!(
+                send_raw(fd.as_fd(), &packet, &to).expect("sendto"),
+                packet.len()
+            );
+        }
     });
+}
+
+/// A SYN with 4000 bytes of data on a 9000-byte link (TCP Fast Open on a jumbo link) arrives
+/// clamped and whole: the daemon must read its message whole, however it lays out its reads (a
+/// read into a smaller slot cuts it, and a cut packet can only be accepted unclamped).
+#[test]
+fn daemon_syn_with_4000_bytes_of_data_on_a_jumbo_link_clamped_and_whole() {
+    require_netns!();
+    let topology = Topology::new();
+    jumbo_links(&topology);
+    let _daemon = daemon_m().install(&topology);
+    let capture = Capture::open(&topology.b, B_IF);
+    let sent = ipv4_syn_with_data(4000);
+    send_from_a(&topology, sent.clone(), 1);
     let syn = wait_until(DAEMON_WAIT, || capture.received_syns().into_iter().next())
         .expect("the SYN reaches b");
     assert_eq!(
@@ -114,27 +128,6 @@ fn daemon_syn_with_4000_bytes_of_data_on_a_jumbo_link_clamped_and_whole() {
     assert!(syn.checksum_valid(), "SYN at b: {syn}");
     assert_eq!(syn.tcp.len(), sent.len() - 20, "SYN at b: {syn}");
     assert_eq!(syn.tcp[24..], sent[44..], "the data arrives unchanged");
-}
-
-/// The last number after `name ` in the daemon's counter lines (0 when the counter is not
-/// there, as the summary leaves out zeros), after asking for them with SIGUSR1.
-fn counter(daemon: &Daemon, name: &str) -> u64 {
-    daemon.report();
-    let needle = format!(" {name} ");
-    daemon
-        .log()
-        .iter()
-        .rev()
-        .filter(|line| line.contains("packets ") || line.contains("counters (cont.)"))
-        .take(2)
-        .find_map(|line| {
-            let rest = line.split_once(&needle)?.1;
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 /// Waits until the daemon's queue has had `count` packets queued in all.
@@ -158,30 +151,12 @@ fn daemon_8_jumbo_syns_in_one_read_7_repeated_once_all_clamped_and_whole() {
     require_netns!();
     const SYNS: usize = 8;
     let topology = Topology::new();
-    for (ns, iface) in [
-        (&topology.a, A_IF),
-        (&topology.r, R_A_IF),
-        (&topology.r, R_B_IF),
-        (&topology.b, B_IF),
-    ] {
-        topology.exec(ns, &["ip", "link", "set", iface, "mtu", "9000"]);
-    }
+    jumbo_links(&topology);
     let daemon = daemon_m().install(&topology).expect("a daemon");
     let capture = Capture::open(&topology.b, B_IF);
     let sent = ipv4_syn_with_data(4000);
     daemon.signal(libc::SIGSTOP);
-    let packet = sent.clone();
-    in_netns(&topology.a, move || {
-        let fd = socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).expect("raw socket");
-        let destination: [u8; 4] = packet[16..20].try_into().unwrap();
-        let to = sockaddr(IpAddr::from(destination));
-        for _ in 0..SYNS {
-            assert_eq!(
-                send_raw(fd.as_fd(), &packet, &to).expect("sendto"),
-                packet.len()
-            );
-        }
-    });
+    send_from_a(&topology, sent.clone(), SYNS);
     await_queued(&daemon, SYNS as u32);
     daemon.signal(libc::SIGCONT);
     // Each read of the capture returns what arrived since the last.
@@ -204,8 +179,8 @@ fn daemon_8_jumbo_syns_in_one_read_7_repeated_once_all_clamped_and_whole() {
         assert_eq!(syn.tcp[24..], sent[44..], "the data arrives unchanged");
     }
     assert_eq!(syns.len(), SYNS, "no SYN twice");
-    assert_eq!(counter(&daemon, "repeated"), SYNS as u64 - 1);
-    assert_eq!(counter(&daemon, "clamped"), SYNS as u64);
+    assert_eq!(daemon.counter("repeated"), SYNS as u64 - 1);
+    assert_eq!(daemon.counter("clamped"), SYNS as u64);
 }
 
 /// 100 SYNs queued while the daemon is stopped are read in full batches (a read per batch of

@@ -155,6 +155,17 @@ pub fn queue_stats(pid: u32, queue: u16) -> Option<QueueStats> {
     })
 }
 
+/// The number right after `prefix` in the last of `lines` that holds it.
+fn last_number_after(lines: &[String], prefix: &str) -> Option<u64> {
+    lines.iter().rev().find_map(|line| {
+        let rest = line.split_once(prefix)?.1;
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
 /// Whether process `pid` lives in namespace `ns` (so far it may still be `ip netns exec`).
 pub fn in_namespace(pid: u32, ns: &str) -> bool {
     let inode = |path: String| std::fs::metadata(path).map(|m| (m.dev(), m.ino())).ok();
@@ -325,21 +336,27 @@ impl Daemon {
             )
         });
         let last_number = |prefix: &str| -> u64 {
-            log.iter()
-                .rev()
-                .find_map(|line| {
-                    let rest = line.split_once(prefix)?.1;
-                    rest.split(|c: char| !c.is_ascii_digit())
-                        .next()?
-                        .parse()
-                        .ok()
-                })
+            last_number_after(&log, prefix)
                 .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{}", log.join("\n")))
         };
         Report {
             packets: last_number("tcpmssd: packets "),
             allocations: last_number(" heap allocations "),
         }
+    }
+
+    /// The value of counter `name` (`clamped`, `repeated`, ...) in a fresh report (SIGUSR1);
+    /// 0 when the summary leaves it out, as it leaves out zeros.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.report();
+        let summary: Vec<String> = self
+            .log()
+            .into_iter()
+            .rev()
+            .filter(|line| line.contains("packets ") || line.contains("counters (cont.)"))
+            .take(2)
+            .collect();
+        last_number_after(&summary, &format!(" {name} ")).unwrap_or(0)
     }
 
     /// SIGTERM, then the exit status (a panic after [`DAEMON_WAIT`]; Drop then kills it).
