@@ -236,12 +236,11 @@ pub fn run<P: PacketPath, W: MtuWatch>(
         } else {
             handler.warnings_pending().then_some(Duration::from_secs(1))
         };
-        // ... and the MTU re-read when it is due.
-        let now = Moment::now();
+        // ... and the MTU re-read when it is due (the clock is read only if one is due).
         let until_check = watch
             .as_ref()
             .and_then(MtuWatch::next_check)
-            .map(|at| at.saturating_duration_since(now));
+            .map(|at| at.saturating_duration_since(Moment::now()));
         let timeout = match (timeout, until_check) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -291,7 +290,7 @@ pub fn run<P: PacketPath, W: MtuWatch>(
                 handler.set_mtu(watch.interface(), mtu);
             }
         }
-        if let Some(watch) = &mut watch {
+        if let Some(watch) = watch.as_mut().filter(|watch| watch.next_check().is_some()) {
             if let Some(mtu) = watch.check(Moment::now(), handler.log()) {
                 handler.set_mtu(watch.interface(), mtu);
             }
