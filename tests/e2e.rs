@@ -695,6 +695,17 @@ fn run_detaching(topology: &Topology, dir: &Path, queue: u16, pidfile: &Path) ->
     (status.code().unwrap_or(-1), stderr)
 }
 
+/// Sends SIGTERM to the detached daemon `pid` (checked to be running by the caller) and waits
+/// until it is gone.
+fn terminate(pid: u32) {
+    // SAFETY: kill(2) on the pid the daemon wrote, which the caller saw running.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    assert!(
+        wait_until(DAEMON_WAIT, || (!running(pid)).then_some(())).is_some(),
+        "tcpmssd {pid} still running after SIGTERM"
+    );
+}
+
 /// Whether process `pid` is still running (a zombie has finished: once detached, the daemon
 /// is no child of ours, and this container's init may not reap it).
 fn running(pid: u32) -> bool {
@@ -751,12 +762,7 @@ fn daemon_detached_pidfile_locked_second_instance_refused_sigterm_removes_it() {
     let syn = handshake(&topology, Family::V4).syn;
     assert_eq!(syn.mss(), expected_mss(Family::V4, MTU, 1460), "{syn}");
 
-    // SAFETY: kill(2) on the pid the daemon wrote, checked to be running just above.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    assert!(
-        wait_until(DAEMON_WAIT, || (!running(pid)).then_some(())).is_some(),
-        "tcpmssd {pid} still running after SIGTERM"
-    );
+    terminate(pid);
     assert!(
         wait_until(DAEMON_WAIT, || (!pidfile.exists()).then_some(())).is_some(),
         "pidfile left behind after SIGTERM"
@@ -834,12 +840,7 @@ fn daemon_u_nobody_detached_starts_where_dev_null_cannot_be_opened_after_the_swi
     }
     let syn = handshake(&topology, Family::V4).syn;
     assert_eq!(syn.mss(), expected_mss(Family::V4, MTU, 1460), "{syn}");
-    // SAFETY: kill(2) on the pid the daemon wrote, checked to be running just above.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    assert!(
-        wait_until(DAEMON_WAIT, || (!running(pid)).then_some(())).is_some(),
-        "tcpmssd {pid} still running after SIGTERM"
-    );
+    terminate(pid);
 }
 
 /// `-f`, for a supervisor (daemon(8) -r, systemd Type=simple): the started process itself is

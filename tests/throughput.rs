@@ -45,7 +45,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::clamper::{queue_number, queue_to, Clamper, Queued};
-use common::flood::{frame_flood, pin, veth_drops, Arrivals, Arrived, Sent, SynFrames};
+use common::flood::{
+    frame_flood, pin, raw_prerouting, veth_drops, Arrivals, Arrived, Sent, SynFrames,
+};
 use common::handshake::PORT;
 use common::netns::{in_netns, spawn_in, Family, Topology, FAMILIES};
 
@@ -498,19 +500,7 @@ impl ConnectionCounters {
         [&topology.b, &topology.a]
             .iter()
             .map(|ns| {
-                let table = topology.exec(
-                    ns,
-                    &[
-                        "iptables",
-                        "-t",
-                        "raw",
-                        "-L",
-                        "PREROUTING",
-                        "-v",
-                        "-x",
-                        "-n",
-                    ],
-                );
+                let table = raw_prerouting(topology, ns, "iptables");
                 table
                     .lines()
                     .find(|l| l.contains(&port))

@@ -346,6 +346,15 @@ fn linux_mss(src: IpAddr) -> u16 {
     }
 }
 
+/// The raw PREROUTING chain of namespace `ns` with exact packet counters, as `iptables` (or
+/// `ip6tables`) lists it: the first column of each rule's line is its packet count.
+pub fn raw_prerouting(topology: &Topology, ns: &str, iptables: &str) -> String {
+    topology.exec(
+        ns,
+        &[iptables, "-t", "raw", "-L", "PREROUTING", "-v", "-x", "-n"],
+    )
+}
+
 /// Counters in b's raw PREROUTING: SYNs to [`FLOOD_PORT`] carrying MSS `clamped_mss`, and
 /// all other SYNs to that port; both dropped there.
 pub struct Arrivals {
@@ -401,19 +410,7 @@ impl Arrivals {
 
     /// Reads the counters.
     pub fn read(&self, topology: &Topology) -> Arrived {
-        let table = topology.exec(
-            &self.ns,
-            &[
-                self.iptables,
-                "-t",
-                "raw",
-                "-L",
-                "PREROUTING",
-                "-v",
-                "-x",
-                "-n",
-            ],
-        );
+        let table = raw_prerouting(topology, &self.ns, self.iptables);
         let counts: Vec<u64> = table
             .lines()
             .filter(|line| line.contains("DROP"))
