@@ -75,6 +75,9 @@ pub struct Watch<S> {
     followed: Followed,
     /// When the MTU is next read again unasked ([`Notices::REREAD_EVERY`]).
     reread_at: Option<Moment>,
+    /// Notifications may have been lost (an overflow, a cut or unreadable message): the MTU is
+    /// read again once the socket has been read empty.
+    lost: bool,
 }
 
 impl<S: Notices> MtuWatch for Watch<S> {
@@ -89,6 +92,7 @@ impl<S: Notices> MtuWatch for Watch<S> {
                 socket,
                 followed,
                 reread_at,
+                lost: false,
             },
             mtu,
         ))
@@ -100,15 +104,18 @@ impl<S: Notices> MtuWatch for Watch<S> {
 
     fn read(&mut self, buf: &mut [u8], log: &mut Log) -> Option<u32> {
         let mut latest = None;
-        let mut resync = false;
+        let mut drained = false;
         for _ in 0..READS_PER_WAKE {
             let (len, truncated) = match self.socket.recv(buf) {
                 Ok(Some(received)) => received,
                 Ok(None) => continue,
-                Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => break,
+                Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => {
+                    drained = true;
+                    break;
+                }
                 // The socket overflowed and notifications were lost (netlink(7), route(4)).
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
-                    resync = true;
+                    self.lost = true;
                     continue;
                 }
                 Err(error) if error.raw_os_error() == Some(libc::EINTR) => break,
@@ -119,21 +126,31 @@ impl<S: Notices> MtuWatch for Watch<S> {
                         S::READING,
                         OsError(&error)
                     ));
-                    resync = true;
+                    // Nothing more will come from this read: the look-up is all there is.
+                    self.lost = true;
+                    drained = true;
                     break;
                 }
             };
-            resync |= truncated;
+            self.lost |= truncated;
             let followed = &mut self.followed;
+            let lost = &mut self.lost;
             S::notices(
                 buf.get(..len).unwrap_or_default(),
                 |notice| match followed.notice(notice, log, S::mtu) {
                     Some(mtu) => latest = Some(mtu),
-                    None => resync |= notice == Notice::Unreadable,
+                    None => *lost |= notice == Notice::Unreadable,
                 },
             );
         }
-        if resync {
+        // After an overflow the kernel goes on dropping notifications, silently, until the
+        // socket's queue is empty again (Linux: netlink_overrun() reports ENOBUFS once and sets
+        // NETLINK_S_CONGESTED, which netlink_broadcast_deliver() drops on and netlink_rcv_wake()
+        // clears only when a read leaves the queue empty). A look-up made before the socket was
+        // read empty can be older than a change dropped after it: under 1,000 MTU changes that
+        // kept the last ones from ever being seen. So the MTU is read again only once drained.
+        if self.lost && drained {
+            self.lost = false;
             latest = self
                 .followed
                 .looked_up(S::look_up(self.followed.name()))
@@ -496,6 +513,43 @@ mod tests {
             assert_eq!(watch.read(&mut buf, &mut log), Some(mtu));
             assert_eq!(LOOK_UPS.get(), before + 1);
         }
+    }
+
+    /// After an overflow the kernel drops notifications silently until the socket is read
+    /// empty, so a look-up in a wake-up that did not drain it could be older than a dropped
+    /// change: the MTU is read again in the wake-up that drains the socket, not before.
+    #[test]
+    fn after_an_overflow_the_mtu_is_read_again_only_once_the_socket_is_empty() {
+        let mut log = Log::stderr();
+        let (mut watch, _) = Watch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
+        let mut buf = [0u8; 16];
+        let other = || {
+            Ok(Some(vec![Notice::Present {
+                index: 4,
+                name: Some("eth1"),
+                mtu: Some(9000),
+            }]))
+        };
+        // The overflow, then more datagrams than one wake-up reads.
+        let mut reads = vec![Err(io::Error::from_raw_os_error(libc::ENOBUFS))];
+        reads.extend((0..READS_PER_WAKE).map(|_| other()));
+        replay(reads);
+        let before = LOOK_UPS.get();
+        assert_eq!(watch.read(&mut buf, &mut log), None);
+        assert_eq!(
+            LOOK_UPS.get(),
+            before,
+            "looked up before the socket was empty"
+        );
+        // The change the kernel dropped meanwhile; the next wake-up reads the socket empty.
+        LOOK_UP.set((3, 1280));
+        replay(vec![other()]);
+        assert_eq!(watch.read(&mut buf, &mut log), Some(1280));
+        assert_eq!(LOOK_UPS.get(), before + 1);
+        // Once taken, the loss is not looked up again.
+        replay(vec![other()]);
+        assert_eq!(watch.read(&mut buf, &mut log), None);
+        assert_eq!(LOOK_UPS.get(), before + 1);
     }
 
     #[test]
