@@ -2,18 +2,13 @@
 //! of the receive buffer and writing its verdict header. Together with `benches/core.rs`
 //! (the clamp itself) this is everything the loop does per packet between two system calls.
 //!
-//! `cargo bench --bench daemon`. The daemon is a binary, so its message modules are included
-//! by path, as the fuzz targets do.
-#![allow(dead_code, unused_imports)]
+//! `cargo bench --bench daemon`; the messages come from tcpmssd-wire, as in the daemon.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-#[path = "../daemon/linux/netlink.rs"]
-mod netlink;
-#[path = "../daemon/linux/nfqueue_messages.rs"]
-mod nfqueue;
+use tcpmssd_wire::nfqueue;
 
 use nfqueue::{message_at, Item};
 

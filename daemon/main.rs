@@ -14,18 +14,18 @@
 mod cli;
 mod counters;
 mod exit;
-mod follow;
 mod log;
+mod mtu;
 mod pidfile;
 mod run;
 mod sys;
 mod text;
 
-// Each system's packet path and MTU watch, with their wire formats; the other system's wire
-// formats are built for the tests, which run them on any OS.
+// Each system's backend, MTU source and privilege: `os` below is the one this build runs.
+// FreeBSD's backend and MTU source run in the tests on any OS, against doubles of its sockets.
 #[cfg(any(test, target_os = "freebsd"))]
 mod freebsd;
-#[cfg(any(test, target_os = "linux"))]
+#[cfg(target_os = "linux")]
 mod linux;
 
 use core::fmt::Write as _;
@@ -35,17 +35,18 @@ use std::sync::{Mutex, PoisonError};
 use cli::{Command, Config, MtuSource};
 use exit::{Fatal, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE, EX_USAGE};
 use log::{Log, OsError};
+use mtu::{LinkEvents, MtuWatch};
 use pidfile::{Pidfile, PidfileError};
-use run::{Handler, LimitsShown, MtuWatch, PacketPath, PACKET_BUF_LEN};
-use sys::privilege::{self, User};
+use run::{Backend, Handler, LimitsShown, PACKET_BUF_LEN};
+use sys::privilege;
 use sys::{detach, signals, stdio};
 use text::{Line, Shown, LINE_LEN};
 
-/// The packet path, MTU watch and port name of this system.
-#[cfg(tcpmssd_backend = "divert")]
-use freebsd as backend;
-#[cfg(tcpmssd_backend = "nfqueue")]
-use linux as backend;
+/// This system's backends, MTU source and privilege (build.rs refuses other systems).
+#[cfg(target_os = "freebsd")]
+use freebsd as os;
+#[cfg(target_os = "linux")]
+use linux as os;
 
 /// The one packet buffer, static rather than on the heap or the stack; locked once, in `daemon`.
 static PACKET_BUF: Mutex<[u8; PACKET_BUF_LEN]> = Mutex::new([0; PACKET_BUF_LEN]);
@@ -63,7 +64,7 @@ fn tcpmssd<'a>(args: impl Iterator<Item = &'a OsStr>) -> u8 {
             let _ = stdio::write_stdout(b"\n");
             0
         }
-        Ok(Command::Run(config)) => daemon::<backend::Path, backend::Watch>(&config),
+        Ok(Command::Run(config)) => os::run(&config),
         Err(error) => {
             // One write, as every log line: the two lines arrive together.
             let mut message = Line::<{ 2 * LINE_LEN }>::new();
@@ -76,8 +77,9 @@ fn tcpmssd<'a>(args: impl Iterator<Item = &'a OsStr>) -> u8 {
     }
 }
 
-/// Runs the daemon on packet path `P`, following the MTU with `W`; returns the exit status.
-fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
+/// Runs the daemon on backend `B`, following `-i`'s MTU through `E`; returns the exit status.
+/// The system's `run` (linux/mod.rs, freebsd/mod.rs) picks both.
+fn daemon<B: Backend, E: LinkEvents>(config: &Config) -> u8 {
     let mut log = Log::stderr();
     // Detach first, while the process has one thread, so that the sockets and the pidfile
     // belong to the process that stays. Until `ready`, errors still reach the terminal and the
@@ -127,7 +129,7 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
     };
     let (watch, mtu) = match &config.mtu_source {
         MtuSource::Fixed(mtu) => (None, u32::from(*mtu)),
-        MtuSource::Interface(name) => match W::open(name) {
+        MtuSource::Interface(name) => match MtuWatch::<E>::open(name) {
             Ok((watch, mtu)) => (Some(watch), mtu),
             Err(fatal) => return fail(&mut log, &fatal),
         },
@@ -135,8 +137,8 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
     let limits = run::limits_for(mtu);
     let mut handler = Handler::new(limits, config.both, config.verbose, log);
     let mut buf = PACKET_BUF.lock().unwrap_or_else(PoisonError::into_inner);
-    let path = match P::open(config.port, &mut buf[..], &mut handler) {
-        Ok(path) => path,
+    let backend = match B::open(config.port, &mut buf[..], &mut handler) {
+        Ok(backend) => backend,
         Err(fatal) => return fail(handler.log(), &fatal),
     };
     if let Some(pidfile) = &mut pidfile {
@@ -157,7 +159,7 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
         // socket from later opens.
         handler.set_log(Log::syslog());
     }
-    if let Err(fatal) = give_up_privilege(user, handler.log()) {
+    if let Err(fatal) = os::give_up_privilege(user, handler.log()) {
         if !config.verbose {
             // Still on the terminal (or the supervisor's log), as every earlier failure.
             fail(&mut Log::stderr(), &fatal);
@@ -169,12 +171,12 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
             return fail(handler.log(), &Fatal::os(EX_OSERR, "can't detach", &error));
         }
     }
-    announce(config, watch.as_ref(), mtu, &mut handler);
+    announce::<B, E>(config, watch.as_ref(), mtu, &mut handler);
     // Last: from here on only the loop's own system calls are allowed.
-    if let Err(fatal) = confine(handler.log()) {
+    if let Err(fatal) = os::confine(handler.log()) {
         return fail(handler.log(), &fatal);
     }
-    let result = run::run(path, watch, &mut buf[..], &mut handler, &mask);
+    let result = run::run(backend, watch, &mut buf[..], &mut handler, &mask);
     let status = match result {
         Ok(()) => 0,
         Err(error) => {
@@ -191,56 +193,13 @@ fn daemon<P: PacketPath, W: MtuWatch>(config: &Config) -> u8 {
     status
 }
 
-/// Switches to `user` (`-u`) and, on Linux, keeps only CAP_NET_ADMIN and sets
-/// `no_new_privs`; on FreeBSD with `-u`, chroots to /var/empty first.
-fn give_up_privilege(user: Option<User>, log: &mut Log) -> Result<(), Fatal> {
-    // The bounding set first: narrowing it needs CAP_SETPCAP, which the user switch clears.
-    #[cfg(target_os = "linux")]
-    {
-        let narrowed = sys::linux::privilege::narrow_bounding_set()
-            .map_err(|e| Fatal::os(EX_OSERR, "can't narrow the capability bounding set", &e))?;
-        if narrowed.bounding_set_kept {
-            log.warn(format_args!(
-                "no CAP_SETPCAP: the capability bounding set is left as it was"
-            ));
-        }
-    }
-    #[cfg(target_os = "freebsd")]
-    if user.is_some() {
-        privilege::chroot_to(c"/var/empty")
-            .map_err(|e| Fatal::os(EX_OSERR, "can't chroot to /var/empty", &e))?;
-    }
-    if let Some(user) = user {
-        privilege::switch_user(user)
-            .map_err(|e| Fatal::os(EX_OSERR, "can't switch to the -u user", &e))?;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        sys::linux::privilege::keep_only_net_admin()
-            .map_err(|e| Fatal::os(EX_OSERR, "can't drop capabilities", &e))?;
-        sys::linux::privilege::set_no_new_privs()
-            .map_err(|e| Fatal::os(EX_OSERR, "can't set no_new_privs", &e))?;
-    }
-    let _ = log;
-    Ok(())
-}
-
-/// Installs the seccomp filter (Linux); says so where the architecture has none.
-fn confine(log: &mut Log) -> Result<(), Fatal> {
-    #[cfg(target_os = "linux")]
-    match linux::seccomp::filter() {
-        Some(program) => sys::linux::privilege::install_filter(&program)
-            .map_err(|e| Fatal::os(EX_OSERR, "can't install the seccomp filter", &e))?,
-        None => log.warn(format_args!(
-            "no seccomp filter for this architecture: system calls are not restricted"
-        )),
-    }
-    let _ = log;
-    Ok(())
-}
-
 /// Logs the start-up line: what the daemon does, with which limits.
-fn announce(config: &Config, watch: Option<&impl MtuWatch>, mtu: u32, handler: &mut Handler) {
+fn announce<B: Backend, E: LinkEvents>(
+    config: &Config,
+    watch: Option<&MtuWatch<E>>,
+    mtu: u32,
+    handler: &mut Handler,
+) {
     let limits = LimitsShown(handler.limits());
     let direction = if config.both {
         "both directions"
@@ -248,7 +207,7 @@ fn announce(config: &Config, watch: Option<&impl MtuWatch>, mtu: u32, handler: &
         "outbound only"
     };
     let port = config.port;
-    let name = backend::PORT_NAME;
+    let name = B::PORT_NAME;
     let version = env!("CARGO_PKG_VERSION");
     // "em0 MTU 1500" with -i, "MTU 1500" with -m.
     let (interface, space) = match watch {

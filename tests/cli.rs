@@ -185,19 +185,21 @@ fn help_into_a_closed_pipe_exits_0_rather_than_dying_of_sigpipe() {
     // SAFETY: `ends` has room for the two descriptors pipe(2) writes.
     assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
     // SAFETY: pipe(2) succeeded; each end is owned here and nowhere else.
-    let (read_end, write_end) =
-        unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    let read_end = unsafe { OwnedFd::from_raw_fd(ends[0]) };
+    // SAFETY: as above.
+    let write_end = unsafe { OwnedFd::from_raw_fd(ends[1]) };
     drop(read_end);
     let mut command = Command::new(binary::binary());
     command.arg("--help").stdout(write_end);
-    // SAFETY: signal(2) is async-signal-safe. The test process ignores SIGPIPE, as every Rust
-    // program does, and the child would inherit that: give it the default a shell gives.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            Ok(())
-        });
-    }
+    // The test process ignores SIGPIPE, as every Rust program does, and the child would
+    // inherit that: give it the default a shell gives.
+    let default_sigpipe = || {
+        // SAFETY: signal(2) is async-signal-safe, and SIG_DFL a valid disposition.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        Ok(())
+    };
+    // SAFETY: the closure only calls signal(2).
+    unsafe { command.pre_exec(default_sigpipe) };
     let status = command.status().expect("the binary runs");
     assert_eq!(status.signal(), None, "{status}");
     assert_eq!(status.code(), Some(0), "{status}");

@@ -1,34 +1,51 @@
-//! Linux: packets from an NFQUEUE queue, the MTU from rtnetlink, and the seccomp filter.
-//!
-//! Each pair is a wire format, safe code over `&[u8]` tested with byte fixtures on any OS,
-//! and the socket that drives it: `nfqueue_messages` with `nfqueue_path`, `link_messages`
-//! with `link_watch`; `netlink` is the framing both formats share.
+//! Linux: packets from an NFQUEUE queue (`nfqueue.rs`), the MTU from rtnetlink (`links.rs`),
+//! and giving up privilege: capabilities, `no_new_privs` and the seccomp filter
+//! (`seccomp.rs`). The messages themselves are read and written by tcpmssd-wire.
 
-// The wire formats are built on every OS so that their fixture tests run everywhere; some of
-// their builders and walkers serve only the tests and the fuzz targets (GETLINK requests, the
-// whole-buffer iterator, single verdicts).
-#[allow(dead_code)]
-pub mod link_messages;
-#[allow(dead_code)]
-pub mod netlink;
-#[allow(dead_code)]
-pub mod nfqueue_messages;
-
-#[cfg(target_os = "linux")]
-pub mod link_watch;
-#[cfg(target_os = "linux")]
-pub mod nfqueue_path;
-#[cfg(target_os = "linux")]
+pub mod links;
+pub mod nfqueue;
 pub mod seccomp;
 
-/// The packet path of this system.
-#[cfg(target_os = "linux")]
-pub use nfqueue_path::Queue as Path;
+use crate::cli::Config;
+use crate::exit::{Fatal, EX_OSERR};
+use crate::log::Log;
+use crate::sys::linux::privilege as caps;
+use crate::sys::privilege::{self, User};
 
-/// The MTU watch of this system.
-#[cfg(target_os = "linux")]
-pub use link_watch::LinkWatch as Watch;
+/// Runs the daemon on this system's backend: today NFQUEUE, the only one.
+pub fn run(config: &Config) -> u8 {
+    crate::daemon::<nfqueue::Queue, links::Links>(config)
+}
 
-/// How the start-up line names `-p`.
-#[cfg(target_os = "linux")]
-pub const PORT_NAME: &str = "NFQUEUE";
+/// Keeps only CAP_NET_ADMIN (nfnetlink checks it on every verdict, `netlink_net_capable` in
+/// nfnetlink_rcv), switches to `user` (`-u`) and sets `no_new_privs`.
+pub fn give_up_privilege(user: Option<User>, log: &mut Log) -> Result<(), Fatal> {
+    // The bounding set first: narrowing it needs CAP_SETPCAP, which the user switch clears.
+    let narrowed = caps::narrow_bounding_set()
+        .map_err(|e| Fatal::os(EX_OSERR, "can't narrow the capability bounding set", &e))?;
+    if narrowed.bounding_set_kept {
+        log.warn(format_args!(
+            "no CAP_SETPCAP: the capability bounding set is left as it was"
+        ));
+    }
+    if let Some(user) = user {
+        privilege::switch_user(user)
+            .map_err(|e| Fatal::os(EX_OSERR, "can't switch to the -u user", &e))?;
+    }
+    caps::keep_only_net_admin().map_err(|e| Fatal::os(EX_OSERR, "can't drop capabilities", &e))?;
+    caps::set_no_new_privs().map_err(|e| Fatal::os(EX_OSERR, "can't set no_new_privs", &e))
+}
+
+/// Installs the seccomp filter; says so where the architecture has none.
+pub fn confine(log: &mut Log) -> Result<(), Fatal> {
+    match seccomp::filter() {
+        Some(program) => caps::install_filter(&program)
+            .map_err(|e| Fatal::os(EX_OSERR, "can't install the seccomp filter", &e)),
+        None => {
+            log.warn(format_args!(
+                "no seccomp filter for this architecture: system calls are not restricted"
+            ));
+            Ok(())
+        }
+    }
+}

@@ -26,9 +26,13 @@ extern "C" fn main(argc: c_int, argv: *const *const libc::c_char) -> c_int {
     let count = usize::try_from(argc).unwrap_or(0);
     // Borrowed where they lie, not copied.
     let args = (1..count).map(|at| {
+        // SAFETY: `at < argc`: the pointer stays inside the `argv` array of `argc` entries.
+        let entry = unsafe { argv.add(at) };
+        // SAFETY: `entry` points at one of those entries, initialised by the C runtime.
+        let text = unsafe { *entry };
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`, which
         // live as long as the process and are not written to.
-        let arg: &'static CStr = unsafe { CStr::from_ptr(*argv.add(at)) };
+        let arg: &'static CStr = unsafe { CStr::from_ptr(text) };
         OsStr::from_bytes(arg.to_bytes())
     });
     c_int::from(crate::tcpmssd(args))

@@ -3,9 +3,9 @@
 
 use std::io;
 use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
-use super::cvt;
+use super::{cvt, socket};
 
 /// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less the terminating NUL.
 pub const IFNAME_MAX: usize = libc::IFNAMSIZ - 1;
@@ -43,10 +43,7 @@ pub fn mtu(name: &str) -> io::Result<u32> {
     let mut req: libc::ifreq = unsafe { mem::zeroed() };
     req.ifr_name = c_name(name)?;
     // Any socket serves the interface ioctls; an AF_INET datagram socket needs no privilege.
-    // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
-    let fd = cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
-    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let socket = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
     // SAFETY: `req` is a valid `ifreq` that the kernel reads the name from and writes the MTU into.
     cvt(unsafe { libc::ioctl(socket.as_raw_fd(), SIOCGIFMTU, &raw mut req) })?;
     // SAFETY: every field of the union is plain data; SIOCGIFMTU wrote `ifru_mtu`, and the union

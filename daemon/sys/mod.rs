@@ -23,4 +23,57 @@ pub mod signals;
 pub mod stdio;
 pub mod syslog;
 
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use libc::c_int;
+
 pub use errno::cvt;
+
+/// Opens a socket of `domain`, `kind` and `protocol`, close-on-exec.
+pub fn socket(domain: c_int, kind: c_int, protocol: c_int) -> io::Result<OwnedFd> {
+    // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
+    let fd = cvt(unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) })?;
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sets the `int` socket option `name` at `level` on `fd` to `value`.
+pub fn set_option(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+    // SAFETY: `value` lives across the call and the length passed is the size of a c_int.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&raw const value).cast(),
+            core::mem::size_of::<c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// How often a message is sent in all when the kernel keeps failing it for a moment.
+const SEND_ATTEMPTS: usize = 3;
+
+/// Calls `send` until it succeeds, fails for good, or has failed [`SEND_ATTEMPTS`] times with
+/// an error that a second attempt may not meet (`EINTR`, and `ENOBUFS`, `ENOMEM`, `EAGAIN`:
+/// the kernel short of memory or queue room for a moment). Both kernels free what a failed
+/// send carried, so sending it again is no duplicate.
+pub fn send_retrying(mut send: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+    let mut attempts = 1;
+    loop {
+        match send() {
+            Err(error)
+                if attempts < SEND_ATTEMPTS
+                    && matches!(
+                        error.raw_os_error(),
+                        Some(libc::EINTR | libc::ENOBUFS | libc::ENOMEM | libc::EAGAIN)
+                    ) =>
+            {
+                attempts += 1;
+            }
+            sent => return sent,
+        }
+    }
+}

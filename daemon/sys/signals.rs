@@ -234,10 +234,10 @@ fn take_pending_signals(mask: &WaitMask) -> io::Result<()> {
     let mut pending = empty_sigset()?;
     // SAFETY: `pending` is a valid, writable sigset_t.
     cvt(unsafe { libc::sigpending(&mut pending) })?;
-    // SAFETY (each): `pending` is a valid sigset_t and `signal` a valid signal number.
-    let any = HANDLED
-        .iter()
-        .any(|&signal| unsafe { libc::sigismember(&pending, signal) } == 1);
+    let any = HANDLED.iter().any(|&signal| {
+        // SAFETY: `pending` is a valid sigset_t and `signal` a valid signal number.
+        unsafe { libc::sigismember(&pending, signal) == 1 }
+    });
     if any {
         // With a handled signal pending and unblocked by `mask`, sigsuspend runs its handler
         // and returns at once (POSIX); it always "fails" with EINTR.

@@ -6,15 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(unused)]
-#[path = "../../daemon/freebsd/divert_address.rs"]
-mod divert;
-#[allow(unused)]
-#[path = "../../daemon/freebsd/route_messages.rs"]
-mod route;
-
-use divert::{direction, BadAddress, Direction};
-use route::{messages, Item};
+use tcpmssd_wire::divert::{direction, BadAddress, Direction};
+use tcpmssd_wire::route::{messages, Item};
 
 fuzz_target!(|buf: &[u8]| {
     match direction(buf) {

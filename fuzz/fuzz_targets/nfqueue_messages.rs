@@ -6,16 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// The daemon's own modules, under the names its `use crate::…` paths expect; this target
-// uses part of each.
-#[allow(unused)]
-#[path = "../../daemon/linux/netlink.rs"]
-mod netlink;
-#[allow(unused)]
-#[path = "../../daemon/linux/nfqueue_messages.rs"]
-mod nfqueue;
-
-use nfqueue::{message_at, messages, Item, Malformed};
+use tcpmssd_wire::nfqueue::{message_at, messages, Item, Malformed};
 
 /// Bytes before an NFQUEUE message's attributes: the netlink header and nfgenmsg.
 const ATTRS_OFFSET: usize = 20;

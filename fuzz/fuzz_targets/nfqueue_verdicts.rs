@@ -6,17 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// The daemon's own modules, under the names its `use crate::…` paths expect; this target
-// uses part of each.
-#[allow(unused)]
-#[path = "../../daemon/linux/netlink.rs"]
-mod netlink;
-#[allow(unused)]
-#[path = "../../daemon/linux/nfqueue_messages.rs"]
-mod nfqueue;
-
-use netlink::{Attrs, Frames};
-use nfqueue::{
+use tcpmssd_wire::netlink::{Attrs, Frames};
+use tcpmssd_wire::nfqueue::{
     config_bind, config_max_len, config_unbind, payload_padding, put_accept, put_accept_batch,
     put_accept_with_payload, MAX_PAYLOAD_LEN, VERDICT_LEN, VERDICT_PAYLOAD_HEADER_LEN,
 };

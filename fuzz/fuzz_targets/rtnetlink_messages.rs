@@ -1,21 +1,12 @@
-//! The rtnetlink receive path over arbitrary bytes: `mtu::messages` never panics, ends, gives
+//! The rtnetlink receive path over arbitrary bytes: `rtnetlink::messages` never panics, ends, gives
 //! only interface names that fit IFNAMSIZ (at most 15 bytes, no NUL), and stops at a framing
 //! error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-// The daemon's own modules, under the names its `use crate::…` paths expect; this target
-// uses part of each.
-#[allow(unused)]
-#[path = "../../daemon/linux/link_messages.rs"]
-mod mtu;
-#[allow(unused)]
-#[path = "../../daemon/linux/netlink.rs"]
-mod netlink;
-
-use mtu::{messages, Item};
-use netlink::Malformed;
+use tcpmssd_wire::netlink::Malformed;
+use tcpmssd_wire::rtnetlink::{messages, Item};
 
 fuzz_target!(|buf: &[u8]| {
     let items: Vec<Item> = messages(buf).collect();

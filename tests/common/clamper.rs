@@ -210,14 +210,15 @@ impl Daemon {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if close_stdio {
-            // SAFETY: close(2) is async-signal-safe; ip then execs tcpmssd without 0 and 1.
-            unsafe {
-                command.pre_exec(|| {
-                    libc::close(0);
-                    libc::close(1);
-                    Ok(())
-                });
-            }
+            let close_0_and_1 = || {
+                // SAFETY: close(2) is async-signal-safe, and 0 and 1 are ours to close.
+                unsafe { libc::close(0) };
+                // SAFETY: as above.
+                unsafe { libc::close(1) };
+                Ok(())
+            };
+            // SAFETY: the closure only calls close(2); ip then execs tcpmssd without 0 and 1.
+            unsafe { command.pre_exec(close_0_and_1) };
         }
         let mut child = command
             .spawn()

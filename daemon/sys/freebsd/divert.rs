@@ -3,11 +3,11 @@
 
 use std::io;
 use std::mem;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use libc::c_int;
 
-use crate::sys::cvt;
+use crate::sys::{cvt, socket};
 
 /// Bytes of the `struct sockaddr_in` divert(4) binds to and returns with every packet; the
 /// wire format (`freebsd/divert_address.rs`) checks the same 16 against its field layout.
@@ -25,10 +25,7 @@ impl Socket {
     /// `EAFNOSUPPORT` where the family does not exist: ipdivert.ko is not loaded, or the
     /// kernel is older than 14.
     pub fn open() -> io::Result<Socket> {
-        // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
-        let fd = cvt(unsafe { libc::socket(PF_DIVERT, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
-        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
-        Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
+        socket(PF_DIVERT, libc::SOCK_RAW, 0).map(Socket)
     }
 
     /// Opens a divert socket the way kernels before 14 know,
@@ -36,16 +33,7 @@ impl Socket {
     /// (kern/uipc_socket.c) still maps it to PF_DIVERT, but prints "uses obsolete way to
     /// create divert(4) socket" on the console: the caller uses it on older kernels only.
     pub fn open_legacy() -> io::Result<Socket> {
-        // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
-        let fd = cvt(unsafe {
-            libc::socket(
-                libc::PF_INET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::IPPROTO_DIVERT,
-            )
-        })?;
-        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
-        Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
+        socket(libc::PF_INET, libc::SOCK_RAW, libc::IPPROTO_DIVERT).map(Socket)
     }
 
     /// Binds to divert `port` (div_bind: an AF_INET address of length 16; only the port

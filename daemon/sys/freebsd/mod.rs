@@ -5,7 +5,7 @@ pub mod divert;
 pub mod route;
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use libc::c_int;
 
@@ -17,33 +17,18 @@ use super::cvt;
 pub const SO_RERROR: c_int = 0x0002_0000;
 static_assertions::const_assert_eq!(SO_RERROR, libc::SO_REUSEPORT_LB << 1);
 
-/// Sets the `int` socket option `name` at `SOL_SOCKET` on `fd` to `value`.
-fn set_option(fd: BorrowedFd<'_>, name: c_int, value: c_int) -> io::Result<()> {
-    // SAFETY: `value` lives across the call and the length passed is the size of a c_int.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            name,
-            (&raw const value).cast(),
-            core::mem::size_of::<c_int>() as libc::socklen_t,
-        )
-    })?;
-    Ok(())
-}
-
 /// Asks for a receive buffer of `len` bytes on socket `fd` (SO_RCVBUF; FreeBSD caps it at
 /// `kern.ipc.maxsockbuf`, 2 MiB by default).
 pub fn set_receive_buffer(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
     let value = c_int::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    set_option(fd, libc::SO_RCVBUF, value)
+    super::set_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, value)
 }
 
 /// Makes the kernel report a receive-buffer overflow on `fd` as one `ENOBUFS` from the next
 /// read that finds the buffer empty (`SO_RERROR`). Without it `soroverflow_locked()`
 /// (kern/uipc_sockbuf.c) drops the message and tells no one.
 pub fn report_overflows(fd: BorrowedFd<'_>) -> io::Result<()> {
-    set_option(fd, SO_RERROR, 1)
+    super::set_option(fd, libc::SOL_SOCKET, SO_RERROR, 1)
 }
 
 /// Returns the running kernel's `__FreeBSD_version` (sysctl `kern.osreldate`), e.g. 1400097

@@ -2,9 +2,9 @@
 //! messages.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use crate::sys::cvt;
+use crate::sys::{cvt, socket};
 
 /// A PF_ROUTE socket, closed on drop.
 #[derive(Debug)]
@@ -13,16 +13,7 @@ pub struct Socket(OwnedFd);
 impl Socket {
     /// Opens a routing socket that hears about every address family's changes.
     pub fn open() -> io::Result<Socket> {
-        // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
-        let fd = cvt(unsafe {
-            libc::socket(
-                libc::PF_ROUTE,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::AF_UNSPEC,
-            )
-        })?;
-        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
-        Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
+        socket(libc::PF_ROUTE, libc::SOCK_RAW, libc::AF_UNSPEC).map(Socket)
     }
 
     /// Receives one message without blocking (`EAGAIN` when none waits); returns the bytes

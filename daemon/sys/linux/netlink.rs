@@ -1,17 +1,16 @@
 //! Linux netlink sockets (NFQUEUE, rtnetlink).
 //!
 //! This file moves bytes and returns `io::Result`; the messages themselves are built and read by
-//! `linux/netlink.rs`, `linux/nfqueue_messages.rs` and `linux/link_messages.rs`. Socket calls
-//! follow netlink(7).
+//! tcpmssd-wire (`netlink.rs`, `nfqueue.rs`, `rtnetlink.rs`). Socket calls follow netlink(7).
 
 use std::io::{self, IoSlice};
 use std::mem;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use libc::{c_int, c_void};
 use static_assertions::assert_eq_size;
 
-use crate::sys::cvt;
+use crate::sys::{cvt, set_option, socket};
 
 // netlink(7): `struct sockaddr_nl` is 12 bytes; `bind`, `recvfrom` and `getsockname` pass its size.
 assert_eq_size!(libc::sockaddr_nl, [u8; 12]);
@@ -19,7 +18,7 @@ assert_eq_size!(libc::sockaddr_nl, [u8; 12]);
 assert_eq_size!(IoSlice<'static>, libc::iovec);
 
 /// Most slots one [`Socket::recv_slots`] fills: its headers and iovecs live on the stack
-/// (64 × 104 bytes).
+/// (64 × 88 bytes).
 pub const MAX_SLOTS: usize = 64;
 
 /// An `AF_NETLINK` raw socket, closed on drop.
@@ -55,16 +54,7 @@ impl Socket {
     /// Opens an `AF_NETLINK` socket for `protocol` (`libc::NETLINK_NETFILTER`,
     /// `libc::NETLINK_ROUTE`), close-on-exec.
     pub fn open(protocol: c_int) -> io::Result<Socket> {
-        // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
-        let fd = cvt(unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                protocol,
-            )
-        })?;
-        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
-        Ok(Socket(unsafe { OwnedFd::from_raw_fd(fd) }))
+        socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol).map(Socket)
     }
 
     /// Binds the socket with a kernel-assigned port id, joining the multicast `groups`
@@ -118,17 +108,7 @@ impl Socket {
     }
 
     fn set_option(&self, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
-        // SAFETY: `value` lives across the call and the length passed is the size of a c_int.
-        cvt(unsafe {
-            libc::setsockopt(
-                self.0.as_raw_fd(),
-                level,
-                name,
-                (&raw const value).cast(),
-                C_INT_LEN,
-            )
-        })?;
-        Ok(())
+        set_option(self.0.as_fd(), level, name, value)
     }
 
     /// Receives one datagram (one or more netlink messages) into `buf`.
@@ -164,35 +144,30 @@ impl Socket {
     }
 
     /// Receives up to `out.len()` datagrams without blocking, in one `recvmmsg(2)`: datagram
-    /// `k` into slot `first + k` of `buf` (slots of `slot_len` bytes from the buffer's start)
-    /// and, past the slot's end, on into `spill`, which every slot of the call shares. Returns
-    /// how many arrived; `out[k].len` is datagram `k`'s full length (`MSG_TRUNC`, as for
-    /// [`recv`](Self::recv)), so a length past `slot_len` says it went on into `spill`, where a
-    /// later datagram of the same call may have written over it.
+    /// `k` into `buf` from slot `k` (slots of `slot_len` bytes from the buffer's start) to the
+    /// buffer's end. Returns how many arrived; `out[k].len` is datagram `k`'s full length
+    /// (`MSG_TRUNC`, as for [`recv`](Self::recv)), capped at the room it had, so a length past
+    /// `slot_len` says it ran on into the slots after it, where a later datagram of the same
+    /// call wrote over it.
     ///
-    /// Fails with `EAGAIN` when none is waiting. `buf` too short for the slots or the spill
-    /// area, or more than [`MAX_SLOTS`] slots, is `EINVAL`.
+    /// Fails with `EAGAIN` when none is waiting. Slots past the buffer, or more than
+    /// [`MAX_SLOTS`], are `EINVAL`.
     pub fn recv_slots(
         &self,
         buf: &mut [u8],
         slot_len: usize,
-        first: usize,
-        spill: core::ops::Range<usize>,
         out: &mut [Received],
     ) -> io::Result<usize> {
         let count = out.len();
-        let slots_end = first
-            .checked_add(count)
-            .and_then(|n| n.checked_mul(slot_len));
-        let fits = slots_end.is_some_and(|end| end <= buf.len())
-            && spill.start <= spill.end
-            && spill.end <= buf.len()
+        let fits = count
+            .checked_mul(slot_len)
+            .is_some_and(|end| end <= buf.len())
             && count <= MAX_SLOTS;
         if !fits {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         let base = buf.as_mut_ptr();
-        let mut iovecs = [[EMPTY_IOVEC; 2]; MAX_SLOTS];
+        let mut iovecs = [EMPTY_IOVEC; MAX_SLOTS];
         let mut names = [zeroed_sockaddr_nl(); MAX_SLOTS];
         let mut headers = zeroed_mmsghdrs();
         for (k, ((iov, name), header)) in iovecs
@@ -202,30 +177,24 @@ impl Socket {
             .take(count)
             .enumerate()
         {
-            // In bounds: (first + count) * slot_len <= buf.len() was checked above.
-            let slot = (first + k) * slot_len;
-            iov[0] = libc::iovec {
-                // SAFETY: `slot + slot_len <= buf.len()`, so the pointer stays inside `buf`.
+            // In bounds: count * slot_len <= buf.len() was checked above.
+            let slot = k * slot_len;
+            *iov = libc::iovec {
+                // SAFETY: `slot < buf.len()`, so the pointer stays inside `buf`.
                 iov_base: unsafe { base.add(slot) }.cast(),
-                iov_len: slot_len,
-            };
-            iov[1] = libc::iovec {
-                // SAFETY: `spill.start <= buf.len()` was checked above.
-                iov_base: unsafe { base.add(spill.start) }.cast(),
-                iov_len: spill.len(),
+                iov_len: buf.len() - slot,
             };
             header.msg_hdr.msg_name = (&raw mut *name).cast();
             header.msg_hdr.msg_namelen = SOCKADDR_NL_LEN;
-            header.msg_hdr.msg_iov = iov.as_mut_ptr();
-            header.msg_hdr.msg_iovlen = 2;
+            header.msg_hdr.msg_iov = iov;
+            header.msg_hdr.msg_iovlen = 1;
         }
         let vlen = libc::c_uint::try_from(count).unwrap_or(0);
-        // SAFETY: the first `count` headers point at their own `sockaddr_nl` and at two iovecs
-        // each, over a slot of `buf` and over `spill`, all inside `buf`, which is borrowed
-        // mutably for the whole call; the kernel writes no more than those lengths. The spill
-        // iovecs of several headers alias on purpose: the kernel fills datagrams one after the
-        // other (net/socket.c do_recvmmsg). A null timeout: the call never blocks, with
-        // MSG_DONTWAIT. MSG_TRUNC as in `recv`.
+        // SAFETY: the first `count` headers point at their own `sockaddr_nl` and at one iovec
+        // each, from a slot of `buf` to its end, which is borrowed mutably for the whole call;
+        // the kernel writes no more than those lengths. The iovecs overlap on purpose: the
+        // kernel fills datagrams one after the other (net/socket.c do_recvmmsg). A null
+        // timeout: the call never blocks, with MSG_DONTWAIT. MSG_TRUNC as in `recv`.
         let n = cvt(unsafe {
             libc::recvmmsg(
                 self.0.as_raw_fd(),
@@ -237,9 +206,11 @@ impl Socket {
             )
         })?;
         let n = usize::try_from(n).map_or(0, |n| n.min(count));
-        for ((received, header), name) in out.iter_mut().zip(&headers).zip(&names).take(n) {
+        for (k, ((received, header), name)) in
+            out.iter_mut().zip(&headers).zip(&names).take(n).enumerate()
+        {
             let full = usize::try_from(header.msg_len).unwrap_or(usize::MAX);
-            let room = slot_len.saturating_add(spill.len());
+            let room = buf.len() - k * slot_len;
             *received = Received {
                 len: full.min(room),
                 truncated: full > room || header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
@@ -296,7 +267,6 @@ impl AsFd for Socket {
 
 const AF_NETLINK_FAMILY: libc::sa_family_t = libc::AF_NETLINK as libc::sa_family_t;
 const SOCKADDR_NL_LEN: libc::socklen_t = mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
-const C_INT_LEN: libc::socklen_t = mem::size_of::<c_int>() as libc::socklen_t;
 
 fn zeroed_sockaddr_nl() -> libc::sockaddr_nl {
     // SAFETY: `sockaddr_nl` is integers only; all-zero is a valid value.

@@ -5,14 +5,6 @@
 //! Layouts from route(4) and sys/net/if.h, sys/net/route.h; all fields host byte order. Every
 //! routing message starts with its length (u16), version (u8) and type (u8); a reader steps
 //! over messages by the length and skips versions it does not know, as the C tcpmssd does.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation
-)]
 
 use static_assertions::const_assert_eq;
 
@@ -105,7 +97,7 @@ pub enum Item {
         /// `ifan_index`.
         index: u16,
         /// `ifan_name`, when valid UTF-8 of at most 15 bytes.
-        name: Option<heapless::String<15>>,
+        name: Option<heapless::String<{ crate::IFNAME_MAX }>>,
     },
     /// RTM_IFANNOUNCE IFAN_DEPARTURE: an interface went away.
     Departure {
@@ -189,19 +181,11 @@ fn announcement(message: &[u8]) -> Item {
     match u16::from_ne_bytes([m[announce::WHAT.start], m[announce::WHAT.end - 1]]) {
         IFAN_ARRIVAL => Item::Arrival {
             index,
-            name: m.get(announce::NAME).and_then(interface_name),
+            name: m.get(announce::NAME).and_then(crate::interface_name),
         },
         IFAN_DEPARTURE => Item::Departure { index },
         _ => Item::Other,
     }
-}
-
-/// Reads a NUL-terminated interface name; `None` when it is not UTF-8 or has no room for its
-/// NUL within IFNAMSIZ.
-fn interface_name(value: &[u8]) -> Option<heapless::String<15>> {
-    let nul = value.iter().position(|&b| b == 0)?;
-    let text = core::str::from_utf8(value.get(..nul)?).ok()?;
-    heapless::String::try_from(text).ok()
 }
 
 #[cfg(test)]
@@ -460,11 +444,11 @@ mod tests {
             sin.extend_from_slice(&addr);
             sin.extend_from_slice(&zero);
             let expected = if addr == [0; 4] {
-                super::super::divert_address::Direction::Outbound
+                super::super::divert::Direction::Outbound
             } else {
-                super::super::divert_address::Direction::Inbound
+                super::super::divert::Direction::Inbound
             };
-            prop_assert_eq!(super::super::divert_address::direction(&sin), Ok(expected));
+            prop_assert_eq!(super::super::divert::direction(&sin), Ok(expected));
         }
     }
 

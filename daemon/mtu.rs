@@ -1,8 +1,10 @@
-//! The interface `-i` names, as both MTU watches (rtnetlink on Linux, the routing socket on
-//! FreeBSD) follow it: by index while it exists, by name while it is gone, because a
-//! re-created interface gets a new index. The last MTU stays in use while it is gone.
+//! `-i`: the interface's MTU, read at start and followed: by index while the interface exists,
+//! by name while it is gone, because a re-created interface gets a new index. The last MTU
+//! stays in use while it is gone.
 //!
-//! [`Watch`] is the watch itself; a [`Notices`] socket is what differs between the systems.
+//! Two layers: [`MtuWatch`], the same on every system, and a [`LinkEvents`] socket, what each
+//! system hears interface changes on (rtnetlink on Linux, `linux/links.rs`; the routing
+//! socket on FreeBSD, `freebsd/routes.rs`).
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -10,7 +12,6 @@ use std::time::Duration;
 
 use crate::exit::{Fatal, EX_NOINPUT, EX_OSERR};
 use crate::log::{Log, OsError};
-use crate::run::MtuWatch;
 use crate::sys::clock::Moment;
 use crate::sys::interface::{self, IFNAME_MAX};
 
@@ -39,7 +40,7 @@ pub enum Notice<'a> {
 }
 
 /// A socket that hears of interface changes, and how to ask the system about an interface.
-pub trait Notices: AsFd + Sized {
+pub trait LinkEvents: AsFd + Sized {
     /// Says what failed in the warning for a failed read ("reading link changes").
     const READING: &'static str;
 
@@ -69,26 +70,27 @@ pub trait Notices: AsFd + Sized {
     }
 }
 
-/// Follows one interface's MTU through notification socket `S`.
-pub struct Watch<S> {
-    socket: S,
+/// Follows one interface's MTU through link-event socket `E`.
+pub struct MtuWatch<E> {
+    socket: E,
     followed: Followed,
-    /// When the MTU is next read again unasked ([`Notices::REREAD_EVERY`]).
+    /// When the MTU is next read again unasked ([`LinkEvents::REREAD_EVERY`]).
     reread_at: Option<Moment>,
     /// Notifications may have been lost (an overflow, a cut or unreadable message): the MTU is
     /// read again once the socket has been read empty.
     lost: bool,
 }
 
-impl<S: Notices> MtuWatch for Watch<S> {
-    fn open(interface: &str) -> Result<(Self, u32), Fatal> {
+impl<E: LinkEvents> MtuWatch<E> {
+    /// Starts following `interface`; returns the watch and the interface's MTU now.
+    pub fn open(interface: &str) -> Result<(Self, u32), Fatal> {
         // Subscribed before the MTU is read, so that no change falls between the two.
-        let socket = S::open()?;
-        let followed = Followed::start(interface, S::look_up(interface))?;
+        let socket = E::open()?;
+        let followed = Followed::start(interface, E::look_up(interface))?;
         let mtu = followed.mtu();
-        let reread_at = S::REREAD_EVERY.map(|every| Moment::now() + every);
+        let reread_at = E::REREAD_EVERY.map(|every| Moment::now() + every);
         Ok((
-            Watch {
+            MtuWatch {
                 socket,
                 followed,
                 reread_at,
@@ -98,11 +100,14 @@ impl<S: Notices> MtuWatch for Watch<S> {
         ))
     }
 
-    fn fd(&self) -> BorrowedFd<'_> {
+    /// Returns the descriptor to wait on.
+    pub fn fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()
     }
 
-    fn read(&mut self, buf: &mut [u8], log: &mut Log) -> Option<u32> {
+    /// Reads the messages that are ready without blocking; returns the MTU when it changed.
+    /// The interface going away keeps the last MTU, and says so in `log`.
+    pub fn read(&mut self, buf: &mut [u8], log: &mut Log) -> Option<u32> {
         let mut latest = None;
         let mut drained = false;
         for _ in 0..READS_PER_WAKE {
@@ -123,7 +128,7 @@ impl<S: Notices> MtuWatch for Watch<S> {
                     log.warn(format_args!(
                         "{}: {}: {}",
                         self.followed.name(),
-                        S::READING,
+                        E::READING,
                         OsError(&error)
                     ));
                     // Nothing more will come from this read: the look-up is all there is.
@@ -135,9 +140,9 @@ impl<S: Notices> MtuWatch for Watch<S> {
             self.lost |= truncated;
             let followed = &mut self.followed;
             let lost = &mut self.lost;
-            S::notices(
+            E::notices(
                 buf.get(..len).unwrap_or_default(),
-                |notice| match followed.notice(notice, log, S::mtu) {
+                |notice| match followed.notice(notice, log, E::mtu) {
                     Some(mtu) => latest = Some(mtu),
                     None => *lost |= notice == Notice::Unreadable,
                 },
@@ -153,32 +158,37 @@ impl<S: Notices> MtuWatch for Watch<S> {
             self.lost = false;
             latest = self
                 .followed
-                .looked_up(S::look_up(self.followed.name()))
+                .looked_up(E::look_up(self.followed.name()))
                 .or(latest);
         }
         self.followed.update(latest)
     }
 
-    fn reread(&mut self, log: &mut Log) -> Option<u32> {
-        let found = S::look_up(self.followed.name());
+    /// Reads the MTU again (SIGHUP); `None`, logged, when the interface is not there.
+    pub fn reread(&mut self, log: &mut Log) -> Option<u32> {
+        let found = E::look_up(self.followed.name());
         self.followed.reread(found, log)
     }
 
-    fn interface(&self) -> &str {
+    /// Returns the interface's name.
+    pub fn interface(&self) -> &str {
         self.followed.name()
     }
 
-    fn next_check(&self) -> Option<Moment> {
+    /// Returns when [`MtuWatch::check`] wants to run, message or not; `None`: never.
+    pub fn next_check(&self) -> Option<Moment> {
         self.reread_at
     }
 
-    fn check(&mut self, now: Moment, log: &mut Log) -> Option<u32> {
-        let (at, every) = self.reread_at.zip(S::REREAD_EVERY)?;
+    /// Reads the MTU again if its time has come (a system that can lose notifications
+    /// silently); returns it when it changed.
+    pub fn check(&mut self, now: Moment, log: &mut Log) -> Option<u32> {
+        let (at, every) = self.reread_at.zip(E::REREAD_EVERY)?;
         if now < at {
             return None;
         }
         self.reread_at = Some(now + every);
-        let found = self.followed.looked_up(S::look_up(self.followed.name()));
+        let found = self.followed.looked_up(E::look_up(self.followed.name()));
         let changed = self.followed.update(found)?;
         log.warn(format_args!(
             "{}: MTU {changed} found by the periodic re-read: a notification was lost",
@@ -190,7 +200,7 @@ impl<S: Notices> MtuWatch for Watch<S> {
 
 /// The followed interface: its name, its index while it exists, and the MTU in use.
 #[derive(Debug)]
-pub struct Followed {
+struct Followed {
     name: heapless::String<IFNAME_MAX>,
     index: Option<u32>,
     mtu: u32,
@@ -199,7 +209,7 @@ pub struct Followed {
 impl Followed {
     /// Starts following `name`, now interface `index` with `mtu`; `None` for a name longer
     /// than an interface name can be.
-    pub fn new(name: &str, index: u32, mtu: u32) -> Option<Followed> {
+    fn new(name: &str, index: u32, mtu: u32) -> Option<Followed> {
         Some(Followed {
             name: heapless::String::try_from(name).ok()?,
             index: Some(index),
@@ -210,7 +220,7 @@ impl Followed {
     /// Starts following `interface` from its first look-up (index and MTU): an interface that
     /// is not there (ENODEV on Linux, ENXIO on FreeBSD) is `EX_NOINPUT`, any other failure
     /// `EX_OSERR`.
-    pub fn start(interface: &str, found: io::Result<(u32, u32)>) -> Result<Followed, Fatal> {
+    fn start(interface: &str, found: io::Result<(u32, u32)>) -> Result<Followed, Fatal> {
         let no_such = || {
             Fatal::new(
                 EX_NOINPUT,
@@ -228,12 +238,12 @@ impl Followed {
     }
 
     /// Returns the interface's name.
-    pub fn name(&self) -> &str {
+    fn name(&self) -> &str {
         &self.name
     }
 
     /// Returns the MTU in use.
-    pub fn mtu(&self) -> u32 {
+    fn mtu(&self) -> u32 {
         self.mtu
     }
 
@@ -275,7 +285,7 @@ impl Followed {
 
     /// Takes one notice; returns the MTU it reports for the interface followed. `mtu` reads
     /// the MTU of an interface that came back without saying it.
-    pub fn notice(
+    fn notice(
         &mut self,
         notice: Notice<'_>,
         log: &mut Log,
@@ -302,7 +312,7 @@ impl Followed {
 
     /// Takes the result of looking the interface up by name again: index and MTU, or the
     /// error that says it is not there (then the last MTU stays).
-    pub fn looked_up(&mut self, found: io::Result<(u32, u32)>) -> Option<u32> {
+    fn looked_up(&mut self, found: io::Result<(u32, u32)>) -> Option<u32> {
         match found {
             Ok((index, mtu)) => {
                 self.index = Some(index);
@@ -316,7 +326,7 @@ impl Followed {
     }
 
     /// Uses `latest` from now on; returns it when it differs from the MTU in use.
-    pub fn update(&mut self, latest: Option<u32>) -> Option<u32> {
+    fn update(&mut self, latest: Option<u32>) -> Option<u32> {
         let mtu = latest.filter(|&mtu| mtu != self.mtu)?;
         self.mtu = mtu;
         Some(mtu)
@@ -324,7 +334,7 @@ impl Followed {
 
     /// SIGHUP: takes the MTU read by name, or logs why there is none and keeps the last one.
     /// Returns the MTU read, changed or not, so that it is logged.
-    pub fn reread(&mut self, found: io::Result<(u32, u32)>, log: &mut Log) -> Option<u32> {
+    fn reread(&mut self, found: io::Result<(u32, u32)>, log: &mut Log) -> Option<u32> {
         match found {
             Ok((index, mtu)) => {
                 self.index = Some(index);
@@ -426,7 +436,7 @@ mod tests {
         }
     }
 
-    impl Notices for Replay {
+    impl LinkEvents for Replay {
         const READING: &'static str = "replaying";
 
         fn open() -> Result<Replay, Fatal> {
@@ -474,7 +484,7 @@ mod tests {
     fn watch_reads_until_the_socket_is_empty_and_keeps_the_last_mtu() {
         let mut log = Log::stderr();
         let (mut watch, mtu) =
-            Watch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
+            MtuWatch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
         assert_eq!(mtu, 1500);
         let mut buf = [0u8; 16];
         let mtu_notice = |mtu| Notice::Present {
@@ -498,7 +508,8 @@ mod tests {
     #[test]
     fn watch_reads_the_mtu_again_after_lost_or_unreadable_notices() {
         let mut log = Log::stderr();
-        let (mut watch, _) = Watch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
+        let (mut watch, _) =
+            MtuWatch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
         let mut buf = [0u8; 16];
         let lost = || Err(io::Error::from_raw_os_error(libc::ENOBUFS));
         for reads in [
@@ -521,7 +532,8 @@ mod tests {
     #[test]
     fn after_an_overflow_the_mtu_is_read_again_only_once_the_socket_is_empty() {
         let mut log = Log::stderr();
-        let (mut watch, _) = Watch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
+        let (mut watch, _) =
+            MtuWatch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
         let mut buf = [0u8; 16];
         let other = || {
             Ok(Some(vec![Notice::Present {

@@ -5,22 +5,14 @@
 //! payloads) inside the netlink framing of `netlink.rs` (host byte order); behaviour from
 //! `net/netfilter/nfnetlink_queue.c`. Nothing here allocates or panics: every length read from the
 //! kernel is checked against the buffer before a range is built from it.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation
-)]
 
 use core::ops::Range;
 use std::io;
 
 use static_assertions::const_assert_eq;
 
-pub use super::netlink::{ack_result, Malformed};
-use super::netlink::{
+pub use crate::netlink::{ack_result, Malformed};
+use crate::netlink::{
     align, bytes2, bytes4, error, put_nlattr, put_nlmsghdr, Attrs, Frame, Message, ALIGN,
     NLA_HDR_LEN, NLMSG_ERROR, NLMSG_HDR_LEN, NLM_F_ACK, NLM_F_REQUEST,
 };
@@ -372,13 +364,13 @@ pub enum Item {
 }
 
 /// Returns the messages in `buf` (what one
-/// [`recv`](crate::sys::linux::netlink::Socket::recv) wrote).
+/// the daemon's `recv` wrote).
 pub fn messages(buf: &[u8]) -> Messages<'_> {
     Messages::at(buf, 0)
 }
 
 /// Iterator over the messages of one receive buffer; see [`messages`].
-pub type Messages<'a> = super::netlink::Messages<'a, Item>;
+pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
 
 impl Message for Item {
     fn read(frame: &Frame<'_>) -> Item {
@@ -611,8 +603,8 @@ fn put_verdict(
     clippy::cast_possible_truncation
 )]
 mod tests {
-    use super::super::netlink::Frames;
     use super::*;
+    use crate::netlink::Frames;
 
     // Captured on Linux 6.18 (x86_64): a network namespace with a veth d0 (index 3) holding
     // 198.51.100.1/24 and 2001:db8::1/64, `iptables -A OUTPUT -o d0 -p tcp --dport 9 --syn
@@ -1262,56 +1254,6 @@ mod tests {
             assert!(n <= len / NLMSG_HDR_LEN + 1);
         }
     }
-
-    // The kernel itself: bind an unused queue (no rule points at 4242, so no packet is ever
-    // held), check the acknowledgement, bind again (EBUSY), unbind. Needs CAP_NET_ADMIN.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn kernel_binds_and_unbinds_unused_queue() {
-        use crate::sys::linux::netlink::Socket;
-        const QUEUE: u16 = 4242;
-        let sock = match Socket::open(libc::NETLINK_NETFILTER) {
-            Ok(sock) => sock,
-            Err(e) => {
-                eprintln!("skipped: no NETLINK_NETFILTER socket ({e})");
-                return;
-            }
-        };
-        sock.bind(0).unwrap();
-        sock.set_no_enobufs().unwrap();
-        sock.set_receive_buffer(1 << 20).unwrap();
-        let mut buf = [0u8; 4096];
-        sock.send(&config_bind(QUEUE, 64, 1)).unwrap();
-        let got = sock.recv(&mut buf, false).unwrap();
-        assert!(got.from_kernel && !got.truncated);
-        match ack(&buf[..got.len], 1).unwrap() {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                eprintln!("skipped: binding an NFQUEUE needs CAP_NET_ADMIN (kernel said EPERM)");
-                return;
-            }
-            Err(e) => panic!("bind queue {QUEUE}: {e}"),
-        }
-        sock.send(&config_bind(QUEUE, 64, 2)).unwrap();
-        let got = sock.recv(&mut buf, false).unwrap();
-        let again = ack(&buf[..got.len], 2).unwrap().unwrap_err();
-        assert_eq!(again.raw_os_error(), Some(libc::EBUSY));
-        // A verdict for an id never queued: ENOENT, sent unasked with seq 0.
-        let mut out = [0u8; VERDICT_LEN];
-        put_accept(&mut out, 0, QUEUE, 1).unwrap();
-        sock.send(&out).unwrap();
-        let got = sock.recv(&mut buf, false).unwrap();
-        assert_eq!(
-            only(&buf[..got.len]),
-            Item::Error {
-                errno: libc::ENOENT,
-                seq: 0
-            }
-        );
-        sock.send(&config_unbind(QUEUE, 3)).unwrap();
-        let got = sock.recv(&mut buf, false).unwrap();
-        ack(&buf[..got.len], 3).unwrap().unwrap();
-    }
 }
 
 // Generated packet messages: every attribute order, flag bits, padding bytes and cut length.
@@ -1323,8 +1265,8 @@ mod tests {
     clippy::arithmetic_side_effects
 )]
 mod properties {
-    use super::super::netlink::build::{attr, foreign_attr, message, type_flags};
     use super::*;
+    use crate::netlink::build::{attr, foreign_attr, message, type_flags};
     use proptest::collection::vec;
     use proptest::prelude::*;
     use proptest::sample::Index;

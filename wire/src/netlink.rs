@@ -5,14 +5,6 @@
 //! Layouts: netlink(7) and `include/uapi/linux/netlink.h`, all fields in host byte order.
 //! Nothing here allocates or panics: every length read from the kernel is checked against the
 //! buffer before a range is built from it.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation
-)]
 
 use core::marker::PhantomData;
 use std::io;
@@ -170,14 +162,14 @@ pub struct Frame<'a> {
 }
 
 /// Walks the netlink messages of one datagram; stops after the first one it cannot step over.
-pub(crate) struct Frames<'a> {
+pub struct Frames<'a> {
     buf: &'a [u8],
     at: usize,
 }
 
 impl<'a> Frames<'a> {
     /// Starts at the first byte of a receive buffer.
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
+    pub fn new(buf: &'a [u8]) -> Self {
         Frames::at(buf, 0)
     }
 
@@ -188,7 +180,7 @@ impl<'a> Frames<'a> {
 
     /// Returns the offset where the next message starts: `buf.len()` after the last one, or
     /// after one that could not be stepped over.
-    pub(crate) fn offset(&self) -> usize {
+    pub fn offset(&self) -> usize {
         self.at
     }
 
@@ -240,7 +232,7 @@ impl<'a> Iterator for Frames<'a> {
 
 /// One attribute: its type (flags masked off), its value and where the value starts in the buffer.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Attr<'a> {
+pub struct Attr<'a> {
     /// `nla_type` without the NESTED and NET_BYTEORDER flags.
     pub kind: u16,
     /// The value, without header or padding.
@@ -250,7 +242,7 @@ pub(crate) struct Attr<'a> {
 }
 
 /// Walks a run of netlink attributes (or rtattrs); stops after the first one it cannot step over.
-pub(crate) struct Attrs<'a> {
+pub struct Attrs<'a> {
     rest: &'a [u8],
     /// Offset of `rest` in the whole buffer.
     at: usize,
@@ -258,7 +250,7 @@ pub(crate) struct Attrs<'a> {
 
 impl<'a> Attrs<'a> {
     /// `start` is the offset of `run` in the whole buffer, for `Attr::value_start`.
-    pub(crate) fn new(run: &'a [u8], start: usize) -> Self {
+    pub fn new(run: &'a [u8], start: usize) -> Self {
         Attrs {
             rest: run,
             at: start,
@@ -341,7 +333,7 @@ impl<'a, M> Messages<'a, M> {
     }
 
     /// Returns the offset where the next message starts; see [`Frames::offset`].
-    pub(crate) fn offset(&self) -> usize {
+    pub fn offset(&self) -> usize {
         self.frames.offset()
     }
 }

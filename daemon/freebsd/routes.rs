@@ -1,7 +1,7 @@
 //! `-i` on FreeBSD: the interface's MTU read at start (`SIOCGIFMTU`) and followed through the
 //! routing socket (RTM_IFINFO after every MTU change, RTM_IFANNOUNCE when interfaces come and
-//! go; route(4)). Message layouts are in `route_messages.rs`; a lost or cut message is answered by
-//! reading the MTU again.
+//! go; route(4)). Message layouts are in tcpmssd-wire's `route.rs`; a lost or cut message is
+//! answered by reading the MTU again.
 //!
 //! Two ways a message is lost, both in sys/net/rtsock.c: `rts_append_data()` drops it when
 //! the socket's buffer is full (`soroverflow()`: an `ENOBUFS` only with `SO_RERROR`, which is
@@ -16,9 +16,10 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
-use super::route_messages::{self, Item};
+use tcpmssd_wire::route::{self, Item};
+
 use crate::exit::{Fatal, EX_OSERR};
-use crate::follow::{Notice, Notices, Watch};
+use crate::mtu::{LinkEvents, Notice};
 use crate::sys::interface;
 
 /// Receive buffer asked for the routing socket (the default, `net.rtsock.recvspace`, is
@@ -71,10 +72,6 @@ impl RouteSocket for crate::sys::freebsd::route::Socket {
     }
 }
 
-/// Follows one interface's MTU through a PF_ROUTE socket.
-#[cfg(target_os = "freebsd")]
-pub type RouteWatch = Watch<Routes<crate::sys::freebsd::route::Socket>>;
-
 /// A routing socket: it hears of every interface and route change.
 pub struct Routes<S>(S);
 
@@ -84,7 +81,7 @@ impl<S: RouteSocket> AsFd for Routes<S> {
     }
 }
 
-impl<S: RouteSocket> Notices for Routes<S> {
+impl<S: RouteSocket> LinkEvents for Routes<S> {
     const READING: &'static str = "reading the routing socket";
     const REREAD_EVERY: Option<Duration> = Some(REREAD_EVERY);
 
@@ -106,7 +103,7 @@ impl<S: RouteSocket> Notices for Routes<S> {
     }
 
     fn notices(datagram: &[u8], mut notice: impl FnMut(Notice<'_>)) {
-        for item in route_messages::messages(datagram) {
+        for item in route::messages(datagram) {
             match item {
                 Item::Info { index, mtu } => notice(Notice::Present {
                     index: u32::from(index),
@@ -145,7 +142,7 @@ mod tests {
 
     use super::*;
     use crate::log::Log;
-    use crate::run::MtuWatch;
+    use crate::mtu::MtuWatch;
     use crate::sys::clock::Moment;
     use std::cell::RefCell;
     use std::collections::VecDeque;
@@ -286,9 +283,9 @@ mod tests {
         }
     }
 
-    fn watch() -> Watch<Routes<Rtsock>> {
+    fn watch() -> MtuWatch<Routes<Rtsock>> {
         let (watch, mtu) =
-            Watch::<Routes<Rtsock>>::open("ng0").unwrap_or_else(|f| panic!("{}", f.line));
+            MtuWatch::<Routes<Rtsock>>::open("ng0").unwrap_or_else(|f| panic!("{}", f.line));
         assert_eq!(mtu, 1492);
         watch
     }

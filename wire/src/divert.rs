@@ -7,14 +7,6 @@
 //! always returns an AF_INET address, also for IPv6 packets (`divert_packet` in
 //! sys/netinet/ip_divert.c), so an incoming IPv6 packet on an interface without IPv4 looks
 //! outgoing. The same bytes go back unchanged with the packet (`sendto`), as divert(4) advises.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation
-)]
 
 use static_assertions::const_assert_eq;
 

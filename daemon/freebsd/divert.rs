@@ -5,19 +5,21 @@
 //! The socket calls go through [`DivertSocket`]: on FreeBSD the divert socket of
 //! `sys/freebsd/divert.rs`; in the tests below, on any OS, a double that behaves as FreeBSD
 //! 14's `divert_packet()`, `div_send()` (sys/netinet/ip_divert.c) and `soreceive()`
-//! (kern/uipc_socket.c) do, so that this loop, not only the address parser, runs in
-//! `cargo test`.
+//! (kern/uipc_socket.c) do, so that this loop, not only the address parser (tcpmssd-wire's
+//! `divert.rs`), runs in `cargo test`.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
-use super::divert_address::{self, Direction, SOCKADDR_IN_LEN};
+use tcpmssd_wire::divert::{self as divert_address, Direction, SOCKADDR_IN_LEN};
+
 use crate::counters::Event;
 use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
-use crate::run::{Handler, PacketPath};
+use crate::run::{Backend, Fds, Handler};
 use crate::sys::clock::Moment;
+use crate::sys::send_retrying;
 
 /// Receive buffer asked for the divert socket, instead of the kernel's DIVRCVQ (64 KiB + 100,
 /// ip_divert.c). `sbappendaddr_locked()` (kern/uipc_sockbuf.c) charges a packet its length
@@ -32,10 +34,6 @@ const BATCH_PACKETS: usize = 64;
 /// full 256 KiB buffer behind), and a flood that never ends must not keep the daemon from
 /// exiting. A SYN takes a few microseconds, so a full buffer drains in milliseconds.
 const DRAIN_TIME: Duration = Duration::from_secs(1);
-
-/// How often a packet is sent again after `EINTR` or `ENOBUFS`, with the same bytes and
-/// length, before it is counted as lost.
-const SEND_ATTEMPTS: usize = 3;
 
 /// `__FreeBSD_version` where the 14 branch starts; every 14 release has the PF_DIVERT family
 /// (commit 8624f4347e81, "divert: declare PF_DIVERT domain and stop abusing PF_INET", landed
@@ -109,10 +107,6 @@ impl DivertSocket for crate::sys::freebsd::divert::Socket {
     }
 }
 
-/// The path on FreeBSD's divert socket.
-#[cfg(target_os = "freebsd")]
-pub type DivertPort = Divert<crate::sys::freebsd::divert::Socket>;
-
 /// A bound divert socket.
 pub struct Divert<S> {
     socket: S,
@@ -165,7 +159,7 @@ fn open_socket<S: DivertSocket>() -> Result<S, Fatal> {
 
 impl<S: DivertSocket> Divert<S> {
     /// Reads and answers up to one batch.
-    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<Ended> {
+    fn pass_batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<Ended> {
         for _ in 0..BATCH_PACKETS {
             let mut address = [0u8; SOCKADDR_IN_LEN];
             let (len, address_len) = match self.socket.recv(buf, &mut address) {
@@ -220,38 +214,34 @@ impl<S: DivertSocket> Divert<S> {
         Ok(Ended::Full)
     }
 
-    /// Sends `packet` back with `address`; transient errors are retried with the same bytes.
+    /// Sends `packet` back with `address`; transient errors are retried with the same bytes:
+    /// div_send() frees the packet on every error, so sending it again is no duplicate
+    /// (EINTR, and ENOBUFS from a full interface queue or a failed tag allocation).
     fn reinject(&self, packet: &[u8], address: &[u8], handler: &mut Handler) {
-        for attempt in 1..=SEND_ATTEMPTS {
-            match self.socket.send(packet, address) {
-                Ok(sent) if sent == packet.len() => return,
-                Ok(_) => break,
-                // div_send() frees the packet on every error, so sending it again is no
-                // duplicate: EINTR, and ENOBUFS from a full interface queue or a failed tag
-                // allocation, are worth two more tries.
-                Err(error)
-                    if attempt < SEND_ATTEMPTS
-                        && matches!(error.raw_os_error(), Some(libc::EINTR | libc::ENOBUFS)) => {}
-                Err(error) => {
-                    handler.count(Event::SendError);
-                    handler.warn(format_args!(
-                        "divert port {}: reinjecting a packet: {}",
-                        self.port,
-                        OsError(&error)
-                    ));
-                    return;
-                }
+        match send_retrying(|| self.socket.send(packet, address)) {
+            Ok(sent) if sent == packet.len() => {}
+            Ok(_) => {
+                handler.count(Event::SendError);
+                handler.warn(format_args!(
+                    "divert port {}: a packet was reinjected short",
+                    self.port
+                ));
+            }
+            Err(error) => {
+                handler.count(Event::SendError);
+                handler.warn(format_args!(
+                    "divert port {}: reinjecting a packet: {}",
+                    self.port,
+                    OsError(&error)
+                ));
             }
         }
-        handler.count(Event::SendError);
-        handler.warn(format_args!(
-            "divert port {}: a packet was reinjected short",
-            self.port
-        ));
     }
 }
 
-impl<S: DivertSocket> PacketPath for Divert<S> {
+impl<S: DivertSocket> Backend for Divert<S> {
+    const PORT_NAME: &'static str = "divert port";
+
     fn open(port: u16, _buf: &mut [u8], handler: &mut Handler) -> Result<Divert<S>, Fatal> {
         let socket = open_socket::<S>()?;
         // Room for a burst of SYNs while the daemon is descheduled. Best effort: the default
@@ -280,12 +270,12 @@ impl<S: DivertSocket> PacketPath for Divert<S> {
         })
     }
 
-    fn fd(&self) -> BorrowedFd<'_> {
-        self.socket.as_fd()
+    fn fds(&self) -> Fds<'_> {
+        Fds::from_iter([self.socket.as_fd()])
     }
 
-    fn pass_batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
-        self.pass(buf, handler).map(|_| ())
+    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+        self.pass_batch(buf, handler).map(|_| ())
     }
 
     fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
@@ -293,12 +283,13 @@ impl<S: DivertSocket> PacketPath for Divert<S> {
         // then close it. Packets diverted after that are dropped by ipfw (divert_packet()
         // counts them `noport` and frees them) until a new daemon binds the port.
         let deadline = Moment::now() + self.drain_time;
-        while self.pass(buf, handler)? != Ended::Empty {
+        while self.pass_batch(buf, handler)? != Ended::Empty {
             if Moment::now() >= deadline {
                 handler.log().warn(format_args!(
                     "divert port {}: still packets after {} ms of draining; leaving",
                     self.port,
-                    self.drain_time.as_millis()
+                    // u32, not as_millis()'s u128, whose formatting costs 1.2 KB of the binary.
+                    u32::try_from(self.drain_time.as_millis()).unwrap_or(u32::MAX)
                 ));
                 break;
             }
@@ -319,6 +310,7 @@ mod tests {
     use crate::run::limits_for;
     use std::cell::RefCell;
     use std::collections::VecDeque;
+    use std::os::fd::BorrowedFd;
     use std::rc::Rc;
 
     /// Linux connect() SYN to 198.51.100.2:9, captured with tcpdump (the IPv4 payload of
@@ -725,7 +717,7 @@ mod tests {
 
         fn pass_batch(&mut self) {
             let path = self.path.as_mut().unwrap();
-            path.pass_batch(&mut self.buf, &mut self.handler).unwrap();
+            path.pass(&mut self.buf, &mut self.handler).unwrap();
         }
 
         fn shut_down(&mut self) {

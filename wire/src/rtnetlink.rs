@@ -5,18 +5,10 @@
 //! byte order. The kernel broadcasts RTM_NEWLINK to RTNLGRP_LINK on every NETDEV_CHANGEMTU, and on
 //! many events that leave the MTU alone (net/core/rtnetlink.c `rtnetlink_event`), so the caller
 //! compares before acting.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation
-)]
 
 use static_assertions::const_assert_eq;
 
-use super::netlink::{
+use crate::netlink::{
     bytes4, error, put_nlmsghdr, Attrs, Frame, Malformed, Message, NLMSG_ERROR, NLMSG_HDR_LEN,
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
@@ -110,7 +102,7 @@ pub struct LinkEvent {
     /// `IFLA_MTU`, when the message carries it.
     pub mtu: Option<u32>,
     /// `IFLA_IFNAME`, when present and valid UTF-8 of at most 15 bytes (IFNAMSIZ with its NUL).
-    pub name: Option<heapless::String<16>>,
+    pub name: Option<heapless::String<{ crate::IFNAME_MAX }>>,
 }
 
 /// One message from an rtnetlink socket.
@@ -139,7 +131,7 @@ pub fn messages(buf: &[u8]) -> Messages<'_> {
 }
 
 /// Iterator over the messages of one receive buffer; see [`messages`].
-pub type Messages<'a> = super::netlink::Messages<'a, Item>;
+pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
 
 impl Message for Item {
     fn read(frame: &Frame<'_>) -> Item {
@@ -179,7 +171,7 @@ impl Message for Item {
                     Some(mtu) => event.mtu = Some(u32::from_ne_bytes(*mtu)),
                     None => return Item::Malformed(Malformed::TruncatedAttribute),
                 },
-                IFLA_IFNAME => event.name = interface_name(attr.value),
+                IFLA_IFNAME => event.name = crate::interface_name(attr.value),
                 _ => {}
             }
         }
@@ -189,19 +181,6 @@ impl Message for Item {
     fn malformed(why: Malformed) -> Item {
         Item::Malformed(why)
     }
-}
-
-/// Reads a NUL-terminated interface name; `None` when it is not UTF-8 or longer than 15 bytes.
-fn interface_name(value: &[u8]) -> Option<heapless::String<16>> {
-    let text = match value.iter().position(|&b| b == 0) {
-        Some(nul) => value.get(..nul)?,
-        None => value,
-    };
-    let text = core::str::from_utf8(text).ok()?;
-    if text.len() >= 16 {
-        return None;
-    }
-    heapless::String::try_from(text).ok()
 }
 
 #[cfg(test)]
@@ -348,6 +327,7 @@ mod tests {
 
     #[test]
     fn names() {
+        use crate::interface_name;
         assert_eq!(interface_name(b"eth0\0").as_deref(), Some("eth0"));
         assert_eq!(interface_name(b"eth0").as_deref(), Some("eth0"));
         assert_eq!(
@@ -378,45 +358,6 @@ mod tests {
         assert_eq!(dump[6..8], [0x01, 0x03]); // NLM_F_REQUEST | NLM_F_DUMP (0x301)
         assert_eq!(dump[20..24], [0; 4]);
     }
-
-    // The kernel itself: rtnetlink GETLINK needs no privilege. Loopback is index 1.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn kernel_answers_getlink_for_loopback() {
-        use crate::sys::interface;
-        use crate::sys::linux::netlink::Socket;
-        let sock = Socket::open(libc::NETLINK_ROUTE).unwrap();
-        sock.bind(0).unwrap();
-        sock.send(&get_link_request(1, 5)).unwrap();
-        let mut buf = [0u8; 16384];
-        let mut seen_link = None;
-        let mut acked = false;
-        while !acked {
-            let got = sock.recv(&mut buf, false).unwrap();
-            assert!(!got.truncated);
-            for item in messages(&buf[..got.len]) {
-                match item {
-                    Item::Link(event) => seen_link = Some(event),
-                    Item::Error { errno: 0, seq: 5 } => acked = true,
-                    other => panic!("unexpected {other:?}"),
-                }
-            }
-        }
-        let lo = seen_link.unwrap();
-        assert_eq!((lo.kind, lo.index), (LinkKind::New, 1));
-        assert_eq!(lo.name.as_deref(), Some("lo"));
-        assert_eq!(lo.mtu, Some(interface::mtu("lo").unwrap()));
-        // An index no interface has.
-        sock.send(&get_link_request(i32::MAX, 6)).unwrap();
-        let got = sock.recv(&mut buf, false).unwrap();
-        assert_eq!(
-            messages(&buf[..got.len]).next(),
-            Some(Item::Error {
-                errno: libc::ENODEV,
-                seq: 6
-            })
-        );
-    }
 }
 
 // Generated link messages: every attribute order, flag bits, padding bytes and cut length.
@@ -427,8 +368,8 @@ mod tests {
     clippy::arithmetic_side_effects
 )]
 mod properties {
-    use super::super::netlink::build::{attr, foreign_attr, message, type_flags};
     use super::*;
+    use crate::netlink::build::{attr, foreign_attr, message, type_flags};
     use proptest::collection::vec;
     use proptest::prelude::*;
     use proptest::sample::Index;

@@ -1,20 +1,18 @@
 //! `-i` on Linux: the interface's MTU read at start (`SIOCGIFMTU`) and followed through
 //! rtnetlink link notifications (RTM_NEWLINK carries IFLA_MTU; rtnetlink(7)).
 //!
-//! Message layouts are in `link_messages.rs`. A lost notification (the socket overflowed) or a
+//! Message layouts are in tcpmssd-wire's `rtnetlink.rs`. A lost notification (the socket overflowed) or a
 //! message that could not be read is answered by reading the MTU again, so the limit never
 //! stays wrong.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-use super::link_messages::{self, Item, LinkKind};
-use crate::exit::{Fatal, EX_OSERR};
-use crate::follow::{Notice, Notices, Watch};
-use crate::sys::linux::netlink::Socket;
+use tcpmssd_wire::rtnetlink::{self, Item, LinkKind};
 
-/// Follows one interface's MTU through rtnetlink.
-pub type LinkWatch = Watch<Links>;
+use crate::exit::{Fatal, EX_OSERR};
+use crate::mtu::{LinkEvents, Notice};
+use crate::sys::linux::netlink::Socket;
 
 /// An rtnetlink socket subscribed to link changes.
 pub struct Links(Socket);
@@ -25,14 +23,14 @@ impl AsFd for Links {
     }
 }
 
-impl Notices for Links {
+impl LinkEvents for Links {
     const READING: &'static str = "reading link changes";
 
     fn open() -> Result<Links, Fatal> {
         let socket = Socket::open(libc::NETLINK_ROUTE)
             .map_err(|e| Fatal::os(EX_OSERR, "can't open rtnetlink socket", &e))?;
         socket
-            .bind(link_messages::GROUP_LINK)
+            .bind(rtnetlink::GROUP_LINK)
             .map_err(|e| Fatal::os(EX_OSERR, "can't bind rtnetlink socket", &e))?;
         Ok(Links(socket))
     }
@@ -44,7 +42,7 @@ impl Notices for Links {
     }
 
     fn notices(datagram: &[u8], mut notice: impl FnMut(Notice<'_>)) {
-        for item in link_messages::messages(datagram) {
+        for item in rtnetlink::messages(datagram) {
             match item {
                 Item::Link(event) => {
                     // Kernel indexes are positive; anything else is no interface of ours.
@@ -64,5 +62,49 @@ impl Notices for Links {
                 Item::Error { .. } | Item::Other => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tcpmssd_wire::rtnetlink::{get_link_request, messages, Item, LinkKind};
+
+    use crate::sys::interface;
+    use crate::sys::linux::netlink::Socket;
+
+    // The kernel itself: rtnetlink GETLINK needs no privilege. Loopback is index 1.
+    #[test]
+    fn kernel_answers_getlink_for_loopback() {
+        let sock = Socket::open(libc::NETLINK_ROUTE).unwrap();
+        sock.bind(0).unwrap();
+        sock.send(&get_link_request(1, 5)).unwrap();
+        let mut buf = [0u8; 16384];
+        let mut seen_link = None;
+        let mut acked = false;
+        while !acked {
+            let got = sock.recv(&mut buf, false).unwrap();
+            assert!(!got.truncated);
+            for item in messages(&buf[..got.len]) {
+                match item {
+                    Item::Link(event) => seen_link = Some(event),
+                    Item::Error { errno: 0, seq: 5 } => acked = true,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        let lo = seen_link.unwrap();
+        assert_eq!((lo.kind, lo.index), (LinkKind::New, 1));
+        assert_eq!(lo.name.as_deref(), Some("lo"));
+        assert_eq!(lo.mtu, Some(interface::mtu("lo").unwrap()));
+        // An index no interface has.
+        sock.send(&get_link_request(i32::MAX, 6)).unwrap();
+        let got = sock.recv(&mut buf, false).unwrap();
+        assert_eq!(
+            messages(&buf[..got.len]).next(),
+            Some(Item::Error {
+                errno: libc::ENODEV,
+                seq: 6
+            })
+        );
     }
 }

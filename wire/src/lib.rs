@@ -1,0 +1,61 @@
+//! The kernel messages tcpmssd reads and writes, as safe code over `&[u8]`: every length read
+//! from the kernel is checked against the buffer before a range is built from it, nothing
+//! allocates or panics (the workspace lints deny indexing, `unwrap`, `panic!` and unchecked
+//! arithmetic, as in tcpmssd-core).
+//!
+//! Built and tested on every OS, so that Linux's formats are checked on FreeBSD and the other
+//! way round; the fuzz targets and benches use this crate as it is. The daemon's sockets that
+//! move these bytes are in its `sys/` module.
+//!
+//! - [`netlink`]: the framing every netlink protocol shares (headers, attributes, errors).
+//! - [`nfqueue`]: NFQUEUE's configuration, packet and verdict messages.
+//! - [`rtnetlink`]: RTM_NEWLINK/RTM_DELLINK, an interface's MTU and its changes.
+//! - [`divert`]: the `sockaddr_in` FreeBSD's divert(4) returns with each packet.
+//! - [`route`]: FreeBSD's routing-socket messages about interfaces.
+#![forbid(unsafe_code)]
+
+pub mod divert;
+pub mod netlink;
+pub mod nfqueue;
+pub mod route;
+pub mod rtnetlink;
+
+/// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less its NUL.
+pub const IFNAME_MAX: usize = 15;
+
+/// Reads an interface name from a kernel message: the bytes up to the first NUL, or all of
+/// them when there is none. `None` when the name is not UTF-8 or longer than [`IFNAME_MAX`].
+///
+/// One rule serves both kernels: Linux's IFLA_IFNAME carries the name and its NUL
+/// (`nla_put_string`), FreeBSD's `ifan_name` is the IFNAMSIZ array, NUL-padded; a name that
+/// fills all 16 bytes of either without a NUL is longer than any interface name can be.
+pub fn interface_name(value: &[u8]) -> Option<heapless::String<IFNAME_MAX>> {
+    let name = match value.iter().position(|&b| b == 0) {
+        Some(nul) => value.get(..nul)?,
+        None => value,
+    };
+    heapless::String::try_from(core::str::from_utf8(name).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_from_either_kernel() {
+        // IFLA_IFNAME as Linux sends it, and without its NUL.
+        assert_eq!(interface_name(b"eth0\0").as_deref(), Some("eth0"));
+        assert_eq!(interface_name(b"eth0").as_deref(), Some("eth0"));
+        // ifan_name: the IFNAMSIZ array, NUL-padded, or full without a NUL.
+        assert_eq!(
+            interface_name(b"tun0\0\0\0\0\0\0\0\0\0\0\0\0").as_deref(),
+            Some("tun0")
+        );
+        assert_eq!(interface_name(b"0123456789abcdef"), None);
+        assert_eq!(
+            interface_name(b"fifteen-chars-x\0").as_deref(),
+            Some("fifteen-chars-x")
+        );
+        assert_eq!(interface_name(b"\xff\0"), None);
+    }
+}
