@@ -12,7 +12,6 @@
 // Shared by both systems, in the order they depend on each other: `sys` (every system call),
 // `text`, `log`, `exit`, then the rest.
 mod cli;
-mod counters;
 mod exit;
 mod log;
 mod mtu;

@@ -14,12 +14,10 @@ use std::time::Duration;
 
 use tcpmssd_wire::divert::{self as divert_address, Direction, SOCKADDR_IN_LEN};
 
-use crate::counters::Event;
 use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
-use crate::run::{Backend, Fds, Handler};
+use crate::run::{send_retrying, Backend, Event, Fds, Handler};
 use crate::sys::clock::Moment;
-use crate::sys::send_retrying;
 
 /// Receive buffer asked for the divert socket, instead of the kernel's DIVRCVQ (64 KiB + 100,
 /// ip_divert.c). `sbappendaddr_locked()` (kern/uipc_sockbuf.c) charges a packet its length
@@ -43,7 +41,8 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// ipdivert.ko is simply not loaded.
 pub const PF_DIVERT_RELEASE: i32 = 1_400_000;
 
-/// The calls the path makes on its socket.
+/// The calls the path makes on its socket: `sys/freebsd/divert.rs` on FreeBSD, a double in the
+/// tests.
 pub trait DivertSocket: AsFd + Sized {
     /// Opens a PF_DIVERT socket (FreeBSD 14 and later).
     fn open() -> io::Result<Self>;
@@ -66,45 +65,6 @@ pub trait DivertSocket: AsFd + Sized {
     ) -> io::Result<(usize, usize)>;
     /// Sends `packet` back with `address`; returns the bytes sent.
     fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize>;
-}
-
-#[cfg(target_os = "freebsd")]
-impl DivertSocket for crate::sys::freebsd::divert::Socket {
-    fn open() -> io::Result<Self> {
-        Self::open()
-    }
-
-    fn open_legacy() -> io::Result<Self> {
-        Self::open_legacy()
-    }
-
-    fn os_release() -> io::Result<i32> {
-        crate::sys::freebsd::os_release()
-    }
-
-    fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
-        crate::sys::freebsd::set_receive_buffer(self.as_fd(), len)
-    }
-
-    fn report_overflows(&self) -> io::Result<()> {
-        crate::sys::freebsd::report_overflows(self.as_fd())
-    }
-
-    fn bind(&self, port: u16) -> io::Result<()> {
-        Self::bind(self, port)
-    }
-
-    fn recv(
-        &self,
-        buf: &mut [u8],
-        address: &mut [u8; SOCKADDR_IN_LEN],
-    ) -> io::Result<(usize, usize)> {
-        Self::recv(self, buf, address)
-    }
-
-    fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize> {
-        Self::send(self, packet, address)
-    }
 }
 
 /// A bound divert socket.

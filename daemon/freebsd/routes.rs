@@ -30,7 +30,8 @@ const RECEIVE_BUFFER_LEN: usize = 256 * 1024;
 /// netisr queue leaves the limits stale. One `if_nametoindex` and one ioctl each time.
 const REREAD_EVERY: Duration = Duration::from_secs(60);
 
-/// The calls the watch makes on its routing socket and about interfaces.
+/// The calls the watch makes on its routing socket (`sys/freebsd/route.rs` on FreeBSD, a double
+/// in the tests) and about interfaces.
 pub trait RouteSocket: AsFd + Sized {
     /// Opens a PF_ROUTE socket that hears of every address family.
     fn open() -> io::Result<Self>;
@@ -50,25 +51,6 @@ pub trait RouteSocket: AsFd + Sized {
     /// Reads interface `name`'s MTU.
     fn mtu(name: &str) -> io::Result<u32> {
         interface::mtu(name)
-    }
-}
-
-#[cfg(target_os = "freebsd")]
-impl RouteSocket for crate::sys::freebsd::route::Socket {
-    fn open() -> io::Result<Self> {
-        Self::open()
-    }
-
-    fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
-        crate::sys::freebsd::set_receive_buffer(self.as_fd(), len)
-    }
-
-    fn report_overflows(&self) -> io::Result<()> {
-        crate::sys::freebsd::report_overflows(self.as_fd())
-    }
-
-    fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        Self::recv(self, buf)
     }
 }
 

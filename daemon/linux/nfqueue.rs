@@ -14,14 +14,13 @@ use std::time::Duration;
 use static_assertions::const_assert;
 use tcpmssd_wire::nfqueue::{self, Item, Packet};
 
-use crate::counters::Event;
 use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
-use crate::run::{Backend, Fds, Handler, PACKET_BUF_LEN};
+use crate::run::{send_retrying, Backend, Event, Fds, Handler, PACKET_BUF_LEN};
 use crate::sys::clock::Moment;
 use crate::sys::linux::netlink::{Received, Socket, MAX_SLOTS};
 use crate::sys::linux::privilege;
-use crate::sys::{send_retrying, signals};
+use crate::sys::signals;
 
 /// Packets the kernel may hold for us before fail-open accepts new ones unclamped. Four times
 /// the kernel's default (NFQNL_QMAX_DEFAULT 1024, nfq.c): with 1024, 0.2 % of a 150,000 SYN/s

@@ -52,28 +52,3 @@ pub fn set_option(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -
     })?;
     Ok(())
 }
-
-/// How often a message is sent in all when the kernel keeps failing it for a moment.
-const SEND_ATTEMPTS: usize = 3;
-
-/// Calls `send` until it succeeds, fails for good, or has failed [`SEND_ATTEMPTS`] times with
-/// an error that a second attempt may not meet (`EINTR`, and `ENOBUFS`, `ENOMEM`, `EAGAIN`:
-/// the kernel short of memory or queue room for a moment). Both kernels free what a failed
-/// send carried, so sending it again is no duplicate.
-pub fn send_retrying(mut send: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
-    let mut attempts = 1;
-    loop {
-        match send() {
-            Err(error)
-                if attempts < SEND_ATTEMPTS
-                    && matches!(
-                        error.raw_os_error(),
-                        Some(libc::EINTR | libc::ENOBUFS | libc::ENOMEM | libc::EAGAIN)
-                    ) =>
-            {
-                attempts += 1;
-            }
-            sent => return sent,
-        }
-    }
-}

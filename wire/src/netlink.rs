@@ -6,7 +6,6 @@
 //! Nothing here allocates or panics: every length read from the kernel is checked against the
 //! buffer before a range is built from it.
 
-use core::marker::PhantomData;
 use std::io;
 
 use static_assertions::const_assert_eq;
@@ -305,47 +304,6 @@ pub(crate) fn error(frame: &Frame<'_>) -> Result<(i32, u32), Malformed> {
     match error_errno(frame.body) {
         Some(errno) => Ok((errno, frame.seq)),
         None => Err(Malformed::TruncatedBody),
-    }
-}
-
-/// What one protocol makes of a netlink message: NFQUEUE's and rtnetlink's `Item`.
-pub trait Message {
-    /// Reads one message the framing walk found.
-    fn read(frame: &Frame<'_>) -> Self;
-    /// The item for a message the framing walk could not step over.
-    fn malformed(why: Malformed) -> Self;
-}
-
-/// Iterator over the messages of one receive buffer, read as `M`; after a malformed one,
-/// nothing.
-pub struct Messages<'a, M> {
-    frames: Frames<'a>,
-    item: PhantomData<fn() -> M>,
-}
-
-impl<'a, M> Messages<'a, M> {
-    /// Starts at `buf[at..]` (0 for a fresh receive buffer).
-    pub(crate) fn at(buf: &'a [u8], at: usize) -> Self {
-        Messages {
-            frames: Frames::at(buf, at),
-            item: PhantomData,
-        }
-    }
-
-    /// Returns the offset where the next message starts; see [`Frames::offset`].
-    pub fn offset(&self) -> usize {
-        self.frames.offset()
-    }
-}
-
-impl<M: Message> Iterator for Messages<'_, M> {
-    type Item = M;
-
-    fn next(&mut self) -> Option<M> {
-        Some(match self.frames.next()? {
-            Ok(frame) => M::read(&frame),
-            Err(why) => M::malformed(why),
-        })
     }
 }
 

@@ -13,7 +13,7 @@ use static_assertions::const_assert_eq;
 
 pub use crate::netlink::{ack_result, Malformed};
 use crate::netlink::{
-    align, bytes2, bytes4, error, put_nlattr, put_nlmsghdr, Attrs, Frame, Message, ALIGN,
+    align, bytes2, bytes4, error, put_nlattr, put_nlmsghdr, Attrs, Frame, Frames, ALIGN,
     NLA_HDR_LEN, NLMSG_ERROR, NLMSG_HDR_LEN, NLM_F_ACK, NLM_F_REQUEST,
 };
 
@@ -363,31 +363,9 @@ pub enum Item {
     Malformed(Malformed),
 }
 
-/// Returns the messages in `buf` (what one
-/// the daemon's `recv` wrote).
-pub fn messages(buf: &[u8]) -> Messages<'_> {
-    Messages::at(buf, 0)
-}
-
-/// Iterator over the messages of one receive buffer; see [`messages`].
-pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
-
-impl Message for Item {
-    fn read(frame: &Frame<'_>) -> Item {
-        match frame.kind {
-            MSG_PACKET => packet(frame),
-            NLMSG_ERROR => match error(frame) {
-                Ok((errno, seq)) => Item::Error { errno, seq },
-                Err(why) => Item::Malformed(why),
-            },
-            _ if frame.cut => Item::Malformed(Malformed::TruncatedMessage),
-            _ => Item::Other,
-        }
-    }
-
-    fn malformed(why: Malformed) -> Item {
-        Item::Malformed(why)
-    }
+/// Returns the messages in `buf` (what one read of the queue's socket wrote).
+pub fn messages(buf: &[u8]) -> impl Iterator<Item = Item> + '_ {
+    Frames::new(buf).map(read)
 }
 
 /// Returns the message that starts at `buf[at..]` and the offset where the next one starts
@@ -396,9 +374,26 @@ impl Message for Item {
 /// The same walk as [`messages`], for a caller that changes the buffer between two messages
 /// (it clamps a packet in place before it reads the next).
 pub fn message_at(buf: &[u8], at: usize) -> Option<(Item, usize)> {
-    let mut messages = Messages::at(buf, at);
-    let item = messages.next()?;
-    Some((item, messages.offset()))
+    let mut frames = Frames::at(buf, at);
+    let item = read(frames.next()?);
+    Some((item, frames.offset()))
+}
+
+/// Reads one message the framing walk found, or names why it found none.
+fn read(frame: Result<Frame<'_>, Malformed>) -> Item {
+    let frame = match frame {
+        Ok(frame) => frame,
+        Err(why) => return Item::Malformed(why),
+    };
+    match frame.kind {
+        MSG_PACKET => packet(&frame),
+        NLMSG_ERROR => match error(&frame) {
+            Ok((errno, seq)) => Item::Error { errno, seq },
+            Err(why) => Item::Malformed(why),
+        },
+        _ if frame.cut => Item::Malformed(Malformed::TruncatedMessage),
+        _ => Item::Other,
+    }
 }
 
 /// Reads a packet message. A cut one still yields its id when the packet header arrived, so the

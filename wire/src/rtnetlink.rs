@@ -9,7 +9,7 @@
 use static_assertions::const_assert_eq;
 
 use crate::netlink::{
-    bytes4, error, put_nlmsghdr, Attrs, Frame, Malformed, Message, NLMSG_ERROR, NLMSG_HDR_LEN,
+    bytes4, error, put_nlmsghdr, Attrs, Frame, Frames, Malformed, NLMSG_ERROR, NLMSG_HDR_LEN,
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 
@@ -125,62 +125,57 @@ pub enum Item {
     Malformed(Malformed),
 }
 
-/// Returns the messages in `buf` (what one `Socket::recv` wrote).
-pub fn messages(buf: &[u8]) -> Messages<'_> {
-    Messages::at(buf, 0)
+/// Returns the messages in `buf` (what one read of an rtnetlink socket wrote).
+pub fn messages(buf: &[u8]) -> impl Iterator<Item = Item> + '_ {
+    Frames::new(buf).map(|frame| match frame {
+        Ok(frame) => read(&frame),
+        Err(why) => Item::Malformed(why),
+    })
 }
 
-/// Iterator over the messages of one receive buffer; see [`messages`].
-pub type Messages<'a> = crate::netlink::Messages<'a, Item>;
-
-impl Message for Item {
-    fn read(frame: &Frame<'_>) -> Item {
-        if frame.cut {
-            // An rtnetlink datagram cut by a small buffer: its MTU may be among the lost bytes.
-            return Item::Malformed(Malformed::TruncatedMessage);
-        }
-        let kind = match frame.kind {
-            RTM_NEWLINK => LinkKind::New,
-            RTM_DELLINK => LinkKind::Deleted,
-            NLMSG_ERROR => {
-                return match error(frame) {
-                    Ok((errno, seq)) => Item::Error { errno, seq },
-                    Err(why) => Item::Malformed(why),
-                }
-            }
-            _ => return Item::Other,
-        };
-        let Some((info, attrs)) = frame.body.split_first_chunk::<IFINFOMSG_LEN>() else {
-            return Item::Malformed(Malformed::TruncatedBody);
-        };
-        let mut event = LinkEvent {
-            kind,
-            index: i32::from_ne_bytes(bytes4!(info, ifinfomsg::INDEX)),
-            mtu: None,
-            name: None,
-        };
-        let attrs_start = frame.body_start.wrapping_add(IFINFOMSG_LEN);
-        for attr in Attrs::new(attrs, attrs_start) {
-            let attr = match attr {
-                Ok(attr) => attr,
-                // A broken attribute list could hide or fake the MTU: trust none of it.
-                Err(why) => return Item::Malformed(why),
-            };
-            match attr.kind {
-                IFLA_MTU => match attr.value.first_chunk::<4>() {
-                    Some(mtu) => event.mtu = Some(u32::from_ne_bytes(*mtu)),
-                    None => return Item::Malformed(Malformed::TruncatedAttribute),
-                },
-                IFLA_IFNAME => event.name = crate::interface_name(attr.value),
-                _ => {}
+/// Reads one message the framing walk found.
+fn read(frame: &Frame<'_>) -> Item {
+    if frame.cut {
+        // An rtnetlink datagram cut by a small buffer: its MTU may be among the lost bytes.
+        return Item::Malformed(Malformed::TruncatedMessage);
+    }
+    let kind = match frame.kind {
+        RTM_NEWLINK => LinkKind::New,
+        RTM_DELLINK => LinkKind::Deleted,
+        NLMSG_ERROR => {
+            return match error(frame) {
+                Ok((errno, seq)) => Item::Error { errno, seq },
+                Err(why) => Item::Malformed(why),
             }
         }
-        Item::Link(event)
+        _ => return Item::Other,
+    };
+    let Some((info, attrs)) = frame.body.split_first_chunk::<IFINFOMSG_LEN>() else {
+        return Item::Malformed(Malformed::TruncatedBody);
+    };
+    let mut event = LinkEvent {
+        kind,
+        index: i32::from_ne_bytes(bytes4!(info, ifinfomsg::INDEX)),
+        mtu: None,
+        name: None,
+    };
+    let attrs_start = frame.body_start.wrapping_add(IFINFOMSG_LEN);
+    for attr in Attrs::new(attrs, attrs_start) {
+        let attr = match attr {
+            Ok(attr) => attr,
+            // A broken attribute list could hide or fake the MTU: trust none of it.
+            Err(why) => return Item::Malformed(why),
+        };
+        match attr.kind {
+            IFLA_MTU => match attr.value.first_chunk::<4>() {
+                Some(mtu) => event.mtu = Some(u32::from_ne_bytes(*mtu)),
+                None => return Item::Malformed(Malformed::TruncatedAttribute),
+            },
+            IFLA_IFNAME => event.name = crate::interface_name(attr.value),
+            _ => {}
+        }
     }
-
-    fn malformed(why: Malformed) -> Item {
-        Item::Malformed(why)
-    }
+    Item::Link(event)
 }
 
 #[cfg(test)]

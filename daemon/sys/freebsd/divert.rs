@@ -1,5 +1,6 @@
 //! FreeBSD divert(4) sockets: open, bind to a port, receive a packet with its address, send
-//! it back with the same address. Moves bytes only; `freebsd/divert_address.rs` reads the address.
+//! it back with the same address: the calls of `freebsd/divert.rs`'s [`DivertSocket`], which
+//! its tests make on a double. Moves bytes only; tcpmssd-wire's `divert.rs` reads the address.
 
 use std::io;
 use std::mem;
@@ -7,10 +8,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use libc::c_int;
 
+use crate::freebsd::divert::DivertSocket;
 use crate::sys::{cvt, socket};
 
 /// Bytes of the `struct sockaddr_in` divert(4) binds to and returns with every packet; the
-/// wire format (`freebsd/divert_address.rs`) checks the same 16 against its field layout.
+/// wire format (tcpmssd-wire's `divert.rs`) checks the same 16 against its field layout.
 pub const SOCKADDR_IN_LEN: usize = mem::size_of::<libc::sockaddr_in>();
 
 /// PF_DIVERT (sys/sys/socket.h, FreeBSD 14+); the libc crate does not define it.
@@ -20,11 +22,11 @@ const PF_DIVERT: c_int = 44;
 #[derive(Debug)]
 pub struct Socket(OwnedFd);
 
-impl Socket {
+impl DivertSocket for Socket {
     /// Opens a divert socket the FreeBSD 14 way, `socket(PF_DIVERT, SOCK_RAW, 0)` (divert(4)).
     /// `EAFNOSUPPORT` where the family does not exist: ipdivert.ko is not loaded, or the
     /// kernel is older than 14.
-    pub fn open() -> io::Result<Socket> {
+    fn open() -> io::Result<Socket> {
         socket(PF_DIVERT, libc::SOCK_RAW, 0).map(Socket)
     }
 
@@ -32,13 +34,25 @@ impl Socket {
     /// `socket(PF_INET, SOCK_RAW, IPPROTO_DIVERT)`. FreeBSD 14's `socreate()`
     /// (kern/uipc_socket.c) still maps it to PF_DIVERT, but prints "uses obsolete way to
     /// create divert(4) socket" on the console: the caller uses it on older kernels only.
-    pub fn open_legacy() -> io::Result<Socket> {
+    fn open_legacy() -> io::Result<Socket> {
         socket(libc::PF_INET, libc::SOCK_RAW, libc::IPPROTO_DIVERT).map(Socket)
+    }
+
+    fn os_release() -> io::Result<i32> {
+        super::os_release()
+    }
+
+    fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
+        super::set_receive_buffer(self.0.as_fd(), len)
+    }
+
+    fn report_overflows(&self) -> io::Result<()> {
+        super::report_overflows(self.0.as_fd())
     }
 
     /// Binds to divert `port` (div_bind: an AF_INET address of length 16; only the port
     /// counts).
-    pub fn bind(&self, port: u16) -> io::Result<()> {
+    fn bind(&self, port: u16) -> io::Result<()> {
         // SAFETY: sockaddr_in is plain data; all-zero is a valid value.
         let mut addr: libc::sockaddr_in = unsafe { mem::zeroed() };
         addr.sin_len = SOCKADDR_IN_LEN as u8;
@@ -58,7 +72,7 @@ impl Socket {
     /// Receives one packet into `buf` and its address into `address` without blocking
     /// (`EAGAIN` when none is waiting); returns the bytes copied into `buf` (a datagram longer
     /// than `buf` is cut to it) and how many bytes of `address` the kernel wrote.
-    pub fn recv(
+    fn recv(
         &self,
         buf: &mut [u8],
         address: &mut [u8; SOCKADDR_IN_LEN],
@@ -84,7 +98,7 @@ impl Socket {
     }
 
     /// Sends `packet` back to the kernel with `address`, the bytes it was received with.
-    pub fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize> {
+    fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize> {
         let address_len = libc::socklen_t::try_from(address.len())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         // SAFETY: `packet` and `address` are readable for their lengths for the whole call.

@@ -1,24 +1,34 @@
-//! FreeBSD routing sockets (route(4)). Moves bytes only; `freebsd/route_messages.rs` reads the
+//! FreeBSD routing sockets (route(4)): the calls of `freebsd/routes.rs`'s [`RouteSocket`],
+//! which its tests make on a double. Moves bytes only; tcpmssd-wire's `route.rs` reads the
 //! messages.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
+use crate::freebsd::routes::RouteSocket;
 use crate::sys::{cvt, socket};
 
 /// A PF_ROUTE socket, closed on drop.
 #[derive(Debug)]
 pub struct Socket(OwnedFd);
 
-impl Socket {
+impl RouteSocket for Socket {
     /// Opens a routing socket that hears about every address family's changes.
-    pub fn open() -> io::Result<Socket> {
+    fn open() -> io::Result<Socket> {
         socket(libc::PF_ROUTE, libc::SOCK_RAW, libc::AF_UNSPEC).map(Socket)
+    }
+
+    fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
+        super::set_receive_buffer(self.0.as_fd(), len)
+    }
+
+    fn report_overflows(&self) -> io::Result<()> {
+        super::report_overflows(self.0.as_fd())
     }
 
     /// Receives one message without blocking (`EAGAIN` when none waits); returns the bytes
     /// copied into `buf` (a longer datagram is cut to it).
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         // SAFETY: `buf` is writable for `buf.len()` bytes for the whole call.
         let n = cvt(unsafe {
             libc::recv(
