@@ -15,7 +15,7 @@ use nfqueue::{message_at, Item};
 // An NFQUEUE packet message for a forwarded IPv4 SYN (queue 4242, packet id 1, hook FORWARD),
 // written by hand in the attribute order of nfqnl_build_packet_message: netlink header,
 // nfgenmsg, NFQA_PACKET_HDR, NFQA_IFINDEX_INDEV, NFQA_IFINDEX_OUTDEV, NFQA_HWADDR,
-// NFQA_PAYLOAD (a 60-byte SYN taken from the nfqueue_messages.rs capture). Host-endian framing
+// NFQA_PAYLOAD (a 60-byte SYN taken from tcpmssd-wire's nfqueue.rs capture). Host-endian framing
 // (little-endian here); only read, never clamped, so its checksums are not maintained.
 #[rustfmt::skip]
 const FORWARDED_SYN: [u8; 128] = [

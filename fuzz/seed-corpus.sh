@@ -37,7 +37,7 @@ fixtures() {
 
 rm -rf seeds && mkdir seeds
 trap 'rm -rf seeds' EXIT
-for file in ../daemon/linux/netlink.rs ../daemon/linux/nfqueue_messages.rs ../daemon/linux/link_messages.rs; do
+for file in ../wire/src/netlink.rs ../wire/src/nfqueue.rs ../wire/src/rtnetlink.rs; do
     fixtures "$file"
 done
 

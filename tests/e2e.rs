@@ -143,7 +143,7 @@ fn await_queued(daemon: &Daemon, count: u32) {
 }
 
 /// Eight SYNs with 4000 bytes of data each, queued while the daemon is stopped, reach it in one
-/// read: every one goes past its slot into the one shared spill area, so only the last is read
+/// read: every one runs past its slot into the slots after it, so only the last is read
 /// whole; the other seven must be queued again (NF_REPEAT), not passed unclamped, and then read
 /// one at a time, so that each is repeated once. All eight arrive clamped and whole.
 #[test]

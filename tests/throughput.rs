@@ -57,7 +57,7 @@ const MTU: u16 = 1400;
 const SENDER_CPU: usize = 0;
 const CONSUMER_CPU: usize = 1;
 /// The queue options the C consumers get: tcpmssd's own, `QUEUE_MAX_LEN` and
-/// `RECEIVE_BUFFER_LEN` in daemon/linux/nfqueue_path.rs. Keep them equal.
+/// `RECEIVE_BUFFER_LEN` in daemon/linux/nfqueue.rs. Keep them equal.
 const QUEUE_MAX_LEN: u32 = 4096;
 const RECEIVE_BUFFER_LEN: usize = 8 * 1024 * 1024;
 /// Clock ticks per second in /proc/stat (USER_HZ, 100 on every Linux architecture we build).

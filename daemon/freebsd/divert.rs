@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use tcpmssd_wire::divert::{self as divert_address, Direction, SOCKADDR_IN_LEN};
+use tcpmssd_wire::divert::{self, Direction, SOCKADDR_IN_LEN};
 
 use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
@@ -156,7 +156,7 @@ impl<S: DivertSocket> Divert<S> {
             let Some(packet) = buf.get_mut(..len) else {
                 continue;
             };
-            match divert_address::direction(address) {
+            match divert::direction(address) {
                 Ok(direction) => {
                     let _ = handler.packet(packet, direction == Direction::Outbound);
                 }
@@ -274,7 +274,7 @@ mod tests {
     use std::rc::Rc;
 
     /// Linux connect() SYN to 198.51.100.2:9, captured with tcpdump (the IPv4 payload of
-    /// nfqueue_messages.rs' PACKET_V4): MSS 1460 at bytes 42..44.
+    /// tcpmssd-wire's nfqueue.rs, PACKET_V4): MSS 1460 at bytes 42..44.
     #[rustfmt::skip]
     const SYN_V4: [u8; 60] = [
         0x45, 0x00, 0x00, 0x3c, // IPv4, IHL 5, total length 60
@@ -294,7 +294,7 @@ mod tests {
         0x01, 0x03, 0x03, 0x0a, // NOP, window scale 10
     ];
 
-    /// The same capture to [2001:db8::2]:9 (nfqueue_messages.rs' PACKET_V6): MSS 1440 at
+    /// The same capture to [2001:db8::2]:9 (tcpmssd-wire's nfqueue.rs, PACKET_V6): MSS 1440 at
     /// bytes 62..64.
     #[rustfmt::skip]
     const SYN_V6: [u8; 80] = [

@@ -528,8 +528,8 @@ mod tests {
     }
 }
 
-/// Well-formed messages for the property tests of `nfqueue_messages.rs` and
-/// `link_messages.rs`, written byte by byte from netlink.h rather than with this module's
+/// Well-formed messages for the property tests of `nfqueue.rs` and
+/// `rtnetlink.rs`, written byte by byte from netlink.h rather than with this module's
 /// writers.
 #[cfg(test)]
 #[allow(
