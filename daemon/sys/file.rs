@@ -1,6 +1,8 @@
 //! Files by descriptor and C path, without `std::fs`: the daemon opens two files in its life
-//! (the pidfile and /dev/null), and std's file layer (statx probing,
-//! `Path` conversions, growable read buffers) would be most of a firmware build's size.
+//! (the pidfile and /dev/null), and std's file layer (statx probing, `Path` conversions,
+//! growable read buffers) costs more than this file does. Measured 2026-12-07 (x86_64, the
+//! pidfile, detach and stdio on `std::fs`/`File` with this file gone, same tests passing):
+//! 8,416 bytes more of the firmware build (56,512 → 64,928), 2,848 of the release build.
 
 use std::ffi::CStr;
 use std::io;
