@@ -41,21 +41,14 @@ pub fn interface_name(value: &[u8]) -> Option<heapless::String<IFNAME_MAX>> {
 mod tests {
     use super::*;
 
+    // The Linux cases are rtnetlink.rs' `names`; these are FreeBSD's `ifan_name`, the
+    // IFNAMSIZ array: NUL-padded, or full without a NUL.
     #[test]
     fn interface_names_from_either_kernel() {
-        // IFLA_IFNAME as Linux sends it, and without its NUL.
-        assert_eq!(interface_name(b"eth0\0").as_deref(), Some("eth0"));
-        assert_eq!(interface_name(b"eth0").as_deref(), Some("eth0"));
-        // ifan_name: the IFNAMSIZ array, NUL-padded, or full without a NUL.
         assert_eq!(
             interface_name(b"tun0\0\0\0\0\0\0\0\0\0\0\0\0").as_deref(),
             Some("tun0")
         );
         assert_eq!(interface_name(b"0123456789abcdef"), None);
-        assert_eq!(
-            interface_name(b"fifteen-chars-x\0").as_deref(),
-            Some("fifteen-chars-x")
-        );
-        assert_eq!(interface_name(b"\xff\0"), None);
     }
 }
