@@ -48,7 +48,7 @@ pub type Fds<'a> = heapless::Vec<BorrowedFd<'a>, { MAX_WAIT_FDS - 1 }>;
 
 /// The kernel side of the packet path: where packets come from and go back to.
 pub trait Backend: Sized {
-    /// How the start-up line names `-p` ("NFQUEUE 7", "divert port 1000").
+    /// How the start-up line names `-p`, before its number: "NFQUEUE", "divert port".
     const PORT_NAME: &'static str;
 
     /// Opens and binds the path for `port` (`-p`). Packets may arrive while it binds; they go
