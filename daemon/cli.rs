@@ -20,7 +20,8 @@ Lowers the TCP MSS option of SYN and SYN-ACK packets the firewall queues to it,
 so that connections work across a link with a small MTU even where ICMP is lost.
 
   -p port        NFQUEUE queue (Linux) or divert(4) port (FreeBSD), 0..65535
-  -i iface       clamp for this interface's MTU, followed when it changes
+  -i iface       clamp for this interface's MTU, followed when it changes;
+                 waited for if it does not exist yet (packets pass meanwhile)
   -m mtu         clamp for this fixed MTU, 68..65535
   -b             clamp packets in both directions (default: outbound only)
   -f             stay in the foreground, log to syslog (for a supervisor)

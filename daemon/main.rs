@@ -126,14 +126,16 @@ fn daemon<B: Backend, E: LinkEvents>(config: &Config) -> u8 {
             }
         },
     };
+    // No MTU yet when the -i interface does not exist: it is waited for (a PPP or VPN link
+    // appears only once it is up), and packets pass unchanged until it appears.
     let (watch, mtu) = match &config.mtu_source {
-        MtuSource::Fixed(mtu) => (None, u32::from(*mtu)),
+        MtuSource::Fixed(mtu) => (None, Some(u32::from(*mtu))),
         MtuSource::Interface(name) => match MtuWatch::<E>::open(name) {
             Ok((watch, mtu)) => (Some(watch), mtu),
             Err(fatal) => return fail(&mut log, &fatal),
         },
     };
-    let limits = run::limits_for(mtu);
+    let limits = mtu.map(run::limits_for);
     let mut handler = Handler::new(limits, config.both, config.verbose, log);
     let mut buf = PACKET_BUF.lock().unwrap_or_else(PoisonError::into_inner);
     let backend = match B::open(config.port, &mut buf[..], &mut handler) {
@@ -192,14 +194,14 @@ fn daemon<B: Backend, E: LinkEvents>(config: &Config) -> u8 {
     status
 }
 
-/// Logs the start-up line: what the daemon does, with which limits.
+/// Logs the start-up line: what the daemon does, with which limits, or that it waits for its
+/// interface.
 fn announce<B: Backend, E: LinkEvents>(
     config: &Config,
     watch: Option<&MtuWatch<E>>,
-    mtu: u32,
+    mtu: Option<u32>,
     handler: &mut Handler,
 ) {
-    let limits = LimitsShown(handler.limits());
     let direction = if config.both {
         "both directions"
     } else {
@@ -213,9 +215,18 @@ fn announce<B: Backend, E: LinkEvents>(
         Some(watch) => (watch.interface(), " "),
         None => ("", ""),
     };
-    handler.log().info(format_args!(
-        "started, version {version}: {name} {port}, {interface}{space}MTU {mtu}, {limits}, {direction}"
-    ));
+    match (mtu, handler.limits()) {
+        (Some(mtu), Some(limits)) => {
+            let limits = LimitsShown(limits);
+            handler.log().info(format_args!(
+                "started, version {version}: {name} {port}, {interface}{space}MTU {mtu}, {limits}, {direction}"
+            ));
+        }
+        _ => handler.log().info(format_args!(
+            "started, version {version}: {name} {port}, waiting for interface {interface}: \
+             packets pass unchanged until it appears, {direction}"
+        )),
+    }
 }
 
 /// Logs a start-up failure and returns its exit status.

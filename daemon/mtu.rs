@@ -1,11 +1,14 @@
 //! `-i`: the interface's MTU, read at start and followed: by index while the interface exists,
 //! by name while it is gone, because a re-created interface gets a new index. The last MTU
-//! stays in use while it is gone.
+//! stays in use while it is gone. An interface that does not exist yet at start (a PPP or VPN
+//! link that appears once it is up) is waited for the same way: there is no MTU until it
+//! appears.
 //!
 //! Two layers: [`MtuWatch`], the same on every system, and a [`LinkEvents`] socket, what each
 //! system hears interface changes on (rtnetlink on Linux, `linux/links.rs`; the routing
 //! socket on FreeBSD, `freebsd/routes.rs`).
 
+use core::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
@@ -51,6 +54,13 @@ pub trait LinkEvents: AsFd + Sized {
     /// Opens the socket, subscribed to interface changes.
     fn open() -> Result<Self, Fatal>;
 
+    /// Returns why `name` can never be an interface's name on this system, if it cannot: such
+    /// a name is refused at start rather than waited for. The command line has already refused
+    /// what no system allows (see `cli.rs`).
+    fn impossible_name(_name: &str) -> Option<&'static str> {
+        None
+    }
+
     /// Reads one datagram into `buf`: its length and whether it was cut, or `None` for one
     /// to ignore unread (not from the kernel).
     fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>>;
@@ -82,9 +92,17 @@ pub struct MtuWatch<E> {
 }
 
 impl<E: LinkEvents> MtuWatch<E> {
-    /// Starts following `interface`; returns the watch and the interface's MTU now.
-    pub fn open(interface: &str) -> Result<(Self, u32), Fatal> {
-        // Subscribed before the MTU is read, so that no change falls between the two.
+    /// Starts following `interface`; returns the watch and the interface's MTU now, `None`
+    /// when it does not exist yet (it is then waited for).
+    pub fn open(interface: &str) -> Result<(Self, Option<u32>), Fatal> {
+        if let Some(why) = E::impossible_name(interface) {
+            return Err(Fatal::new(
+                EX_NOINPUT,
+                format_args!("-i {interface}: cannot be an interface name: {why}"),
+            ));
+        }
+        // Subscribed before the MTU is read, so that no change (nor the interface's arrival)
+        // falls between the two.
         let socket = E::open()?;
         let followed = Followed::start(interface, E::look_up(interface))?;
         let mtu = followed.mtu();
@@ -105,8 +123,9 @@ impl<E: LinkEvents> MtuWatch<E> {
         self.socket.as_fd()
     }
 
-    /// Reads the messages that are ready without blocking; returns the MTU when it changed.
-    /// The interface going away keeps the last MTU, and says so in `log`.
+    /// Reads the messages that are ready without blocking; returns the MTU when it changed
+    /// (or was read for the first time). The interface going away keeps the last MTU, and says
+    /// so in `log`.
     pub fn read(&mut self, buf: &mut [u8], log: &mut Log) -> Option<u32> {
         let mut latest = None;
         let mut drained = false;
@@ -198,43 +217,47 @@ impl<E: LinkEvents> MtuWatch<E> {
     }
 }
 
-/// The followed interface: its name, its index while it exists, and the MTU in use.
+/// The followed interface: its name, its index while it exists, and the MTU in use (none
+/// until the interface has existed).
 #[derive(Debug)]
 struct Followed {
     name: heapless::String<IFNAME_MAX>,
     index: Option<u32>,
-    mtu: u32,
+    mtu: Option<u32>,
 }
 
 impl Followed {
-    /// Starts following `name`, now interface `index` with `mtu`; `None` for a name longer
-    /// than an interface name can be.
-    fn new(name: &str, index: u32, mtu: u32) -> Option<Followed> {
+    /// Starts following `name`: interface `index` with `mtu` when it exists, neither when it
+    /// does not yet. `None` for a name longer than an interface name can be.
+    fn new(name: &str, found: Option<(u32, u32)>) -> Option<Followed> {
         Some(Followed {
             name: heapless::String::try_from(name).ok()?,
-            index: Some(index),
-            mtu,
+            index: found.map(|(index, _)| index),
+            mtu: found.map(|(_, mtu)| mtu),
         })
     }
 
     /// Starts following `interface` from its first look-up (index and MTU): an interface that
-    /// is not there (ENODEV on Linux, ENXIO on FreeBSD) is `EX_NOINPUT`, any other failure
+    /// is not there (ENODEV on Linux, ENXIO on FreeBSD) is waited for, any other failure is
     /// `EX_OSERR`.
     fn start(interface: &str, found: io::Result<(u32, u32)>) -> Result<Followed, Fatal> {
-        let no_such = || {
+        let found = match found {
+            Ok(found) => Some(found),
+            Err(error) if matches!(error.raw_os_error(), Some(libc::ENODEV | libc::ENXIO)) => None,
+            Err(error) => {
+                return Err(Fatal::new(
+                    EX_OSERR,
+                    format_args!("-i {interface}: {}", OsError(&error)),
+                ))
+            }
+        };
+        // The command line allows no longer name; kept as the refusal it would be.
+        Followed::new(interface, found).ok_or_else(|| {
             Fatal::new(
                 EX_NOINPUT,
-                format_args!("-i {interface}: no such interface"),
+                format_args!("-i {interface}: cannot be an interface name: too long"),
             )
-        };
-        let (index, mtu) = found.map_err(|error| match error.raw_os_error() {
-            Some(libc::ENODEV | libc::ENXIO) => no_such(),
-            _ => Fatal::new(
-                EX_OSERR,
-                format_args!("-i {interface}: {}", OsError(&error)),
-            ),
-        })?;
-        Followed::new(interface, index, mtu).ok_or_else(no_such)
+        })
     }
 
     /// Returns the interface's name.
@@ -242,8 +265,8 @@ impl Followed {
         &self.name
     }
 
-    /// Returns the MTU in use.
-    fn mtu(&self) -> u32 {
+    /// Returns the MTU in use; `None` until the interface has existed.
+    fn mtu(&self) -> Option<u32> {
         self.mtu
     }
 
@@ -263,21 +286,27 @@ impl Followed {
         if self.index == Some(index) {
             self.index = None;
             log.warn(format_args!(
-                "{}: interface gone; keeping MTU {}",
-                self.name, self.mtu
+                "{}: interface gone; {}",
+                self.name,
+                Kept(self.mtu)
             ));
         }
     }
 
-    /// An interface called `name` exists with `index`; returns true when it is ours coming
-    /// back (the caller then reads its MTU).
+    /// An interface called `name` exists with `index`; returns true when it is ours, coming
+    /// back or there for the first time (the caller then reads its MTU).
     fn arrived(&mut self, index: u32, name: Option<&str>, log: &mut Log) -> bool {
         if self.index.is_some() || name != Some(self.name.as_str()) {
             return false;
         }
         self.index = Some(index);
+        let how = if self.mtu.is_some() {
+            "back"
+        } else {
+            "appeared"
+        };
         log.info(format_args!(
-            "{}: interface back (index {index})",
+            "{}: interface {how} (index {index})",
             self.name
         ));
         true
@@ -325,10 +354,11 @@ impl Followed {
         }
     }
 
-    /// Uses `latest` from now on; returns it when it differs from the MTU in use.
+    /// Uses `latest` from now on; returns it when it differs from the MTU in use, or there
+    /// was none.
     fn update(&mut self, latest: Option<u32>) -> Option<u32> {
-        let mtu = latest.filter(|&mtu| mtu != self.mtu)?;
-        self.mtu = mtu;
+        let mtu = latest.filter(|&mtu| Some(mtu) != self.mtu)?;
+        self.mtu = Some(mtu);
         Some(mtu)
     }
 
@@ -338,18 +368,31 @@ impl Followed {
         match found {
             Ok((index, mtu)) => {
                 self.index = Some(index);
-                self.mtu = mtu;
+                self.mtu = Some(mtu);
                 Some(mtu)
             }
             Err(error) => {
                 log.warn(format_args!(
-                    "{}: {}; keeping MTU {}",
+                    "{}: {}; {}",
                     self.name,
                     OsError(&error),
-                    self.mtu
+                    Kept(self.mtu)
                 ));
                 None
             }
+        }
+    }
+}
+
+/// Says what the daemon clamps to while the interface is not there: `keeping MTU 1492`, or
+/// `packets pass unchanged until it appears` when it has never been there.
+struct Kept(Option<u32>);
+
+impl fmt::Display for Kept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(mtu) => write!(f, "keeping MTU {mtu}"),
+            None => f.write_str("packets pass unchanged until it appears"),
         }
     }
 }
@@ -361,7 +404,7 @@ mod tests {
     #[test]
     fn follows_by_index_then_by_name() {
         let mut log = Log::stderr();
-        let mut eth = Followed::new("eth0", 3, 1500).unwrap();
+        let mut eth = Followed::new("eth0", Some((3, 1500))).unwrap();
         assert_eq!(eth.reported(3, Some(1400)), Some(1400));
         assert_eq!(eth.reported(4, Some(1400)), None, "another interface");
         assert_eq!(eth.update(Some(1400)), Some(1400));
@@ -370,7 +413,7 @@ mod tests {
         assert!(eth.exists(), "another interface went");
         eth.departed(3, &mut log);
         assert!(!eth.exists());
-        assert_eq!(eth.mtu(), 1400, "the last MTU stays");
+        assert_eq!(eth.mtu(), Some(1400), "the last MTU stays");
         assert_eq!(
             eth.reported(3, Some(9000)),
             None,
@@ -385,7 +428,7 @@ mod tests {
     #[test]
     fn notices_follow_the_interface() {
         let mut log = Log::stderr();
-        let mut eth = Followed::new("eth0", 3, 1500).unwrap();
+        let mut eth = Followed::new("eth0", Some((3, 1500))).unwrap();
         let unreadable = |_: &str| -> io::Result<u32> { panic!("no MTU read expected") };
         let present = |index, name, mtu| Notice::Present { index, name, mtu };
         assert_eq!(
@@ -417,6 +460,60 @@ mod tests {
         assert_eq!(eth.notice(Notice::Unreadable, &mut log, unreadable), None);
     }
 
+    #[test]
+    fn a_missing_interface_is_waited_for_other_failures_are_fatal() {
+        for errno in [libc::ENODEV, libc::ENXIO] {
+            let eth = Followed::start("ppp0", Err(io::Error::from_raw_os_error(errno)))
+                .unwrap_or_else(|f| panic!("{}", f.line));
+            assert_eq!((eth.exists(), eth.mtu()), (false, None), "errno {errno}");
+        }
+        let Err(fatal) = Followed::start("ppp0", Err(io::Error::from_raw_os_error(libc::EACCES)))
+        else {
+            panic!("EACCES is no missing interface");
+        };
+        assert_eq!(fatal.status, EX_OSERR);
+        assert!(
+            fatal.line.as_str().starts_with("-i ppp0: "),
+            "{}",
+            fatal.line
+        );
+        let found = Followed::start("ppp0", Ok((4, 1492))).unwrap_or_else(|f| panic!("{}", f.line));
+        assert_eq!((found.exists(), found.mtu()), (true, Some(1492)));
+    }
+
+    #[test]
+    fn a_waited_for_interface_appears_with_or_without_its_mtu() {
+        let mut log = Log::stderr();
+        let unreadable = |_: &str| -> io::Result<u32> { panic!("no MTU read expected") };
+        let present = |index, name, mtu| Notice::Present { index, name, mtu };
+        // rtnetlink's RTM_NEWLINK carries the MTU.
+        let mut ppp = Followed::new("ppp0", None).unwrap();
+        assert_eq!(
+            ppp.notice(present(4, Some("ppp1"), Some(1492)), &mut log, unreadable),
+            None,
+            "another name"
+        );
+        assert_eq!(
+            ppp.notice(present(5, None, Some(1492)), &mut log, unreadable),
+            None,
+            "an index nobody named"
+        );
+        let latest = ppp.notice(present(6, Some("ppp0"), Some(1492)), &mut log, unreadable);
+        assert_eq!(latest, Some(1492));
+        assert_eq!(ppp.update(latest), Some(1492), "the first MTU is a change");
+        assert_eq!((ppp.exists(), ppp.mtu()), (true, Some(1492)));
+        // FreeBSD's RTM_IFANNOUNCE does not: it is read.
+        let mut tun = Followed::new("tun0", None).unwrap();
+        let latest = tun.notice(present(7, Some("tun0"), None), &mut log, |name| {
+            assert_eq!(name, "tun0");
+            Ok(1420)
+        });
+        assert_eq!(tun.update(latest), Some(1420));
+        // Gone again: it keeps the MTU it had.
+        tun.departed(7, &mut log);
+        assert_eq!((tun.exists(), tun.mtu()), (false, Some(1420)));
+    }
+
     /// A notification socket that replays `READS` and answers look-ups from `LOOK_UP`. State
     /// is per thread, so per test.
     struct Replay(std::fs::File);
@@ -425,6 +522,8 @@ mod tests {
         static READS: std::cell::RefCell<Vec<io::Result<Option<Vec<Notice<'static>>>>>> =
             const { std::cell::RefCell::new(Vec::new()) };
         static LOOK_UP: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((3, 1500)) };
+        /// The interface does not exist: look-ups fail with ENODEV.
+        static MISSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         static LOOK_UPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
         static DATAGRAMS: std::cell::RefCell<Vec<Vec<Notice<'static>>>> =
             const { std::cell::RefCell::new(Vec::new()) };
@@ -465,14 +564,21 @@ mod tests {
             notices.into_iter().for_each(&mut notice);
         }
 
+        fn impossible_name(name: &str) -> Option<&'static str> {
+            name.contains('!').then_some("no '!' here")
+        }
+
         fn look_up(name: &str) -> io::Result<(u32, u32)> {
             assert_eq!(name, "eth0");
             LOOK_UPS.set(LOOK_UPS.get() + 1);
+            if MISSING.get() {
+                return Err(io::Error::from_raw_os_error(libc::ENODEV));
+            }
             Ok(LOOK_UP.get())
         }
 
-        fn mtu(_: &str) -> io::Result<u32> {
-            Ok(LOOK_UP.get().1)
+        fn mtu(name: &str) -> io::Result<u32> {
+            Self::look_up(name).map(|found| found.1)
         }
     }
 
@@ -485,7 +591,7 @@ mod tests {
         let mut log = Log::stderr();
         let (mut watch, mtu) =
             MtuWatch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
-        assert_eq!(mtu, 1500);
+        assert_eq!(mtu, Some(1500));
         let mut buf = [0u8; 16];
         let mtu_notice = |mtu| Notice::Present {
             index: 3,
@@ -567,19 +673,68 @@ mod tests {
     #[test]
     fn lookups_and_rereads() {
         let mut log = Log::stderr();
-        let mut eth = Followed::new("eth0", 3, 1500).unwrap();
+        let mut eth = Followed::new("eth0", Some((3, 1500))).unwrap();
         let gone = || Err(io::Error::from_raw_os_error(libc::ENODEV));
         assert_eq!(eth.looked_up(gone()), None);
         assert!(!eth.exists());
         assert_eq!(eth.reread(gone(), &mut log), None);
-        assert_eq!(eth.mtu(), 1500);
+        assert_eq!(eth.mtu(), Some(1500));
         assert_eq!(eth.reread(Ok((9, 1492)), &mut log), Some(1492));
-        assert_eq!((eth.exists(), eth.mtu()), (true, 1492));
+        assert_eq!((eth.exists(), eth.mtu()), (true, Some(1492)));
         assert_eq!(
             eth.reread(Ok((9, 1492)), &mut log),
             Some(1492),
             "logged even unchanged"
         );
-        assert!(Followed::new("sixteen-bytes-xx", 1, 1500).is_none());
+        assert!(Followed::new("sixteen-bytes-xx", Some((1, 1500))).is_none());
+    }
+
+    /// Started before its interface exists: no MTU, then the MTU of the interface once a
+    /// notification names it; SIGHUP meanwhile says packets pass unchanged.
+    #[test]
+    fn watch_opened_before_its_interface_waits_then_takes_its_mtu() {
+        let mut log = Log::stderr();
+        MISSING.set(true);
+        let (mut watch, mtu) =
+            MtuWatch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
+        assert_eq!(mtu, None);
+        assert_eq!(watch.reread(&mut log), None, "still not there");
+        let mut buf = [0u8; 16];
+        replay(vec![Ok(Some(vec![Notice::Present {
+            index: 4,
+            name: Some("eth1"),
+            mtu: Some(9000),
+        }]))]);
+        assert_eq!(watch.read(&mut buf, &mut log), None, "another interface");
+        MISSING.set(false);
+        LOOK_UP.set((5, 1300));
+        replay(vec![Ok(Some(vec![Notice::Present {
+            index: 5,
+            name: Some("eth0"),
+            mtu: Some(1300),
+        }]))]);
+        assert_eq!(watch.read(&mut buf, &mut log), Some(1300));
+        replay(vec![Ok(Some(vec![Notice::Present {
+            index: 5,
+            name: None,
+            mtu: Some(1280),
+        }]))]);
+        assert_eq!(
+            watch.read(&mut buf, &mut log),
+            Some(1280),
+            "followed by index"
+        );
+    }
+
+    #[test]
+    fn a_name_the_system_cannot_have_is_refused_with_ex_noinput() {
+        let Err(fatal) = MtuWatch::<Replay>::open("eth!0") else {
+            panic!("an impossible name was accepted");
+        };
+        assert_eq!(fatal.status, EX_NOINPUT);
+        assert_eq!(
+            fatal.line.as_str(),
+            "-i eth!0: cannot be an interface name: no '!' here"
+        );
     }
 }

@@ -77,7 +77,8 @@ pub trait Backend: Sized {
 /// What the loop knows about each packet: the limits, the direction rule, the counters and
 /// where lines go.
 pub struct Handler {
-    limits: Limits,
+    /// `None` until the `-i` interface has existed: there is no MTU to clamp to yet.
+    limits: Option<Limits>,
     both: bool,
     verbose: bool,
     counters: Counters,
@@ -87,8 +88,9 @@ pub struct Handler {
 
 impl Handler {
     /// Returns a handler that clamps to `limits`, inbound packets too when `both` (`-b`), and
-    /// logs every clamp when `verbose` (`-v`).
-    pub fn new(limits: Limits, both: bool, verbose: bool, log: Log) -> Handler {
+    /// logs every clamp when `verbose` (`-v`). Without limits (an `-i` interface that does not
+    /// exist yet) packets pass unchanged, counted as `no-interface`, until [`Handler::set_mtu`].
+    pub fn new(limits: Option<Limits>, both: bool, verbose: bool, log: Log) -> Handler {
         Handler {
             limits,
             both,
@@ -106,7 +108,11 @@ impl Handler {
             self.counters.count(Event::SkippedInbound);
             return false;
         }
-        let outcome = clamp(packet, self.limits);
+        let Some(limits) = self.limits else {
+            self.counters.count(Event::NoInterface);
+            return false;
+        };
+        let outcome = clamp(packet, limits);
         self.counters.record(outcome);
         let Outcome::Clamped { from, to } = outcome else {
             return false;
@@ -152,8 +158,8 @@ impl Handler {
         self.log = log;
     }
 
-    /// Returns the limits in use.
-    pub fn limits(&self) -> Limits {
+    /// Returns the limits in use; `None` while waiting for the `-i` interface.
+    pub fn limits(&self) -> Option<Limits> {
         self.limits
     }
 
@@ -167,9 +173,9 @@ impl Handler {
     }
 
     /// Uses the limits for `mtu` from now on and logs them, naming `interface`.
-    fn set_mtu(&mut self, interface: &str, mtu: u32) {
-        self.limits = limits_for(mtu);
-        let limits = self.limits;
+    pub fn set_mtu(&mut self, interface: &str, mtu: u32) {
+        let limits = limits_for(mtu);
+        self.limits = Some(limits);
         self.log.info(format_args!(
             "{interface}: MTU {mtu}, {}",
             LimitsShown(limits)
@@ -339,17 +345,21 @@ pub enum Event {
     /// A packet whose message could not be read whole was handed back to be queued again
     /// (NFQUEUE `NF_REPEAT`), rather than passed unclamped.
     Repeated,
+    /// A packet passed unchanged because the `-i` interface has not existed yet, so there is
+    /// no MTU to clamp to.
+    NoInterface,
 }
 
 impl Event {
     /// Every event, in declaration order; `ALL[e.index()] == e`.
-    pub const ALL: [Event; 6] = [
+    pub const ALL: [Event; 7] = [
         Event::SkippedInbound,
         Event::MalformedMessage,
         Event::TruncatedCopy,
         Event::SendError,
         Event::RecvError,
         Event::Repeated,
+        Event::NoInterface,
     ];
 
     /// Returns the short name used in the summary line.
@@ -362,6 +372,7 @@ impl Event {
             Event::SendError => "send-error",
             Event::RecvError => "recv-error",
             Event::Repeated => "repeated",
+            Event::NoInterface => "no-interface",
         }
     }
 

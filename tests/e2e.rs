@@ -573,6 +573,79 @@ fn daemon_i_interface_gone_keeps_mtu_then_followed_back_and_sighup_rereads() {
     );
 }
 
+/// `-i` on an interface that does not exist yet, as a PPP or VPN link appears only once it is
+/// up: the daemon starts and says it waits; SYNs pass byte for byte, counted as
+/// `no-interface`; once the interface is created with MTU 1300, the next SYN is clamped to it.
+/// The interface is a spare veth pair inside r (the dummy driver may be missing): the daemon
+/// follows it by name whether it carries the traffic or not.
+#[test]
+fn daemon_i_missing_interface_waited_for_syns_pass_unchanged_then_clamped_once_it_appears() {
+    require_netns!();
+    let topology = Topology::new();
+    let daemon = Clamper::daemon(&["-i", "dum0"])
+        .install(&topology)
+        .expect("a daemon");
+    let waiting = "waiting for interface dum0: packets pass unchanged until it appears";
+    assert!(
+        daemon.wait_for_line(|l| l.contains(waiting)),
+        "{}",
+        daemon.log().join("\n")
+    );
+    for family in FAMILIES {
+        let _listener = listen(&topology.b, family.b_port(PORT));
+        let into_r = Capture::open(&topology.r, R_A_IF);
+        let at_b = Capture::open(&topology.b, B_IF);
+        let _stream = connect(&topology.a, family.b_port(PORT))
+            .unwrap_or_else(|e| panic!("{family:?} connect a -> b: {e}"));
+        let sent = only(&into_r.received_syns(), "SYN entering r").clone();
+        let arrived = only(&at_b.received_syns(), "SYN at b").clone();
+        assert_eq!(arrived.mss(), unclamped(family), "SYN at b: {arrived}");
+        assert_eq!(
+            arrived.tcp, sent.tcp,
+            "r changed the SYN:\n  {sent}\n  {arrived}"
+        );
+    }
+    // Every packet queued so far (both families' SYN and SYN-ACK, and any retransmission)
+    // passed for want of an interface, and none went through the core.
+    let queued = u64::from(daemon.queue_stats().id_sequence);
+    assert!(queued >= 4, "only {queued} packets queued");
+    assert_eq!(daemon.counter("no-interface"), queued);
+    assert_eq!(daemon.report().packets, 0, "the core saw packets");
+
+    topology.exec(
+        &topology.r,
+        &[
+            "ip", "link", "add", "dum0", "mtu", "1300", "type", "veth", "peer", "name", "dum1",
+        ],
+    );
+    // Logged once the limits are in use: every SYN after it must be clamped.
+    let limits = "dum0: MTU 1300, MSS limit 1260 (IPv4), 1240 (IPv6)";
+    assert!(
+        daemon.wait_for_line(|l| l.ends_with(limits)),
+        "{}",
+        daemon.log().join("\n")
+    );
+    assert!(
+        daemon
+            .log()
+            .iter()
+            .any(|l| l.contains("dum0: interface appeared (index ")),
+        "{}",
+        daemon.log().join("\n")
+    );
+    for family in FAMILIES {
+        let Handshake { syn, syn_ack } = handshake(&topology, family);
+        assert_eq!(syn.mss(), family.mss_for_mtu(1300), "SYN at b: {syn}");
+        assert!(syn.checksum_valid(), "SYN at b: {syn}");
+        assert_eq!(
+            syn_ack.mss(),
+            family.mss_for_mtu(1300),
+            "SYN-ACK at a: {syn_ack}"
+        );
+    }
+    assert_eq!(daemon.counter("no-interface"), queued, "no more passed");
+}
+
 // ---- 5. Outbound hooks only, unless -b ---------------------------------------------------
 
 /// The daemon fed from r's PREROUTING (an inbound hook): the SYN at b and the SYN-ACK at a.

@@ -260,7 +260,7 @@ impl<S: DivertSocket> Backend for Divert<S> {
 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     //! The loop against [`Kernel`], a double of FreeBSD 14's divert socket. Each behaviour it
     //! imitates names its source in sys/netinet/ip_divert.c, kern/uipc_sockbuf.c or
     //! kern/uipc_socket.c (FreeBSD 14/15 main).
@@ -272,11 +272,12 @@ mod tests {
     use std::collections::VecDeque;
     use std::os::fd::BorrowedFd;
     use std::rc::Rc;
+    use tcpmssd_core::Limits;
 
     /// Linux connect() SYN to 198.51.100.2:9, captured with tcpdump (the IPv4 payload of
     /// tcpmssd-wire's nfqueue.rs, PACKET_V4): MSS 1460 at bytes 42..44.
     #[rustfmt::skip]
-    const SYN_V4: [u8; 60] = [
+    pub(in crate::freebsd) const SYN_V4: [u8; 60] = [
         0x45, 0x00, 0x00, 0x3c, // IPv4, IHL 5, total length 60
         0x79, 0x30, 0x40, 0x00, // id, DF
         0x40, 0x06, 0x6d, 0x21, // TTL 64, TCP, header checksum
@@ -657,9 +658,14 @@ mod tests {
 
     impl Daemon {
         fn start(kernel: Kernel, both: bool) -> Daemon {
+            Daemon::start_with(kernel, both, Some(limits_for(MTU)))
+        }
+
+        /// `limits`: `None` for a daemon waiting for its `-i` interface.
+        fn start_with(kernel: Kernel, both: bool, limits: Option<Limits>) -> Daemon {
             let kernel = Rc::new(RefCell::new(kernel));
             NEXT.set(Some(Rc::clone(&kernel)));
-            let mut handler = Handler::new(limits_for(MTU), both, false, Log::stderr());
+            let mut handler = Handler::new(limits, both, false, Log::stderr());
             let mut buf = vec![0u8; crate::run::PACKET_BUF_LEN];
             let path = Divert::<FakeDivert>::open(PORT, &mut buf, &mut handler)
                 .unwrap_or_else(|fatal| panic!("{}", fatal.line));
@@ -729,6 +735,27 @@ mod tests {
             RULE + 1,
             "ipfw goes on after the divert rule"
         );
+    }
+
+    /// Waiting for the `-i` interface: every SYN goes back byte for byte, with its address,
+    /// counted as `no-interface` (inbound ones without -b stay `skipped-inbound`).
+    #[test]
+    fn without_an_mtu_yet_syns_go_back_unchanged_counted_no_interface() {
+        let mut daemon = Daemon::start_with(Kernel::new(), false, None);
+        assert!(daemon.kernel().divert(&SYN_V4, Some("em0"), false));
+        assert!(daemon.kernel().divert(&SYN_V6, None, false));
+        assert!(daemon.kernel().divert(&SYN_V4, Some("ng0"), true));
+        daemon.pass_batch();
+        let k = daemon.kernel();
+        assert_eq!(k.sent.len(), 3, "every packet goes back");
+        assert_eq!(k.sent[0].packet, SYN_V4);
+        assert_eq!(k.sent[1].packet, SYN_V6);
+        assert_eq!(k.sent[2].packet, SYN_V4);
+        assert!(k.sent[0].outbound && !k.sent[2].outbound);
+        drop(k);
+        assert_eq!(daemon.event(Event::NoInterface), 2);
+        assert_eq!(daemon.event(Event::SkippedInbound), 1);
+        assert_eq!(daemon.handler.counters().packets(), 0, "the core saw none");
     }
 
     #[test]

@@ -123,8 +123,10 @@ mod tests {
     //! (host byte order), so these tests run on little-endian hosts only.
 
     use super::*;
+    use crate::freebsd::divert::tests::SYN_V4;
     use crate::log::Log;
     use crate::mtu::MtuWatch;
+    use crate::run::{Event, Handler};
     use crate::sys::clock::Moment;
     use std::cell::RefCell;
     use std::collections::VecDeque;
@@ -180,6 +182,25 @@ mod tests {
         Socket,
         /// rt_dispatch() → netisr_queue() failed: dropped before any socket sees it.
         NetisrDrop,
+    }
+
+    /// `ifconfig <name> create` (a cloned tun, ng or wg interface): `if_attach_internal()`
+    /// announces it with `rt_ifannouncemsg(ifp, IFAN_ARRIVAL)`, a 24-byte if_announcemsghdr
+    /// (sys/net/if.h) that names it but carries no MTU; the message goes `how`.
+    fn create(name: &'static str, index: u16, mtu: u32, how: Delivery) {
+        let mut m = vec![0u8; 24];
+        m[0..2].copy_from_slice(&24u16.to_le_bytes()); // ifan_msglen
+        m[2] = 5; // RTM_VERSION
+        m[3] = 0x11; // RTM_IFANNOUNCE
+        m[4..6].copy_from_slice(&index.to_le_bytes()); // ifan_index
+        m[6..6 + name.len()].copy_from_slice(name.as_bytes()); // ifan_name, NUL-padded
+        m[22..24].copy_from_slice(&0u16.to_le_bytes()); // ifan_what IFAN_ARRIVAL
+        KERNEL.with_borrow_mut(|k| {
+            k.interfaces.push((name, index, mtu));
+            if how == Delivery::Socket {
+                k.append(m);
+            }
+        });
     }
 
     fn set_mtu(name: &str, mtu: u32, how: Delivery) {
@@ -268,7 +289,7 @@ mod tests {
     fn watch() -> MtuWatch<Routes<Rtsock>> {
         let (watch, mtu) =
             MtuWatch::<Routes<Rtsock>>::open("ng0").unwrap_or_else(|f| panic!("{}", f.line));
-        assert_eq!(mtu, 1492);
+        assert_eq!(mtu, Some(1492));
         watch
     }
 
@@ -353,5 +374,62 @@ mod tests {
         let before = look_ups();
         assert_eq!(watch.read(&mut buf, &mut log), Some(1300));
         assert_eq!(look_ups(), before + 1);
+    }
+
+    /// `-i tun0` before tun0 exists (a VPN whose device is created once it connects): the
+    /// daemon starts without an MTU, and a SYN passes unchanged, counted as `no-interface`;
+    /// `ifconfig tun0 create` announces it (RTM_IFANNOUNCE, no MTU in it), the watch reads its
+    /// MTU, and the next SYN is clamped to it.
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn an_interface_created_after_start_is_waited_for_then_clamped_to() {
+        let (mut watch, mtu) =
+            MtuWatch::<Routes<Rtsock>>::open("tun0").unwrap_or_else(|f| panic!("{}", f.line));
+        assert_eq!(mtu, None, "tun0 does not exist yet");
+        let mut handler = Handler::new(None, false, false, Log::stderr());
+        let mut syn = SYN_V4;
+        assert!(
+            !handler.packet(&mut syn, true),
+            "no MTU: nothing to clamp to"
+        );
+        assert_eq!(syn, SYN_V4, "passed byte for byte");
+        assert_eq!(handler.counters().events(Event::NoInterface), 1);
+
+        let mut buf = vec![0u8; 2048];
+        let mut log = Log::stderr();
+        set_mtu("em0", 9000, Delivery::Socket);
+        assert_eq!(watch.read(&mut buf, &mut log), None, "another interface");
+        create("tun0", 7, 1420, Delivery::Socket);
+        let mtu = watch
+            .read(&mut buf, &mut log)
+            .expect("tun0's MTU, read on arrival");
+        assert_eq!(mtu, 1420);
+        handler.set_mtu(watch.interface(), mtu);
+        assert!(handler.packet(&mut syn, true));
+        assert_eq!(
+            u16::from_be_bytes([syn[42], syn[43]]),
+            1380,
+            "MSS 1460 -> 1420 - 40"
+        );
+        assert_eq!(handler.counters().events(Event::NoInterface), 1);
+        // From now on it is followed by index, as any interface.
+        set_mtu("tun0", 1400, Delivery::Socket);
+        assert_eq!(watch.read(&mut buf, &mut log), Some(1400));
+    }
+
+    /// The announcement of the awaited interface lost in the netisr queue: the periodic
+    /// re-read finds the interface and its MTU.
+    #[test]
+    fn an_arrival_lost_in_the_netisr_queue_is_caught_by_the_periodic_reread() {
+        let (mut watch, mtu) =
+            MtuWatch::<Routes<Rtsock>>::open("wg0").unwrap_or_else(|f| panic!("{}", f.line));
+        assert_eq!(mtu, None);
+        let opened = Moment::now();
+        let mut log = Log::stderr();
+        let mut buf = vec![0u8; 2048];
+        create("wg0", 8, 1420, Delivery::NetisrDrop);
+        assert_eq!(watch.read(&mut buf, &mut log), None, "nothing arrived");
+        let later = opened + REREAD_EVERY + Duration::from_secs(1);
+        assert_eq!(watch.check(later, &mut log), Some(1420));
     }
 }

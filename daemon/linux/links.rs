@@ -35,6 +35,22 @@ impl LinkEvents for Links {
         Ok(Links(socket))
     }
 
+    /// The kernel's `dev_valid_name()` (net/core/dev.c) refuses, beyond what the command line
+    /// refuses: "." and "..", ':' and byte 0xA0, which its `isspace()` counts as white space
+    /// (lib/ctype.c). SIOCGIFMTU would answer for "eth0:1" as for eth0 (dev_ioctl() cuts the
+    /// name at ':'), but no link notification ever carries that name.
+    fn impossible_name(name: &str) -> Option<&'static str> {
+        if name == "." || name == ".." {
+            Some("Linux names no interface \".\" or \"..\"")
+        } else if name.contains(':') {
+            Some("':' marks an address label on Linux; name the interface itself")
+        } else if name.as_bytes().contains(&0xa0) {
+            Some("Linux takes byte 0xA0 for white space in interface names")
+        } else {
+            None
+        }
+    }
+
     fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
         let received = self.0.recv(buf, true)?;
         // Link notifications come from the kernel only; another process could forge one.
@@ -68,6 +84,9 @@ impl LinkEvents for Links {
 #[cfg(test)]
 mod tests {
     use tcpmssd_wire::rtnetlink::{get_link_request, messages, Item, LinkKind};
+
+    use super::Links;
+    use crate::mtu::LinkEvents;
 
     use crate::sys::interface;
     use crate::sys::linux::netlink::Socket;
@@ -106,5 +125,25 @@ mod tests {
                 seq: 6
             })
         );
+    }
+
+    /// What `ip link add NAME type veth ...` refuses with EINVAL (checked by hand on Linux
+    /// 6.x), and what it takes.
+    #[test]
+    fn names_the_kernel_refuses_are_impossible_others_are_not() {
+        for name in [".", "..", "eth0:1", ":", "a\u{e0}"] {
+            assert!(Links::impossible_name(name).is_some(), "{name:?}");
+        }
+        for name in [
+            "ppp0",
+            "pppoe-wan",
+            "wg0",
+            "...",
+            "a.b",
+            "a\u{e1}",
+            "eth0.1",
+        ] {
+            assert_eq!(Links::impossible_name(name), None, "{name:?}");
+        }
     }
 }
