@@ -43,10 +43,6 @@ impl PidfileDir {
         std::fs::create_dir(&dir).expect("temp dir");
         PidfileDir(dir)
     }
-
-    fn pidfile(&self) -> PathBuf {
-        self.0.join("tcpmssd.pid")
-    }
 }
 
 impl Drop for PidfileDir {
@@ -75,7 +71,7 @@ fn impossible_interface_names_exit_66_in_the_foreground() {
 #[test]
 fn impossible_interface_name_exits_66_when_detaching_and_leaves_no_pidfile() {
     let dir = PidfileDir::new("iface");
-    let pidfile = dir.pidfile();
+    let pidfile = dir.0.join("tcpmssd.pid");
     let (name, why) = IMPOSSIBLE[1];
     let output = run(&["-p", "1", "-i", name, "-P", pidfile.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&output.stderr);
