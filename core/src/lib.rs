@@ -154,8 +154,9 @@ pub fn clamp(packet: &mut [u8], limits: Limits) -> Outcome {
 
 /// Clamps the MSS options of an IPv6 packet.
 // Out of line: the extension-header walk needs registers that IPv4 packets should not
-// have to save.
-#[inline(never)]
+// have to save. Inline on BPF, where the verifier refuses to read the register an
+// out-of-line function returns `Outcome` in: `Unchanged` leaves part of it unwritten.
+#[cfg_attr(not(target_arch = "bpf"), inline(never))]
 fn clamp_ipv6(packet: &mut [u8], max_mss: u16) -> Outcome {
     match ipv6::segment_mut(packet) {
         Ok(segment) => tcp::clamp_segment(segment, max_mss),

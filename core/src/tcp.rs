@@ -101,7 +101,8 @@ pub fn syn_options(segment: &mut [u8]) -> Result<(&mut [u8; HEADER_LEN], &mut [u
 /// Lowers every MSS option above `max_mss` in the options of a SYN, `fixed` being the 20
 /// bytes before them, whose checksum it updates.
 // Out of line: only SYNs get here, and the callers' early exits should not pay for it.
-#[inline(never)]
+// Inline on BPF, as `clamp_ipv6` (lib.rs) says why.
+#[cfg_attr(not(target_arch = "bpf"), inline(never))]
 pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) -> Outcome {
     // Linux, Windows, macOS and the BSDs all send MSS as the first option, and the options
     // after it in a few fixed layouts that hold no other MSS: such a SYN needs no walk.
@@ -117,7 +118,8 @@ pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: 
 
 /// Lowers every MSS option above `max_mss`, walking the options one by one.
 // Out of line: the walk needs registers that the known layouts' path should not save.
-#[inline(never)]
+// Inline on BPF, as `clamp_ipv6` (lib.rs) says why.
+#[cfg_attr(not(target_arch = "bpf"), inline(never))]
 fn walk_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) -> Outcome {
     let mut saw_mss = false;
     let mut first_lowered = None;
