@@ -57,7 +57,9 @@
     clippy::unimplemented
 )]
 
+mod changes;
 mod checksum;
+mod ethernet;
 mod ipv4;
 mod ipv6;
 mod outcome;
@@ -65,6 +67,7 @@ mod tcp;
 
 use core::net::{IpAddr, SocketAddr};
 
+pub use changes::{Changes, Words};
 pub use outcome::{Outcome, Reason};
 
 const PROTOCOL_TCP: u8 = 6;
@@ -143,7 +146,7 @@ impl Limits {
 pub fn clamp(packet: &mut [u8], limits: Limits) -> Outcome {
     match packet.first().map(|byte| byte >> 4) {
         Some(4) => match ipv4::segment_mut(packet).and_then(tcp::syn_options) {
-            Ok((fixed, options)) => tcp::clamp_options(fixed, options, limits.ipv4_mss),
+            Ok((fixed, options)) => tcp::clamp_options::<()>(fixed, options, limits.ipv4_mss).0,
             Err(reason) => Outcome::Unchanged(reason),
         },
         Some(6) => clamp_ipv6(packet, limits.ipv6_mss),
@@ -172,6 +175,100 @@ pub fn clamp_tcp(segment: &mut [u8], max_mss: u16) -> Outcome {
     tcp::clamp_segment(segment, max_mss)
 }
 
+/// Clamps the MSS options of an IP packet of `packet_len` bytes of which `prefix` holds the
+/// first ones, and says where it wrote.
+///
+/// The incremental checksum update needs no payload, so the prefix need only hold every
+/// header through the end of the TCP options: a TCP Fast Open SYN carrying data, or an IPv6
+/// SYN behind a long extension chain, is clamped from its first bytes. Headers that run
+/// past the prefix but not past the packet leave it unchanged as
+/// [`ShortPrefix`](Reason::ShortPrefix); a length field past `packet_len` is truncation, as
+/// for [`clamp`]. Bytes of `prefix` past `packet_len` are not the packet's and stay as they
+/// are. With the whole packet at hand (`packet_len` = `prefix.len()`) the outcome and the
+/// bytes are [`clamp`]'s.
+///
+/// [`Changes`] comes with every [`Outcome::Clamped`]: the TCP segment's place and the
+/// 16-bit words written, for a caller that copies them into the packet and updates its
+/// checksum itself; the prefix's own checksum field is updated as [`clamp`] does it.
+#[must_use]
+pub fn clamp_prefix(
+    prefix: &mut [u8],
+    packet_len: usize,
+    limits: Limits,
+) -> (Outcome, Option<Changes>) {
+    let prefix = match prefix.get_mut(..packet_len) {
+        Some(packet) => packet,
+        None => prefix,
+    };
+    let (located, max_mss) = match prefix.first().map(|byte| byte >> 4) {
+        Some(4) => (ipv4::segment(prefix, packet_len), limits.ipv4_mss),
+        Some(6) => (ipv6::segment(prefix, packet_len), limits.ipv6_mss),
+        Some(_) => return (Outcome::Unchanged(Reason::NotIp), None),
+        None => {
+            let reason = Reason::missing(Reason::TruncatedIp, 1, packet_len);
+            return (Outcome::Unchanged(reason), None);
+        }
+    };
+    let segment = match located {
+        Ok(segment) => segment,
+        Err(reason) => return (Outcome::Unchanged(reason), None),
+    };
+    // The segment as far as the prefix holds it; none of it when the IP header or its
+    // extensions already run past the prefix.
+    let held_end = segment.end.min(prefix.len());
+    let Some(held) = prefix.get_mut(segment.start..held_end) else {
+        return (Outcome::Unchanged(Reason::ShortPrefix), None);
+    };
+    // At most the packet's length: no overflow (`segment` checked start <= end).
+    let segment_len = segment.end.wrapping_sub(segment.start);
+    match tcp::syn_options_in_prefix(held, segment_len) {
+        Ok((fixed, options)) => {
+            match tcp::clamp_options::<changes::WordMask>(fixed, options, max_mss) {
+                (outcome @ Outcome::Clamped { .. }, words) => {
+                    (outcome, Some(Changes::new(segment, words)))
+                }
+                (outcome, _) => (outcome, None),
+            }
+        }
+        Err(reason) => (Outcome::Unchanged(reason), None),
+    }
+}
+
+/// Clamps the MSS options of the IP packet in an Ethernet frame of `frame_len` bytes of
+/// which `frame` holds the first ones, and says where it wrote.
+///
+/// The EtherType must be IPv4 (0x0800) or IPv6 (0x86dd), after at most two VLAN tags
+/// (802.1Q 0x8100 or 802.1ad 0x88a8, in either place); anything else is left unchanged
+/// with its reason, as is a packet whose version nibble is not the EtherType's. The IP
+/// packet is then clamped as [`clamp_prefix`] does it, and the [`Changes`] count from the
+/// frame's first byte. With the whole frame at hand, `frame_len` is `frame.len()`; the
+/// outcome and the packet's bytes are then [`clamp`]'s on the packet alone.
+#[must_use]
+pub fn clamp_ethernet(
+    frame: &mut [u8],
+    frame_len: usize,
+    limits: Limits,
+) -> (Outcome, Option<Changes>) {
+    let frame = match frame.get_mut(..frame_len) {
+        Some(frame) => frame,
+        None => frame,
+    };
+    let (ip_start, version) = match ethernet::ip_start(frame, frame_len) {
+        Ok(found) => found,
+        Err(reason) => return (Outcome::Unchanged(reason), None),
+    };
+    // `ip_start` read the EtherType just before `ip_start`, so it is within the frame.
+    let Some(packet) = frame.get_mut(ip_start..) else {
+        return (Outcome::Unchanged(Reason::TruncatedFrame), None);
+    };
+    if packet.first().is_some_and(|&byte| byte >> 4 != version) {
+        return (Outcome::Unchanged(Reason::NotIp), None);
+    }
+    let packet_len = frame_len.saturating_sub(ip_start);
+    let (outcome, changes) = clamp_prefix(packet, packet_len, limits);
+    (outcome, changes.map(|changes| changes.shifted(ip_start)))
+}
+
 /// Returns the source and destination (address and port) of a TCP packet, for log lines;
 /// `None` when the packet is not TCP or too short to say.
 #[must_use]
@@ -180,7 +277,7 @@ pub fn endpoints(packet: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
         Some(4) => {
             let (src, dst) = ipv4::addresses(packet)?;
             (
-                ipv4::segment(packet).ok()?,
+                ipv4::segment(packet, packet.len()).ok()?,
                 IpAddr::V4(src),
                 IpAddr::V4(dst),
             )
@@ -188,7 +285,7 @@ pub fn endpoints(packet: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
         Some(6) => {
             let (src, dst) = ipv6::addresses(packet)?;
             (
-                ipv6::segment(packet).ok()?,
+                ipv6::segment(packet, packet.len()).ok()?,
                 IpAddr::V6(src),
                 IpAddr::V6(dst),
             )
