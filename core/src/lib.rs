@@ -29,7 +29,9 @@
 //! # Contract
 //!
 //! - [`clamp`] takes one IPv4 or IPv6 packet (chosen by the version nibble) and the
-//!   [`Limits`] for each family; [`clamp_tcp`] takes a bare TCP segment and one limit.
+//!   [`Limits`] for each family; [`clamp_tcp`] takes a bare TCP segment and one limit;
+//!   [`clamp_prefix`] and [`clamp_ethernet`] (below) take the first bytes of a packet or an
+//!   Ethernet frame.
 //! - Only segments with SYN set and RST clear are touched. Every MSS option above the limit
 //!   is lowered to it, not only the first (receivers use the last one); an MSS is never
 //!   raised.
@@ -42,6 +44,47 @@
 //! - IPv4 options are skipped and non-first fragments left alone; IPv6 extension headers
 //!   are walked, at most [8](Reason::Ipv6ExtLimit); TCP behind AH or ESP is never touched.
 //! - [`endpoints`] gives the addresses and ports of a packet, for log lines.
+//!
+//! # Prefixes, frames and checksums applied elsewhere
+//!
+//! For packet paths that hold only the first bytes of a packet, have link headers in front
+//! of it, or must apply the checksum change themselves (a TC eBPF program: its skb's
+//! checksum may be partial, so it hands each changed word to `bpf_l4_csum_replace`):
+//!
+//! - [`clamp_prefix`] clamps an IP packet from a prefix that holds every header through the
+//!   end of the TCP options (the incremental update needs no payload), given the packet's
+//!   length: a TCP Fast Open SYN with its data, an IPv6 SYN behind a long extension chain.
+//!   A prefix too short for the headers is [`ShortPrefix`](Reason::ShortPrefix); with the
+//!   whole packet at hand the result is [`clamp`]'s.
+//! - [`clamp_ethernet`] does the same for an Ethernet frame, behind at most two VLAN tags
+//!   (802.1Q, 802.1ad); other frames are left alone with their reason.
+//! - Both return [`Changes`] with a clamp: where the TCP segment and its checksum are, and
+//!   which 16-bit words changed, so that a caller can write back just those words and update
+//!   the checksum its own way.
+//!
+//! ```
+//! use tcpmssd_core::{clamp_ethernet, Limits, Outcome};
+//!
+//! // The SYN above behind an 802.1Q tag, as a TC program on a VLAN trunk copies it.
+//! let mut frame = [
+//!     0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // MACs
+//!     0x81, 0x00, 0x00, 0x64, 0x08, 0x00,             // 802.1Q tag, VLAN 100; IPv4
+//!     0x45, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x40, 0x00, // IPv4, IHL 5, total length 44, DF
+//!     0x40, 0x06, 0xd4, 0x95, 198, 51, 100, 1,        // TTL 64, TCP, header checksum, source
+//!     203, 0, 113, 1,                                 // destination
+//!     0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, // ports 40000 -> 80, sequence 1
+//!     0x00, 0x00, 0x00, 0x00, 0x60, 0x02, 0xff, 0xff, // no ack, data offset 6, SYN, window
+//!     0x95, 0x5e, 0x00, 0x00,                         // checksum, urgent pointer
+//!     0x02, 0x04, 0x05, 0xb4,                         // MSS 1460
+//! ];
+//! let frame_len = frame.len(); // all of it at hand; a prefix of it would do
+//! let (outcome, changes) = clamp_ethernet(&mut frame, frame_len, Limits::from_mtu(1492));
+//! assert_eq!(outcome, Outcome::Clamped { from: 1460, to: 1452 });
+//! let changes = changes.expect("a clamp says where it wrote");
+//! assert_eq!(changes.segment(), 38..62);
+//! assert_eq!(changes.checksum_at(), 54); // the field holds the incremental update
+//! assert!(changes.words().eq([60]));     // the MSS value: 0x05b4 -> 0x05ac
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
