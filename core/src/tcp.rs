@@ -73,7 +73,7 @@ pub fn clamp_segment(segment: &mut [u8], max_mss: u16) -> Outcome {
 
 /// What the clamp notes of each MSS value it lowers, besides the outcome: nothing for
 /// `clamp`, the changed 16-bit words for the prefix entries. A type parameter, so that
-/// `clamp`'s instance is the code it was before there was anything to note.
+/// `clamp`'s instance (`()`) carries no noting at all.
 pub trait Record: Copy + Default {
     /// Notes that the MSS value `value_at` bytes into the options went from `from` to `to`.
     fn lowered(&mut self, value_at: usize, from: u16, to: u16);
@@ -136,7 +136,7 @@ pub fn syn_options_in_prefix(
 }
 
 /// Lowers every MSS option above `max_mss` in the options of a SYN, `fixed` being the 20
-/// bytes before them, whose checksum it updates.
+/// bytes before them, whose checksum it updates; returns the outcome and what `R` noted.
 // Out of line: only SYNs get here, and the callers' early exits should not pay for it.
 // Inline on BPF, as `clamp_ipv6` (lib.rs) says why.
 #[cfg_attr(not(target_arch = "bpf"), inline(never))]
