@@ -1,4 +1,5 @@
-//! Per-packet cost of `tcpmssd_core::clamp` against a no-parse baseline.
+//! Per-packet cost of `tcpmssd_core::clamp` against a no-parse baseline, and of the prefix
+//! and Ethernet entries (`clamp_prefix`, `clamp_ethernet`) that also say where they wrote.
 //!
 //! Each iteration handles a batch of packets, as a packet path does with what one read
 //! brings, and criterion reports the time per packet. Every outcome is tallied by reason,
@@ -17,7 +18,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
-use tcpmssd_core::{clamp, Limits, Outcome, Reason};
+use tcpmssd_core::{clamp, clamp_ethernet, clamp_prefix, Changes, Limits, Outcome, Reason};
 
 /// Packets per iteration: enough to make the loop's own cost vanish, few enough to stay in L1.
 const BATCH: usize = 32;
@@ -68,6 +69,24 @@ const ACK_V4: [u8; 52] = [
     0x01, 0x01, 0x08, 0x0a, 0x00, 0x01, 0x02, 0x04, 0x00, 0x05, 0x06, 0x07, // NOP NOP timestamps
 ];
 
+// LINUX_SYN_V4 behind an 802.1Q tag (VLAN 100), as a TC program on a VLAN trunk sees it.
+#[rustfmt::skip]
+const VLAN_HEADER: [u8; 18] = [
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // MACs (RFC 7042)
+    0x81, 0x00, 0x00, 0x64,                         // 802.1Q tag, VLAN 100
+    0x08, 0x00,                                     // EtherType IPv4
+];
+const VLAN_FRAME_LEN: usize = VLAN_HEADER.len() + LINUX_SYN_V4.len();
+
+/// Returns LINUX_SYN_V4 behind VLAN_HEADER.
+fn vlan_syn_v4() -> [u8; VLAN_FRAME_LEN] {
+    let mut frame = [0; VLAN_FRAME_LEN];
+    let (header, packet) = frame.split_at_mut(VLAN_HEADER.len());
+    header.copy_from_slice(&VLAN_HEADER);
+    packet.copy_from_slice(&LINUX_SYN_V4);
+    frame
+}
+
 /// Offsets a parser-free clamp of `LINUX_SYN_V4` would use: MSS value and TCP checksum.
 const MSS_VALUE: usize = 44;
 const TCP_CHECKSUM: usize = 36;
@@ -100,6 +119,18 @@ impl Tally {
             Outcome::Unchanged(reason) => self.unchanged[reason as usize % 16] += 1,
         }
     }
+
+    /// Records the outcome and reads the changes as a caller that writes them back does.
+    #[inline(always)]
+    fn record_with_changes(&mut self, (outcome, changes): (Outcome, Option<Changes>)) {
+        self.record(outcome);
+        if let Some(changes) = changes {
+            black_box(changes.checksum_at());
+            for at in changes.words() {
+                black_box(at);
+            }
+        }
+    }
 }
 
 /// Runs `batch` (which handles `BATCH` packets) `iterations` times and returns the time
@@ -117,6 +148,7 @@ struct Bench {
     limits: Limits,
     syns_v4: [[u8; 60]; BATCH],
     syns_v6: [[u8; 88]; BATCH],
+    vlan_syns_v4: [[u8; VLAN_FRAME_LEN]; BATCH],
     acks: [[u8; 52]; BATCH],
     tally: Tally,
 }
@@ -130,10 +162,13 @@ impl Bench {
             clamp(&mut ACK_V4.clone(), limits),
             Outcome::Unchanged(Reason::NotSyn)
         );
+        let (outcome, changes) = clamp_ethernet(&mut vlan_syn_v4(), VLAN_FRAME_LEN, limits);
+        assert!(outcome.is_clamped() && changes.is_some());
         Bench {
             limits,
             syns_v4: [LINUX_SYN_V4; BATCH],
             syns_v6: [SYN_V6_HOP_BY_HOP; BATCH],
+            vlan_syns_v4: [vlan_syn_v4(); BATCH],
             acks: [ACK_V4; BATCH],
             tally: Tally::default(),
         }
@@ -170,6 +205,29 @@ impl Bench {
         black_box(&mut self.syns_v6);
     }
 
+    /// The IPv4 SYN through `clamp_prefix`, whole, its changes read.
+    fn ipv4_syn_prefix_clamped(&mut self) {
+        for buffer in &mut self.syns_v4 {
+            *buffer = *black_box(&LINUX_SYN_V4);
+            let len = black_box(buffer.len());
+            self.tally
+                .record_with_changes(clamp_prefix(buffer, len, black_box(self.limits)));
+        }
+        black_box(&mut self.syns_v4);
+    }
+
+    /// The IPv4 SYN behind an 802.1Q tag through `clamp_ethernet`, its changes read.
+    fn vlan_ipv4_syn_clamped(&mut self) {
+        let frame = vlan_syn_v4();
+        for buffer in &mut self.vlan_syns_v4 {
+            *buffer = *black_box(&frame);
+            let len = black_box(buffer.len());
+            self.tally
+                .record_with_changes(clamp_ethernet(buffer, len, black_box(self.limits)));
+        }
+        black_box(&mut self.vlan_syns_v4);
+    }
+
     /// The ACK case without `clamp`: the loop and the tally alone, the floor under the ACK's
     /// figure. The outcome depends on each packet's first byte so that it is not hoisted.
     fn tally_only(&mut self) {
@@ -193,7 +251,7 @@ impl Bench {
 
 type Case = (&'static str, fn(&mut Bench));
 
-const CASES: [Case; 6] = [
+const CASES: [Case; 8] = [
     ("copy-only", Bench::copy_only),
     ("baseline-no-parse", Bench::baseline_no_parse),
     ("ipv4-syn-linux-clamped", Bench::ipv4_syn_linux_clamped),
@@ -203,6 +261,8 @@ const CASES: [Case; 6] = [
     ),
     ("ipv4-ack-fast-path", Bench::ipv4_ack_fast_path),
     ("tally-only", Bench::tally_only),
+    ("ipv4-syn-prefix-clamped", Bench::ipv4_syn_prefix_clamped),
+    ("vlan-ipv4-syn-clamped", Bench::vlan_ipv4_syn_clamped),
 ];
 
 fn per_packet(c: &mut Criterion) {

@@ -38,15 +38,17 @@ const_assert_eq!((MIN_IHL as usize).wrapping_mul(4), HEADER_LEN);
 /// The 13 low bits of flags/fragment offset; the top 3 are flags (RFC 791).
 const FRAGMENT_OFFSET_MASK: u16 = 0x1fff;
 
-/// Returns where the TCP segment lies in an IPv4 packet, or why there is none to clamp.
+/// Returns where the TCP segment lies in an IPv4 packet of `packet_len` bytes whose first
+/// bytes are `packet` (all of it, but for the prefix entries), or why there is none to clamp.
 ///
 /// The caller has read version 4 from the first byte. Bytes past the total length (link
-/// padding) are not part of the segment.
+/// padding) are not part of the segment. The segment may end past `packet` only when
+/// `packet_len` does.
 // Inlined into `clamp`, where the checks then cost a few compares each.
 #[inline(always)]
-pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
+pub fn segment(packet: &[u8], packet_len: usize) -> Result<Range<usize>, Reason> {
     let Some(header) = packet.first_chunk::<HEADER_LEN>() else {
-        return Err(Reason::TruncatedIp);
+        return Err(Reason::missing(Reason::TruncatedIp, HEADER_LEN, packet_len));
     };
     let ihl = header[field::VERSION_IHL] & 0x0f;
     if ihl < MIN_IHL {
@@ -61,7 +63,7 @@ pub fn segment(packet: &[u8]) -> Result<Range<usize>, Reason> {
     if total_len < header_len {
         return Err(Reason::MalformedIp);
     }
-    if total_len > packet.len() {
+    if total_len > packet_len {
         return Err(Reason::TruncatedIp);
     }
     let fragment_offset = u16::from_be_bytes([
@@ -96,7 +98,7 @@ fn not_tcp(protocol: u8) -> Reason {
 /// The caller has read version 4 from the first byte.
 #[inline(always)]
 pub fn segment_mut(packet: &mut [u8]) -> Result<&mut [u8], Reason> {
-    let range = segment(packet)?;
+    let range = segment(packet, packet.len())?;
     // `segment` checked header_len <= total_len <= packet.len(), so this always succeeds.
     packet.get_mut(range).ok_or(Reason::TruncatedIp)
 }

@@ -29,7 +29,9 @@
 //! # Contract
 //!
 //! - [`clamp`] takes one IPv4 or IPv6 packet (chosen by the version nibble) and the
-//!   [`Limits`] for each family; [`clamp_tcp`] takes a bare TCP segment and one limit.
+//!   [`Limits`] for each family; [`clamp_tcp`] takes a bare TCP segment and one limit;
+//!   [`clamp_prefix`] and [`clamp_ethernet`] (below) take the first bytes of a packet or an
+//!   Ethernet frame.
 //! - Only segments with SYN set and RST clear are touched. Every MSS option above the limit
 //!   is lowered to it, not only the first (receivers use the last one); an MSS is never
 //!   raised.
@@ -42,6 +44,47 @@
 //! - IPv4 options are skipped and non-first fragments left alone; IPv6 extension headers
 //!   are walked, at most [8](Reason::Ipv6ExtLimit); TCP behind AH or ESP is never touched.
 //! - [`endpoints`] gives the addresses and ports of a packet, for log lines.
+//!
+//! # Prefixes, frames and checksums applied elsewhere
+//!
+//! For packet paths that hold only the first bytes of a packet, have link headers in front
+//! of it, or must apply the checksum change themselves (a TC eBPF program: its skb's
+//! checksum may be partial, so it hands each changed word to `bpf_l4_csum_replace`):
+//!
+//! - [`clamp_prefix`] clamps an IP packet from a prefix that holds every header through the
+//!   end of the TCP options (the incremental update needs no payload), given the packet's
+//!   length: a TCP Fast Open SYN with its data, an IPv6 SYN behind a long extension chain.
+//!   A prefix too short for the headers is [`ShortPrefix`](Reason::ShortPrefix); with the
+//!   whole packet at hand the result is [`clamp`]'s.
+//! - [`clamp_ethernet`] does the same for an Ethernet frame, behind at most two VLAN tags
+//!   (802.1Q, 802.1ad); other frames are left alone with their reason.
+//! - Both return [`Changes`] with a clamp: where the TCP segment and its checksum are, and
+//!   which 16-bit words changed, so that a caller can write back just those words and update
+//!   the checksum its own way.
+//!
+//! ```
+//! use tcpmssd_core::{clamp_ethernet, Limits, Outcome};
+//!
+//! // The SYN above behind an 802.1Q tag, as a TC program on a VLAN trunk copies it.
+//! let mut frame = [
+//!     0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // MACs
+//!     0x81, 0x00, 0x00, 0x64, 0x08, 0x00,             // 802.1Q tag, VLAN 100; IPv4
+//!     0x45, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x40, 0x00, // IPv4, IHL 5, total length 44, DF
+//!     0x40, 0x06, 0xd4, 0x95, 198, 51, 100, 1,        // TTL 64, TCP, header checksum, source
+//!     203, 0, 113, 1,                                 // destination
+//!     0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, // ports 40000 -> 80, sequence 1
+//!     0x00, 0x00, 0x00, 0x00, 0x60, 0x02, 0xff, 0xff, // no ack, data offset 6, SYN, window
+//!     0x95, 0x5e, 0x00, 0x00,                         // checksum, urgent pointer
+//!     0x02, 0x04, 0x05, 0xb4,                         // MSS 1460
+//! ];
+//! let frame_len = frame.len(); // all of it at hand; a prefix of it would do
+//! let (outcome, changes) = clamp_ethernet(&mut frame, frame_len, Limits::from_mtu(1492));
+//! assert_eq!(outcome, Outcome::Clamped { from: 1460, to: 1452 });
+//! let changes = changes.expect("a clamp says where it wrote");
+//! assert_eq!(changes.segment(), 38..62);
+//! assert_eq!(changes.checksum_at(), 54); // the field holds the incremental update
+//! assert!(changes.words().eq([60]));     // the MSS value: 0x05b4 -> 0x05ac
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -57,7 +100,9 @@
     clippy::unimplemented
 )]
 
+mod changes;
 mod checksum;
+mod ethernet;
 mod ipv4;
 mod ipv6;
 mod outcome;
@@ -65,6 +110,7 @@ mod tcp;
 
 use core::net::{IpAddr, SocketAddr};
 
+pub use changes::{Changes, Words};
 pub use outcome::{Outcome, Reason};
 
 const PROTOCOL_TCP: u8 = 6;
@@ -143,7 +189,7 @@ impl Limits {
 pub fn clamp(packet: &mut [u8], limits: Limits) -> Outcome {
     match packet.first().map(|byte| byte >> 4) {
         Some(4) => match ipv4::segment_mut(packet).and_then(tcp::syn_options) {
-            Ok((fixed, options)) => tcp::clamp_options(fixed, options, limits.ipv4_mss),
+            Ok((fixed, options)) => tcp::clamp_options::<()>(fixed, options, limits.ipv4_mss).0,
             Err(reason) => Outcome::Unchanged(reason),
         },
         Some(6) => clamp_ipv6(packet, limits.ipv6_mss),
@@ -154,8 +200,9 @@ pub fn clamp(packet: &mut [u8], limits: Limits) -> Outcome {
 
 /// Clamps the MSS options of an IPv6 packet.
 // Out of line: the extension-header walk needs registers that IPv4 packets should not
-// have to save.
-#[inline(never)]
+// have to save. Inline on BPF, where the verifier refuses to read the register an
+// out-of-line function returns `Outcome` in: `Unchanged` leaves part of it unwritten.
+#[cfg_attr(not(target_arch = "bpf"), inline(never))]
 fn clamp_ipv6(packet: &mut [u8], max_mss: u16) -> Outcome {
     match ipv6::segment_mut(packet) {
         Ok(segment) => tcp::clamp_segment(segment, max_mss),
@@ -171,6 +218,100 @@ pub fn clamp_tcp(segment: &mut [u8], max_mss: u16) -> Outcome {
     tcp::clamp_segment(segment, max_mss)
 }
 
+/// Clamps the MSS options of an IP packet of `packet_len` bytes of which `prefix` holds the
+/// first ones, and says where it wrote.
+///
+/// The incremental checksum update needs no payload, so the prefix need only hold every
+/// header through the end of the TCP options: a TCP Fast Open SYN carrying data, or an IPv6
+/// SYN behind a long extension chain, is clamped from its first bytes. Headers that run
+/// past the prefix but not past the packet leave it unchanged as
+/// [`ShortPrefix`](Reason::ShortPrefix); a length field past `packet_len` is truncation, as
+/// for [`clamp`]. Bytes of `prefix` past `packet_len` are not the packet's and stay as they
+/// are. With the whole packet at hand (`packet_len` = `prefix.len()`) the outcome and the
+/// bytes are [`clamp`]'s.
+///
+/// [`Changes`] comes with every [`Outcome::Clamped`]: the TCP segment's place and the
+/// 16-bit words written, for a caller that copies them into the packet and updates its
+/// checksum itself; the prefix's own checksum field is updated as [`clamp`] does it.
+#[must_use]
+pub fn clamp_prefix(
+    prefix: &mut [u8],
+    packet_len: usize,
+    limits: Limits,
+) -> (Outcome, Option<Changes>) {
+    let prefix = match prefix.get_mut(..packet_len) {
+        Some(packet) => packet,
+        None => prefix,
+    };
+    let (located, max_mss) = match prefix.first().map(|byte| byte >> 4) {
+        Some(4) => (ipv4::segment(prefix, packet_len), limits.ipv4_mss),
+        Some(6) => (ipv6::segment(prefix, packet_len), limits.ipv6_mss),
+        Some(_) => return (Outcome::Unchanged(Reason::NotIp), None),
+        None => {
+            let reason = Reason::missing(Reason::TruncatedIp, 1, packet_len);
+            return (Outcome::Unchanged(reason), None);
+        }
+    };
+    let segment = match located {
+        Ok(segment) => segment,
+        Err(reason) => return (Outcome::Unchanged(reason), None),
+    };
+    // The segment as far as the prefix holds it; none of it when the IP header or its
+    // extensions already run past the prefix.
+    let held_end = segment.end.min(prefix.len());
+    let Some(held) = prefix.get_mut(segment.start..held_end) else {
+        return (Outcome::Unchanged(Reason::ShortPrefix), None);
+    };
+    // At most the packet's length: no overflow (`segment` checked start <= end).
+    let segment_len = segment.end.wrapping_sub(segment.start);
+    match tcp::syn_options_in_prefix(held, segment_len) {
+        Ok((fixed, options)) => {
+            match tcp::clamp_options::<changes::WordMask>(fixed, options, max_mss) {
+                (outcome @ Outcome::Clamped { .. }, words) => {
+                    (outcome, Some(Changes::new(segment, words)))
+                }
+                (outcome, _) => (outcome, None),
+            }
+        }
+        Err(reason) => (Outcome::Unchanged(reason), None),
+    }
+}
+
+/// Clamps the MSS options of the IP packet in an Ethernet frame of `frame_len` bytes of
+/// which `frame` holds the first ones, and says where it wrote.
+///
+/// The EtherType must be IPv4 (0x0800) or IPv6 (0x86dd), after at most two VLAN tags
+/// (802.1Q 0x8100 or 802.1ad 0x88a8, in either place); anything else is left unchanged
+/// with its reason, as is a packet whose version nibble is not the EtherType's. The IP
+/// packet is then clamped as [`clamp_prefix`] does it, and the [`Changes`] count from the
+/// frame's first byte. With the whole frame at hand, `frame_len` is `frame.len()`; the
+/// outcome and the packet's bytes are then [`clamp`]'s on the packet alone.
+#[must_use]
+pub fn clamp_ethernet(
+    frame: &mut [u8],
+    frame_len: usize,
+    limits: Limits,
+) -> (Outcome, Option<Changes>) {
+    let frame = match frame.get_mut(..frame_len) {
+        Some(frame) => frame,
+        None => frame,
+    };
+    let (ip_start, version) = match ethernet::ip_start(frame, frame_len) {
+        Ok(found) => found,
+        Err(reason) => return (Outcome::Unchanged(reason), None),
+    };
+    // `ip_start` read the EtherType just before `ip_start`, so it is within the frame.
+    let Some(packet) = frame.get_mut(ip_start..) else {
+        return (Outcome::Unchanged(Reason::TruncatedFrame), None);
+    };
+    if packet.first().is_some_and(|&byte| byte >> 4 != version) {
+        return (Outcome::Unchanged(Reason::NotIp), None);
+    }
+    let packet_len = frame_len.saturating_sub(ip_start);
+    let (outcome, changes) = clamp_prefix(packet, packet_len, limits);
+    (outcome, changes.map(|changes| changes.shifted(ip_start)))
+}
+
 /// Returns the source and destination (address and port) of a TCP packet, for log lines;
 /// `None` when the packet is not TCP or too short to say.
 #[must_use]
@@ -179,7 +320,7 @@ pub fn endpoints(packet: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
         Some(4) => {
             let (src, dst) = ipv4::addresses(packet)?;
             (
-                ipv4::segment(packet).ok()?,
+                ipv4::segment(packet, packet.len()).ok()?,
                 IpAddr::V4(src),
                 IpAddr::V4(dst),
             )
@@ -187,7 +328,7 @@ pub fn endpoints(packet: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
         Some(6) => {
             let (src, dst) = ipv6::addresses(packet)?;
             (
-                ipv6::segment(packet).ok()?,
+                ipv6::segment(packet, packet.len()).ok()?,
                 IpAddr::V6(src),
                 IpAddr::V6(dst),
             )

@@ -1,6 +1,8 @@
 //! Every way a packet can leave the core: clamped, or unchanged for a named reason.
 
-/// What [`clamp`](crate::clamp) or [`clamp_tcp`](crate::clamp_tcp) did to one packet.
+/// What [`clamp`](crate::clamp), [`clamp_tcp`](crate::clamp_tcp),
+/// [`clamp_prefix`](crate::clamp_prefix) or [`clamp_ethernet`](crate::clamp_ethernet) did to
+/// one packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// At least one MSS option was lowered; only MSS bytes and the TCP checksum changed.
@@ -35,11 +37,14 @@ impl Outcome {
 
 /// Why a packet was left unchanged.
 ///
-/// `Truncated…` reasons mean a length field or header points past the bytes at hand;
-/// `Malformed…` reasons mean a field holds a value no valid packet can have.
+/// `Truncated…` reasons mean a length field or header points past the bytes at hand (past
+/// the packet, for the prefix entries); `Malformed…` reasons mean a field holds a value no
+/// valid packet can have; [`ShortPrefix`](Reason::ShortPrefix) means the packet may be fine
+/// but the bytes at hand end before its headers do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {
-    /// The version nibble is neither 4 nor 6.
+    /// The version nibble is neither 4 nor 6, or (in an Ethernet frame) not the version
+    /// the EtherType names.
     NotIp,
     /// The buffer ends before the IP header, an IPv6 extension header, or the length the
     /// IP header claims.
@@ -70,11 +75,22 @@ pub enum Reason {
     MalformedOptions,
     /// Every MSS option is already within the limit.
     MssOk,
+    /// The prefix at hand ends before the TCP options do, though the packet goes on:
+    /// [`clamp_prefix`](crate::clamp_prefix) and [`clamp_ethernet`](crate::clamp_ethernet)
+    /// need every header in the prefix.
+    ShortPrefix,
+    /// The frame ends before its Ethernet header or a VLAN tag.
+    TruncatedFrame,
+    /// The frame's EtherType is neither IPv4 (0x0800) nor IPv6 (0x86dd): ARP, MPLS,
+    /// PPPoE and the like.
+    OtherEthertype,
+    /// More VLAN tags than the frame walk follows (2: an 802.1ad tag and an 802.1Q tag).
+    VlanLimit,
 }
 
 impl Reason {
     /// Every reason, in declaration order; `ALL[r.index()] == r`.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 18] = [
         Reason::NotIp,
         Reason::TruncatedIp,
         Reason::MalformedIp,
@@ -89,6 +105,10 @@ impl Reason {
         Reason::NoMss,
         Reason::MalformedOptions,
         Reason::MssOk,
+        Reason::ShortPrefix,
+        Reason::TruncatedFrame,
+        Reason::OtherEthertype,
+        Reason::VlanLimit,
     ];
 
     /// Returns the short name used in counters and log lines.
@@ -109,6 +129,20 @@ impl Reason {
             Reason::NoMss => "no-mss",
             Reason::MalformedOptions => "malformed-options",
             Reason::MssOk => "mss-ok",
+            Reason::ShortPrefix => "short-prefix",
+            Reason::TruncatedFrame => "truncated-frame",
+            Reason::OtherEthertype => "other-ethertype",
+            Reason::VlanLimit => "vlan-limit",
+        }
+    }
+
+    /// Returns why a header ending `end` bytes into a packet of `packet_len` bytes is not
+    /// at hand: it runs past the packet (`truncated`), or only past the prefix held.
+    pub(crate) const fn missing(truncated: Reason, end: usize, packet_len: usize) -> Reason {
+        if end > packet_len {
+            truncated
+        } else {
+            Reason::ShortPrefix
         }
     }
 

@@ -66,9 +66,22 @@ pub fn ports(segment: &[u8]) -> Option<(u16, u16)> {
 #[inline(always)]
 pub fn clamp_segment(segment: &mut [u8], max_mss: u16) -> Outcome {
     match syn_options(segment) {
-        Ok((fixed, options)) => clamp_options(fixed, options, max_mss),
+        Ok((fixed, options)) => clamp_options::<()>(fixed, options, max_mss).0,
         Err(reason) => Outcome::Unchanged(reason),
     }
+}
+
+/// What the clamp notes of each MSS value it lowers, besides the outcome: nothing for
+/// `clamp`, the changed 16-bit words for the prefix entries. A type parameter, so that
+/// `clamp`'s instance (`()`) carries no noting at all.
+pub trait Record: Copy + Default {
+    /// Notes that the MSS value `value_at` bytes into the options went from `from` to `to`.
+    fn lowered(&mut self, value_at: usize, from: u16, to: u16);
+}
+
+impl Record for () {
+    #[inline(always)]
+    fn lowered(&mut self, _value_at: usize, _from: u16, _to: u16) {}
 }
 
 /// Returns the fixed header and the options of a SYN or SYN-ACK segment, or why it is left
@@ -98,18 +111,51 @@ pub fn syn_options(segment: &mut [u8]) -> Result<(&mut [u8; HEADER_LEN], &mut [u
     Ok((fixed, options))
 }
 
+/// Returns the fixed header and the options of a SYN or SYN-ACK segment `segment_len` bytes
+/// long whose first bytes are `held`, or why it is left alone: a header that runs past
+/// `held` but not past the segment is [`Reason::ShortPrefix`], not truncated.
+pub fn syn_options_in_prefix(
+    held: &mut [u8],
+    segment_len: usize,
+) -> Result<(&mut [u8; HEADER_LEN], &mut [u8]), Reason> {
+    // The header's length as far as the bytes at hand tell: the data offset's if it is
+    // among them, the fixed header's at least. At most 15 * 4: no overflow.
+    let header_len = held
+        .get(field::DATA_OFFSET)
+        .map_or(HEADER_LEN, |&byte| usize::from(byte >> 4).wrapping_mul(4))
+        .max(HEADER_LEN);
+    let past_prefix = header_len > held.len();
+    match syn_options(held) {
+        Err(Reason::TruncatedTcp) if past_prefix => Err(Reason::missing(
+            Reason::TruncatedTcp,
+            header_len,
+            segment_len,
+        )),
+        result => result,
+    }
+}
+
 /// Lowers every MSS option above `max_mss` in the options of a SYN, `fixed` being the 20
-/// bytes before them, whose checksum it updates.
+/// bytes before them, whose checksum it updates; returns the outcome and what `R` noted.
 // Out of line: only SYNs get here, and the callers' early exits should not pay for it.
-#[inline(never)]
-pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) -> Outcome {
+// Inline on BPF, as `clamp_ipv6` (lib.rs) says why.
+#[cfg_attr(not(target_arch = "bpf"), inline(never))]
+pub fn clamp_options<R: Record>(
+    fixed: &mut [u8; HEADER_LEN],
+    options: &mut [u8],
+    max_mss: u16,
+) -> (Outcome, R) {
     // Linux, Windows, macOS and the BSDs all send MSS as the first option, and the options
     // after it in a few fixed layouts that hold no other MSS: such a SYN needs no walk.
     if let [OPTION_MSS, OPTION_MSS_LEN, value_high, value_low, rest @ ..] = options {
         if is_known_layout(rest) {
             // The value sits 2 bytes into the options, which start at an even offset.
             let lowered = lower_mss(fixed, [value_high, value_low], max_mss, false);
-            return finish(lowered, max_mss, false, true);
+            let mut record = R::default();
+            if let Some(from) = lowered {
+                record.lowered(2, from, max_mss);
+            }
+            return (finish(lowered, max_mss, false, true), record);
         }
     }
     walk_options(fixed, options, max_mss)
@@ -117,8 +163,14 @@ pub fn clamp_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: 
 
 /// Lowers every MSS option above `max_mss`, walking the options one by one.
 // Out of line: the walk needs registers that the known layouts' path should not save.
-#[inline(never)]
-fn walk_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) -> Outcome {
+// Inline on BPF, as `clamp_ipv6` (lib.rs) says why.
+#[cfg_attr(not(target_arch = "bpf"), inline(never))]
+fn walk_options<R: Record>(
+    fixed: &mut [u8; HEADER_LEN],
+    options: &mut [u8],
+    max_mss: u16,
+) -> (Outcome, R) {
+    let mut record = R::default();
     let mut saw_mss = false;
     let mut first_lowered = None;
     // Where the next option starts, counted from the first option byte.
@@ -147,12 +199,16 @@ fn walk_options(fixed: &mut [u8; HEADER_LEN], options: &mut [u8], max_mss: u16) 
             // Options start at an even offset from the TCP header, and the value 2 bytes
             // into its option, so the value's parity is that of `at`.
             let lowered = lower_mss(fixed, [value_high, value_low], max_mss, at % 2 == 1);
+            if let Some(from) = lowered {
+                // At most 40 + 2: no overflow.
+                record.lowered(at.wrapping_add(2), from, max_mss);
+            }
             first_lowered = first_lowered.or(lowered);
         }
         at = end;
     };
 
-    finish(first_lowered, max_mss, stopped, saw_mss)
+    (finish(first_lowered, max_mss, stopped, saw_mss), record)
 }
 
 /// The outcome of an option walk: whether it lowered an MSS (and from what), else why not.
@@ -288,7 +344,7 @@ mod tests {
             let mut fixed = [0u8; HEADER_LEN];
             fixed[16..18].copy_from_slice(&[0x12, 0x34]);
             let mut bytes = options.to_vec();
-            let outcome = if walk {
+            let (outcome, ()) = if walk {
                 walk_options(&mut fixed, &mut bytes, max_mss)
             } else {
                 clamp_options(&mut fixed, &mut bytes, max_mss)

@@ -6,7 +6,11 @@
 
 mod common;
 
-use tcpmssd_core::{clamp, clamp_tcp, endpoints, Limits, Outcome, Reason};
+use std::ops::Range;
+
+use tcpmssd_core::{
+    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, endpoints, Changes, Limits, Outcome, Reason,
+};
 
 /// A 1400-byte link: IPv4 MSS 1360, IPv6 MSS 1340.
 const LIMITS_1400: Limits = Limits::from_mtu(1400);
@@ -1210,10 +1214,10 @@ fn every_fixture_gives_its_outcome_and_exact_bytes() {
 #[test]
 fn every_reason_has_a_fixture() {
     for reason in Reason::ALL {
+        let expected = Outcome::Unchanged(reason);
         assert!(
-            CASES
-                .iter()
-                .any(|case| case.expected == Outcome::Unchanged(reason)),
+            CASES.iter().any(|case| case.expected == expected)
+                || PREFIX_CASES.iter().any(|case| case.expected == expected),
             "no fixture gives {}",
             reason.name()
         );
@@ -1477,4 +1481,433 @@ fn endpoints_need_only_the_four_port_bytes() {
     // One byte fewer and there is no destination port.
     packet[2..4].copy_from_slice(&[0x00, 0x17]);
     assert_eq!(endpoints(&packet), None);
+}
+
+// Prefixes and Ethernet frames: `clamp_prefix` and `clamp_ethernet`. A prefix fixture holds
+// the first bytes of a longer packet; the bytes after them are 0, 1, 2, ... (as in the
+// first-fragment fixtures), and the checksums, computed in Python, cover the whole packet.
+// Frames go from 00:00:5e:00:53:01 to 00:00:5e:00:53:02 (RFC 7042 documentation MACs).
+
+// The first 72 bytes of a 272-byte TCP Fast Open SYN: every header, none of its 200 bytes
+// of data. Linux's option layout, then the cookie. The trial eBPF wrapper (128 bytes copied)
+// left it `truncated-ip`.
+#[rustfmt::skip]
+const TFO_SYN_V4_HEADERS: [u8; 72] = [
+    0x45, 0x00, 0x01, 0x10, // IPv4, IHL 5, DSCP 0, total length 272
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x49, 0x95, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xd0, 0x02, 0xfa, 0xf0, // data offset 13, SYN, window 64240
+    0x9a, 0xc1, 0x00, 0x00, // TCP checksum over all 252 TCP bytes, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x04, 0x02, 0x08, 0x0a, // SACK permitted, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval 0x00010203, TSecr 0
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+    0x22, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // TFO cookie, 8 bytes
+    0x01, 0x01, // NOP, NOP; 200 bytes of data follow
+];
+const TFO_SYN_V4_LEN: usize = 272;
+
+// The first 164 bytes of a 264-byte IPv6 SYN: hop-by-hop and 64 bytes of destination options
+// put the TCP header at 112 and the end of its options at 164, past the trial's 128 bytes.
+// TCP as in the TFO SYN above; 100 bytes of data follow.
+#[rustfmt::skip]
+const CHAIN_SYN_V6_HEADERS: [u8; 164] = [
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0xe0, 0x00, 0x40, // payload length 224, next header 0, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, // hop-by-hop, length 8, PadN 4, next header 60
+    0x06, 0x07, 0x01, 0x3c, // destination options, length 64, next header 6; PadN 60:
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // PadN
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // PadN
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // PadN
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // PadN
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // PadN
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xd0, 0x02, 0xfa, 0xf0, // data offset 13, SYN, window 64240
+    0xdd, 0x64, 0x00, 0x00, // TCP checksum over all 152 TCP bytes, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+    0x04, 0x02, 0x08, 0x0a, // SACK permitted, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval 0x00010203, TSecr 0
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+    0x22, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // TFO cookie, 8 bytes
+    0x01, 0x01, // NOP, NOP; 100 bytes of data follow
+];
+const CHAIN_SYN_V6_LEN: usize = 264;
+
+// A 44-byte IPv4 SYN (PADDED_SYN_V4's packet) in an untagged frame, padded to the minimum 60.
+#[rustfmt::skip]
+const ETHERNET_SYN_V4: [u8; 60] = [
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, // destination 00:00:5e:00:53:02
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // source 00:00:5e:00:53:01
+    0x08, 0x00, // EtherType IPv4
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x00, 0x00, // Ethernet padding, not part of the packet
+];
+
+// LINUX_SYN_V6 behind an 802.1Q tag, VLAN 100.
+#[rustfmt::skip]
+const VLAN_SYN_V6: [u8; 98] = [
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, // destination 00:00:5e:00:53:02
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // source 00:00:5e:00:53:01
+    0x81, 0x00, 0x00, 0x64, // 802.1Q tag: priority 0, VLAN 100
+    0x86, 0xdd, // EtherType IPv6
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x28, 0x06, 0x40, // payload length 40, next header 6, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xa0, 0x02, 0xfa, 0xf0, // data offset 10, SYN, window 64240
+    0xdc, 0xc1, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+    0x04, 0x02, 0x08, 0x0a, // SACK permitted, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval, TSecr
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+];
+
+// The first 94 bytes of a 294-byte QinQ frame: an 802.1ad service tag (VLAN 10), an 802.1Q
+// customer tag (VLAN 100), then TFO_SYN_V4_HEADERS, whose 200 bytes of data follow.
+#[rustfmt::skip]
+const QINQ_TFO_SYN_V4_HEADERS: [u8; 94] = [
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, // destination 00:00:5e:00:53:02
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // source 00:00:5e:00:53:01
+    0x88, 0xa8, 0x00, 0x0a, // 802.1ad tag: priority 0, VLAN 10
+    0x81, 0x00, 0x00, 0x64, // 802.1Q tag: priority 0, VLAN 100
+    0x08, 0x00, // EtherType IPv4
+    0x45, 0x00, 0x01, 0x10, // IPv4, IHL 5, DSCP 0, total length 272
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x49, 0x95, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xd0, 0x02, 0xfa, 0xf0, // data offset 13, SYN, window 64240
+    0x9a, 0xc1, 0x00, 0x00, // TCP checksum over all 252 TCP bytes, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+    0x04, 0x02, 0x08, 0x0a, // SACK permitted, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval 0x00010203, TSecr 0
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+    0x22, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // TFO cookie, 8 bytes
+    0x01, 0x01, // NOP, NOP; 200 bytes of data follow
+];
+const QINQ_TFO_SYN_V4_LEN: usize = 294;
+
+// Three 802.1Q tags: one more than the frame walk follows.
+#[rustfmt::skip]
+const THREE_TAGS_SYN_V4: [u8; 70] = [
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, // destination 00:00:5e:00:53:02
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // source 00:00:5e:00:53:01
+    0x81, 0x00, 0x00, 0x01, // 802.1Q tag: VLAN 1
+    0x81, 0x00, 0x00, 0x02, // 802.1Q tag: VLAN 2
+    0x81, 0x00, 0x00, 0x03, // 802.1Q tag: VLAN 3
+    0x08, 0x00, // EtherType IPv4
+    0x45, 0x00, 0x00, 0x2c, // IPv4, IHL 5, DSCP 0, total length 44
+    0x8a, 0x1c, 0x40, 0x00, // identification, flags/fragment offset 0x4000
+    0x40, 0x06, 0x4a, 0x79, // TTL 64, protocol 6, header checksum
+    0xc6, 0x33, 0x64, 0x01, // source 198.51.100.1
+    0xcb, 0x00, 0x71, 0x01, // destination 203.0.113.1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0x60, 0x02, 0xfa, 0xf0, // data offset 6, SYN, window 64240
+    0x24, 0x16, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xb4, // MSS 1460
+];
+
+// ARP request: who has 198.51.100.2, tell 198.51.100.1 (RFC 826), padded to 60 bytes.
+#[rustfmt::skip]
+const ARP_REQUEST: [u8; 60] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // destination: broadcast
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // source 00:00:5e:00:53:01
+    0x08, 0x06, // EtherType ARP
+    0x00, 0x01, 0x08, 0x00, // hardware Ethernet, protocol IPv4
+    0x06, 0x04, 0x00, 0x01, // address lengths 6 and 4, request
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // sender MAC
+    0xc6, 0x33, 0x64, 0x01, // sender 198.51.100.1
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // target MAC, unknown
+    0xc6, 0x33, 0x64, 0x02, // target 198.51.100.2
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // Ethernet padding
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // Ethernet padding
+];
+
+// EtherType IPv4 in front of an IPv6 packet (LINUX_SYN_V6's first 40 bytes and its TCP).
+#[rustfmt::skip]
+const IPV4_ETHERTYPE_IPV6_PACKET: [u8; 94] = [
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x02, // destination 00:00:5e:00:53:02
+    0x00, 0x00, 0x5e, 0x00, 0x53, 0x01, // source 00:00:5e:00:53:01
+    0x08, 0x00, // EtherType IPv4, but:
+    0x60, 0x00, 0x00, 0x00, // IPv6, traffic class 0, flow label 0
+    0x00, 0x28, 0x06, 0x40, // payload length 40, next header 6, hop limit 64
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // source 2001:db8::1
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // destination 2001:db8:1::1
+    0x9c, 0x40, 0x00, 0x50, // ports 40000 -> 80
+    0x4a, 0x3b, 0x2c, 0x1d, // sequence number
+    0x00, 0x00, 0x00, 0x00, // acknowledgment number
+    0xa0, 0x02, 0xfa, 0xf0, // data offset 10, SYN, window 64240
+    0xdc, 0xc1, 0x00, 0x00, // TCP checksum, urgent pointer
+    0x02, 0x04, 0x05, 0xa0, // MSS 1440
+    0x04, 0x02, 0x08, 0x0a, // SACK permitted, timestamps kind 8 length 10
+    0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TSval, TSecr
+    0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+];
+
+/// Which prefix entry a row calls.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    Prefix,
+    Ethernet,
+}
+
+/// One fixture of a prefix entry: the first `held` bytes of `input` are at hand, of a packet
+/// (or frame) `len` bytes long; the outcome, the bytes written as (offset, new two bytes)
+/// and, for a clamp, the segment, the checksum's offset and the words [`Changes`] lists.
+struct PrefixCase {
+    name: &'static str,
+    entry: Entry,
+    input: &'static [u8],
+    held: usize,
+    len: usize,
+    limits: Limits,
+    expected: Outcome,
+    patches: &'static [(usize, [u8; 2])],
+    changes: Option<(Range<usize>, usize, &'static [usize])>,
+}
+
+const CLAMPED_1460: Outcome = Outcome::Clamped {
+    from: 1460,
+    to: 1360,
+};
+const CLAMPED_1440: Outcome = Outcome::Clamped {
+    from: 1440,
+    to: 1340,
+};
+
+#[rustfmt::skip]
+const PREFIX_CASES: &[PrefixCase] = &[
+    // The TFO SYN from its headers alone; one byte fewer and the options are not all there.
+    PrefixCase { name: "tfo_syn_v4_headers", entry: Entry::Prefix, input: &TFO_SYN_V4_HEADERS, held: 72, len: TFO_SYN_V4_LEN, limits: LIMITS_1400, expected: CLAMPED_1460, patches: &[(42, [0x05, 0x50]), (36, [0x9b, 0x25])], changes: Some((20..272, 36, &[42])) },
+    PrefixCase { name: "tfo_syn_v4_options_past_prefix", entry: Entry::Prefix, input: &TFO_SYN_V4_HEADERS, held: 71, len: TFO_SYN_V4_LEN, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    PrefixCase { name: "tfo_syn_v4_tcp_header_past_prefix", entry: Entry::Prefix, input: &TFO_SYN_V4_HEADERS, held: 30, len: TFO_SYN_V4_LEN, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    PrefixCase { name: "tfo_syn_v4_ip_header_past_prefix", entry: Entry::Prefix, input: &TFO_SYN_V4_HEADERS, held: 10, len: TFO_SYN_V4_LEN, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    // The total length says 272, the packet has 100: truncated, whatever the prefix holds.
+    PrefixCase { name: "tfo_syn_v4_total_past_packet", entry: Entry::Prefix, input: &TFO_SYN_V4_HEADERS, held: 72, len: 100, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[], changes: None },
+    // The buffer has 60 bytes, the packet 50: the last 10 are not the packet's.
+    PrefixCase { name: "linux_syn_v4_buffer_past_packet", entry: Entry::Prefix, input: &LINUX_SYN_V4, held: 60, len: 50, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedIp), patches: &[], changes: None },
+    // IHL 15 and 40 bytes at hand: the IP options run past the prefix.
+    PrefixCase { name: "ip_options_past_prefix", entry: Entry::Prefix, input: &RECORD_ROUTE_IHL_15_SYN_V4, held: 40, len: 84, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    // The IPv6 SYN behind 72 bytes of extension headers, from its headers alone; cut in the
+    // fixed header, in the chain, at the destination options' start, and in the options.
+    PrefixCase { name: "chain_syn_v6_headers", entry: Entry::Prefix, input: &CHAIN_SYN_V6_HEADERS, held: 164, len: CHAIN_SYN_V6_LEN, limits: LIMITS_1400, expected: CLAMPED_1440, patches: &[(134, [0x05, 0x3c]), (128, [0xdd, 0xc8])], changes: Some((112..264, 128, &[134])) },
+    PrefixCase { name: "chain_syn_v6_fixed_header_past_prefix", entry: Entry::Prefix, input: &CHAIN_SYN_V6_HEADERS, held: 35, len: CHAIN_SYN_V6_LEN, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    PrefixCase { name: "chain_syn_v6_extension_past_prefix", entry: Entry::Prefix, input: &CHAIN_SYN_V6_HEADERS, held: 48, len: CHAIN_SYN_V6_LEN, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    PrefixCase { name: "chain_syn_v6_tcp_past_prefix", entry: Entry::Prefix, input: &CHAIN_SYN_V6_HEADERS, held: 100, len: CHAIN_SYN_V6_LEN, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    PrefixCase { name: "chain_syn_v6_options_past_prefix", entry: Entry::Prefix, input: &CHAIN_SYN_V6_HEADERS, held: 163, len: CHAIN_SYN_V6_LEN, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    PrefixCase { name: "fragment_header_past_prefix_v6", entry: Entry::Prefix, input: &FRAGMENT_0_SYN_V6, held: 44, len: 72, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    // An MSS value at an odd offset straddles two words: 1460 -> 1360 keeps the high byte
+    // (0x05), so one word changes; 1460 -> 1000 changes both.
+    PrefixCase { name: "odd_offset_syn_v4_one_word", entry: Entry::Prefix, input: &ODD_OFFSET_SYN_V4, held: 48, len: 48, limits: LIMITS_1400, expected: CLAMPED_1460, patches: &[(43, [0x05, 0x50]), (36, [0xc5, 0xc0])], changes: Some((20..48, 36, &[44])) },
+    PrefixCase { name: "odd_offset_syn_v4_two_words", entry: Entry::Prefix, input: &ODD_OFFSET_SYN_V4, held: 48, len: 48, limits: Limits::new(1000, 1000), expected: Outcome::Clamped { from: 1460, to: 1000 }, patches: &[(43, [0x03, 0xe8]), (36, [0x2d, 0xc2])], changes: Some((20..48, 36, &[42, 44])) },
+    PrefixCase { name: "two_mss_syn_v4", entry: Entry::Prefix, input: &TWO_MSS_SYN_V4, held: 48, len: 48, limits: LIMITS_1400, expected: CLAMPED_1460, patches: &[(42, [0x05, 0x50]), (46, [0x05, 0x50]), (36, [0x0d, 0x22])], changes: Some((20..48, 36, &[42, 46])) },
+    // Frames: untagged and padded, one tag, two tags in front of a prefix.
+    PrefixCase { name: "ethernet_syn_v4", entry: Entry::Ethernet, input: &ETHERNET_SYN_V4, held: 60, len: 60, limits: LIMITS_1400, expected: CLAMPED_1460, patches: &[(56, [0x05, 0x50]), (50, [0x24, 0x7a])], changes: Some((34..58, 50, &[56])) },
+    PrefixCase { name: "vlan_syn_v6", entry: Entry::Ethernet, input: &VLAN_SYN_V6, held: 98, len: 98, limits: LIMITS_1400, expected: CLAMPED_1440, patches: &[(80, [0x05, 0x3c]), (74, [0xdd, 0x25])], changes: Some((58..98, 74, &[80])) },
+    PrefixCase { name: "qinq_tfo_syn_v4_headers", entry: Entry::Ethernet, input: &QINQ_TFO_SYN_V4_HEADERS, held: 94, len: QINQ_TFO_SYN_V4_LEN, limits: LIMITS_1400, expected: CLAMPED_1460, patches: &[(64, [0x05, 0x50]), (58, [0x9b, 0x25])], changes: Some((42..294, 58, &[64])) },
+    PrefixCase { name: "three_tags_syn_v4", entry: Entry::Ethernet, input: &THREE_TAGS_SYN_V4, held: 70, len: 70, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::VlanLimit), patches: &[], changes: None },
+    PrefixCase { name: "arp_request", entry: Entry::Ethernet, input: &ARP_REQUEST, held: 60, len: 60, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::OtherEthertype), patches: &[], changes: None },
+    PrefixCase { name: "ipv4_ethertype_ipv6_packet", entry: Entry::Ethernet, input: &IPV4_ETHERTYPE_IPV6_PACKET, held: 94, len: 94, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::NotIp), patches: &[], changes: None },
+    // A frame of 10 bytes, and one of 16 that ends inside its tag: truncated. The same 16
+    // bytes as the prefix of a 98-byte frame, and an untagged frame's first 14: short.
+    PrefixCase { name: "frame_of_10_bytes", entry: Entry::Ethernet, input: &ETHERNET_SYN_V4, held: 10, len: 10, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedFrame), patches: &[], changes: None },
+    PrefixCase { name: "frame_ends_in_tag", entry: Entry::Ethernet, input: &VLAN_SYN_V6, held: 16, len: 16, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::TruncatedFrame), patches: &[], changes: None },
+    PrefixCase { name: "tag_past_prefix", entry: Entry::Ethernet, input: &VLAN_SYN_V6, held: 16, len: 98, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+    PrefixCase { name: "ip_packet_past_prefix", entry: Entry::Ethernet, input: &ETHERNET_SYN_V4, held: 14, len: 60, limits: LIMITS_1400, expected: Outcome::Unchanged(Reason::ShortPrefix), patches: &[], changes: None },
+];
+
+/// Runs a row's entry on a copy of its bytes at hand.
+fn run(case: &PrefixCase) -> (Outcome, Option<Changes>, Vec<u8>) {
+    let mut held = case.input[..case.held].to_vec();
+    let (outcome, changes) = match case.entry {
+        Entry::Prefix => clamp_prefix(&mut held, case.len, case.limits),
+        Entry::Ethernet => clamp_ethernet(&mut held, case.len, case.limits),
+    };
+    (outcome, changes, held)
+}
+
+/// The whole packet of a prefix row: its bytes at hand, then 0, 1, 2, ... up to `len`.
+fn whole(held: &[u8], len: usize) -> Vec<u8> {
+    let mut packet = held.to_vec();
+    packet.extend((0..len.saturating_sub(held.len())).map(|byte| byte as u8));
+    packet
+}
+
+/// Where the IP packet of a row starts: after the Ethernet header and its tags, if any.
+fn ip_start(case: &PrefixCase) -> usize {
+    match case.entry {
+        Entry::Prefix => 0,
+        Entry::Ethernet => {
+            let mut at = 12;
+            while matches!(case.input[at..at + 2], [0x81, 0x00] | [0x88, 0xa8]) {
+                at += 4;
+            }
+            at + 2
+        }
+    }
+}
+
+#[test]
+fn every_prefix_fixture_gives_its_outcome_bytes_and_changes() {
+    for case in PREFIX_CASES {
+        let (outcome, changes, after) = run(case);
+        assert_eq!(outcome, case.expected, "{}: outcome", case.name);
+        let mut expected = case.input[..case.held].to_vec();
+        for &(offset, bytes) in case.patches {
+            expected[offset..offset + 2].copy_from_slice(&bytes);
+        }
+        assert_eq!(after, expected, "{}: bytes", case.name);
+        let changes =
+            changes.map(|c| (c.segment(), c.checksum_at(), c.words().collect::<Vec<_>>()));
+        let expected_changes = case
+            .changes
+            .clone()
+            .map(|(segment, checksum_at, words)| (segment, checksum_at, words.to_vec()));
+        assert_eq!(changes, expected_changes, "{}: changes", case.name);
+    }
+}
+
+#[test]
+fn prefix_fixtures_carry_valid_checksums_and_clamp_them_correctly() {
+    // The whole packet, data and all, verifies before and after: the checksum the prefix
+    // entry wrote is right for bytes it never saw.
+    let mut checked = 0;
+    for case in PREFIX_CASES
+        .iter()
+        .filter(|case| case.expected.is_clamped())
+    {
+        let start = ip_start(case);
+        let (_, _, after) = run(case);
+        let before = whole(&case.input[start..case.held], case.len - start);
+        let after = whole(&after[start..], case.len - start);
+        assert!(
+            common::tcp_checksum_verifies(&before),
+            "{}: input",
+            case.name
+        );
+        assert!(
+            common::tcp_checksum_verifies(&after),
+            "{}: output",
+            case.name
+        );
+        assert_eq!(
+            common::stored_tcp_checksum(&after),
+            common::full_tcp_checksum(&after),
+            "{}",
+            case.name
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+}
+
+#[test]
+fn prefix_fixtures_whole_match_clamp() {
+    // Each clamped row's whole packet through `clamp` gives the same outcome and, in the
+    // bytes the prefix held, the same bytes.
+    for case in PREFIX_CASES
+        .iter()
+        .filter(|case| case.expected.is_clamped())
+    {
+        let start = ip_start(case);
+        let (_, _, after) = run(case);
+        let mut packet = whole(&case.input[start..case.held], case.len - start);
+        assert_eq!(
+            clamp(&mut packet, case.limits),
+            case.expected,
+            "{}",
+            case.name
+        );
+        assert_eq!(packet[..case.held - start], after[start..], "{}", case.name);
+    }
+}
+
+#[test]
+fn clamp_prefix_of_every_whole_fixture_is_clamp() {
+    // With the whole packet at hand, `clamp_prefix` is `clamp`, every malformed row included.
+    for case in CASES {
+        let mut whole = case.packet.to_vec();
+        let mut prefix = case.packet.to_vec();
+        let expected = clamp(&mut whole, case.limits);
+        let (outcome, changes) = clamp_prefix(&mut prefix, case.packet.len(), case.limits);
+        assert_eq!(outcome, expected, "{}", case.name);
+        assert_eq!(prefix, whole, "{}", case.name);
+        assert_eq!(changes.is_some(), outcome.is_clamped(), "{}", case.name);
+    }
+}
+
+#[test]
+fn changes_list_exactly_the_words_that_differ() {
+    // For every clamped fixture, whole or prefix: the words listed are those (besides the
+    // checksum) whose bytes changed, and the checksum sits where `checksum_at` says.
+    let whole_rows = CASES
+        .iter()
+        .filter(|case| case.expected.is_clamped())
+        .map(|case| {
+            (
+                case.name,
+                case.packet,
+                case.packet.len(),
+                case.limits,
+                Entry::Prefix,
+            )
+        });
+    let prefix_rows = PREFIX_CASES
+        .iter()
+        .filter(|case| case.expected.is_clamped())
+        .map(|case| {
+            (
+                case.name,
+                &case.input[..case.held],
+                case.len,
+                case.limits,
+                case.entry,
+            )
+        });
+    for (name, input, len, limits, entry) in whole_rows.chain(prefix_rows) {
+        let mut after = input.to_vec();
+        let (_, changes) = match entry {
+            Entry::Prefix => clamp_prefix(&mut after, len, limits),
+            Entry::Ethernet => clamp_ethernet(&mut after, len, limits),
+        };
+        let changes = changes.expect(name);
+        let checksum_at = changes.checksum_at();
+        assert_eq!(checksum_at, changes.segment().start + 16, "{name}");
+        let differing: Vec<usize> = (changes.segment().start..after.len())
+            .step_by(2)
+            .filter(|&at| at != checksum_at)
+            .filter(|&at| input.get(at..at + 2) != after.get(at..at + 2))
+            .collect();
+        assert_eq!(changes.words().collect::<Vec<_>>(), differing, "{name}");
+        assert!(differing
+            .iter()
+            .all(|&at| at % 2 == changes.segment().start % 2));
+    }
 }

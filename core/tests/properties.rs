@@ -1,5 +1,6 @@
-//! Properties of `clamp` and `clamp_tcp` over generated packets, checked against the
-//! independent oracle in `common/` (full checksum recomputation, RFC 9293 option walk).
+//! Properties of `clamp`, `clamp_tcp`, `clamp_prefix` and `clamp_ethernet` over generated
+//! packets, checked against the independent oracle in `common/` (full checksum
+//! recomputation, RFC 9293 option walk).
 //!
 //! Valid packets are built first (IHL or extension chain, data offset, then options of that
 //! length, as etherparse's `tcp_any()`), then mutated; arbitrary bytes check "never panics,
@@ -12,7 +13,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{TestRng, TestRunner};
-use tcpmssd_core::{clamp, clamp_tcp, Limits, Outcome, Reason};
+use tcpmssd_core::{
+    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, Changes, Limits, Outcome, Reason,
+};
 
 const FLAG_SYN: u8 = 0x02;
 const FLAG_RST: u8 = 0x04;
@@ -408,6 +411,72 @@ fn check_any_outcome(
     Ok(())
 }
 
+/// Where the headers of a valid packet end: its TCP header's start plus the data offset.
+fn headers_end(packet: &[u8]) -> usize {
+    let start = segment_range(packet).start;
+    start + usize::from(packet[start + 12] >> 4) * 4
+}
+
+/// Checks what `changes` says against the bytes: with a clamp it comes, it locates the
+/// segment where the oracle does (`segment`, shifted by `offset` in a frame), and it lists
+/// exactly the 16-bit words of the segment, besides the checksum, whose bytes differ.
+fn check_changes(
+    before: &[u8],
+    after: &[u8],
+    outcome: Outcome,
+    changes: Option<Changes>,
+    segment: Option<Range<usize>>,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(changes.is_some(), outcome.is_clamped());
+    let Some(changes) = changes else {
+        return Ok(());
+    };
+    if let Some(segment) = segment {
+        prop_assert_eq!(changes.segment(), segment);
+    }
+    let start = changes.segment().start;
+    prop_assert_eq!(changes.checksum_at(), start + 16);
+    let differing: Vec<usize> = (start..after.len())
+        .step_by(2)
+        .filter(|&at| at != changes.checksum_at())
+        .filter(|&at| before.get(at..at + 2) != after.get(at..at + 2))
+        .collect();
+    prop_assert_eq!(changes.words().collect::<Vec<_>>(), differing);
+    // Nothing before the segment changed, nor any byte the words and checksum leave out.
+    prop_assert_eq!(
+        &before[..start.min(before.len())],
+        &after[..start.min(after.len())]
+    );
+    Ok(())
+}
+
+/// An Ethernet frame around `packet`: addresses, these tags (tag protocol id, control
+/// information), the EtherType; returns it and where the packet starts.
+fn frame(macs: [u8; 12], tags: &[(u16, u16)], ethertype: u16, packet: &[u8]) -> (Vec<u8>, usize) {
+    let mut frame = macs.to_vec();
+    for &(tpid, tci) in tags {
+        frame.extend_from_slice(&tpid.to_be_bytes());
+        frame.extend_from_slice(&tci.to_be_bytes());
+    }
+    frame.extend_from_slice(&ethertype.to_be_bytes());
+    let ip_start = frame.len();
+    frame.extend_from_slice(packet);
+    (frame, ip_start)
+}
+
+/// IEEE 802.1Q and 802.1ad tag protocol ids, with any control information.
+fn vlan_tag() -> impl Strategy<Value = (u16, u16)> {
+    (prop::sample::select(vec![0x8100u16, 0x88a8]), any::<u16>())
+}
+
+/// The EtherType a packet's version nibble calls for (IEEE 802 numbers).
+fn ethertype(packet: &[u8]) -> u16 {
+    match packet[0] >> 4 {
+        4 => 0x0800,
+        _ => 0x86dd,
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -585,6 +654,170 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// (g) From any prefix that holds every header, `clamp_prefix` gives `clamp`'s outcome and
+    /// `clamp`'s bytes, the checksum right for the whole packet; from a shorter one it changes
+    /// nothing and says `short-prefix` or what `clamp` says.
+    #[test]
+    fn clamp_prefix_holding_the_headers_equals_clamp_on_the_whole_packet(
+        spec in valid_packet(),
+        cut in any::<Index>(),
+        limits in limits(),
+    ) {
+        let packet = spec.build();
+        let mut whole = packet.clone();
+        let expected = clamp(&mut whole, limits);
+        let held = cut.index(packet.len() + 1);
+        let mut prefix = packet[..held].to_vec();
+        let (outcome, changes) = clamp_prefix(&mut prefix, packet.len(), limits);
+        if held >= headers_end(&packet) {
+            prop_assert_eq!(outcome, expected);
+            prop_assert_eq!(&prefix[..], &whole[..held]);
+            let mut rejoined = prefix.clone();
+            rejoined.extend_from_slice(&packet[held..]);
+            prop_assert!(common::tcp_checksum_verifies(&rejoined));
+            prop_assert_eq!(
+                common::stored_tcp_checksum(&rejoined),
+                common::full_tcp_checksum(&rejoined)
+            );
+            check_changes(&packet, &rejoined, outcome, changes, Some(segment_range(&packet)))?;
+        } else {
+            prop_assert_eq!(&prefix[..], &packet[..held]);
+            prop_assert!(
+                outcome == Outcome::Unchanged(Reason::ShortPrefix)
+                    || (outcome == expected && !expected.is_clamped()),
+                "{:?} from {} of {} header bytes, clamp said {:?}",
+                outcome,
+                held,
+                headers_end(&packet),
+                expected
+            );
+            prop_assert!(changes.is_none());
+        }
+    }
+
+    /// (g) With the whole packet at hand, `clamp_prefix` is `clamp`, whatever the bytes.
+    #[test]
+    fn clamp_prefix_of_the_whole_packet_is_clamp_whatever_the_bytes(
+        spec in valid_packet(),
+        overwrites in prop::collection::vec((any::<Index>(), any::<u8>()), 0..=4),
+        cut in prop::option::weighted(0.3, any::<Index>()),
+        limits in limits(),
+    ) {
+        let mut packet = spec.build();
+        for (at, byte) in overwrites {
+            let at = at.index(packet.len());
+            packet[at] = byte;
+        }
+        if let Some(cut) = cut {
+            packet.truncate(cut.index(packet.len() + 1));
+        }
+        let mut whole = packet.clone();
+        let mut prefix = packet.clone();
+        let expected = clamp(&mut whole, limits);
+        let (outcome, changes) = clamp_prefix(&mut prefix, packet.len(), limits);
+        prop_assert_eq!(outcome, expected);
+        prop_assert_eq!(&prefix, &whole);
+        check_changes(&packet, &prefix, outcome, changes, None)?;
+    }
+
+    /// (g) Any bytes, any packet length, any part of them at hand: no panic; unchanged means
+    /// byte-identical; a clamp lists exactly the words it changed.
+    #[test]
+    fn prefix_entries_never_panic_and_list_what_they_change(
+        mut bytes in prop::collection::vec(any::<u8>(), 0..300),
+        first in prop::sample::select(vec![None, Some(0x45u8), Some(0x4f), Some(0x60)]),
+        packet_len in 0usize..400,
+        ethernet in any::<bool>(),
+        limits in limits(),
+    ) {
+        if let (Some(first), Some(byte)) = (first, bytes.first_mut()) {
+            *byte = first;
+        }
+        let before = bytes.clone();
+        let (outcome, changes) = if ethernet {
+            clamp_ethernet(&mut bytes, packet_len, limits)
+        } else {
+            clamp_prefix(&mut bytes, packet_len, limits)
+        };
+        if !outcome.is_clamped() {
+            prop_assert_eq!(&before, &bytes);
+        }
+        check_changes(&before, &bytes, outcome, changes, None)?;
+    }
+
+    /// (h) Behind an Ethernet header and up to two VLAN tags (802.1Q or 802.1ad, in any
+    /// order), a packet is clamped as it is alone, from the whole frame or from a prefix;
+    /// the frame header is never touched and the changes count from the frame's start.
+    #[test]
+    fn clamp_ethernet_equals_clamp_on_the_inner_packet(
+        spec in valid_packet(),
+        macs in any::<[u8; 12]>(),
+        tags in prop::collection::vec(vlan_tag(), 0..=2),
+        cut in prop::option::weighted(0.3, any::<Index>()),
+        limits in limits(),
+    ) {
+        let packet = spec.build();
+        let (original, ip_start) = frame(macs, &tags, ethertype(&packet), &packet);
+        let held = cut.map_or(original.len(), |cut| cut.index(original.len() + 1));
+        let mut frame = original[..held].to_vec();
+        let (outcome, changes) = clamp_ethernet(&mut frame, original.len(), limits);
+
+        let mut inner = packet[..held.saturating_sub(ip_start)].to_vec();
+        let (inner_outcome, inner_changes) = if held >= ip_start {
+            clamp_prefix(&mut inner, packet.len(), limits)
+        } else {
+            (Outcome::Unchanged(Reason::ShortPrefix), None)
+        };
+        prop_assert_eq!(outcome, inner_outcome);
+        prop_assert_eq!(&frame[..ip_start.min(held)], &original[..ip_start.min(held)]);
+        prop_assert_eq!(&frame[ip_start.min(held)..], &inner[..]);
+        prop_assert_eq!(
+            changes.map(|changes| (changes.segment(), changes.words().collect::<Vec<_>>())),
+            inner_changes.map(|changes| {
+                let segment = changes.segment();
+                let words = changes.words().map(|at| at + ip_start).collect::<Vec<_>>();
+                (segment.start + ip_start..segment.end + ip_start, words)
+            })
+        );
+        if held == original.len() {
+            let mut alone = packet.clone();
+            prop_assert_eq!(outcome, clamp(&mut alone, limits));
+            prop_assert_eq!(&frame[ip_start..], &alone[..]);
+        }
+    }
+
+    /// (h) A third tag, another EtherType, or a version nibble that is not the EtherType's:
+    /// unchanged, for its own reason.
+    #[test]
+    fn clamp_ethernet_leaves_other_frames_alone(
+        spec in valid_packet(),
+        macs in any::<[u8; 12]>(),
+        tags in prop::collection::vec(vlan_tag(), 3..=4),
+        other in any::<u16>().prop_filter("not IP or a tag", |ethertype| {
+            ![0x0800, 0x86dd, 0x8100, 0x88a8].contains(ethertype)
+        }),
+        limits in limits(),
+    ) {
+        let packet = spec.build();
+        let wrong_version = if ethertype(&packet) == 0x0800 { 0x86dd } else { 0x0800 };
+        let cases = [
+            (frame(macs, &tags, ethertype(&packet), &packet).0, Reason::VlanLimit),
+            (frame(macs, &tags[..2], other, &packet).0, Reason::OtherEthertype),
+            (frame(macs, &tags[..1], wrong_version, &packet).0, Reason::NotIp),
+        ];
+        for (original, reason) in cases {
+            let mut frame = original.clone();
+            let (outcome, changes) = clamp_ethernet(&mut frame, original.len(), limits);
+            prop_assert_eq!(outcome, Outcome::Unchanged(reason));
+            prop_assert!(changes.is_none());
+            prop_assert_eq!(&frame, &original);
+        }
+    }
+}
+
 /// The generator is only as good as what it reaches: both families, every outcome a valid
 /// packet can have, and clamps of MSS values at odd and even offsets.
 #[test]
@@ -653,5 +886,44 @@ fn valid_packet_generator_reaches_every_outcome_and_both_mss_parities() {
             Reason::MalformedOptions,
             Reason::MssOk
         ]
+    );
+}
+
+/// The prefix and frame properties mean something only if their cases occur: clamps from a
+/// prefix shorter than the packet, short prefixes, and clamps behind two tags.
+#[test]
+fn prefix_and_frame_generators_reach_their_cases() {
+    let mut runner =
+        TestRunner::new_with_rng(config(), TestRng::deterministic_rng(config().rng_algorithm));
+    let cases = (
+        valid_packet(),
+        any::<Index>(),
+        prop::collection::vec(vlan_tag(), 0..=2),
+        limits(),
+    );
+    let (mut clamped_from_prefix, mut short_prefix, mut clamped_behind_two_tags) = (0, 0, 0);
+    for _ in 0..2000 {
+        let (spec, cut, tags, limits) = cases
+            .new_tree(&mut runner)
+            .expect("strategy generates")
+            .current();
+        let packet = spec.build();
+        let held = cut.index(packet.len() + 1);
+        let mut prefix = packet[..held].to_vec();
+        match clamp_prefix(&mut prefix, packet.len(), limits).0 {
+            Outcome::Clamped { .. } if held < packet.len() => clamped_from_prefix += 1,
+            Outcome::Unchanged(Reason::ShortPrefix) => short_prefix += 1,
+            _ => {}
+        }
+        let (mut frame, _) = frame([0; 12], &tags, ethertype(&packet), &packet);
+        let len = frame.len();
+        if tags.len() == 2 && clamp_ethernet(&mut frame, len, limits).0.is_clamped() {
+            clamped_behind_two_tags += 1;
+        }
+    }
+    assert!(
+        clamped_from_prefix >= 100 && short_prefix >= 500 && clamped_behind_two_tags >= 100,
+        "{clamped_from_prefix} clamps from a prefix, {short_prefix} short prefixes, \
+         {clamped_behind_two_tags} clamps behind two tags"
     );
 }

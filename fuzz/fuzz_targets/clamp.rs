@@ -3,7 +3,9 @@
 //! lowered to it, nothing else changes but the TCP checksum, and that checksum equals a full
 //! recomputation done here, independently of the core (for a packet whose checksum was wrong
 //! to begin with, it stays wrong by the same amount: the incremental update must neither
-//! repair nor hide a corrupted packet).
+//! repair nor hide a corrupted packet). `clamp_prefix` given the whole packet must do exactly
+//! what `clamp` does, and the `Changes` it returns must locate the segment where the oracle
+//! does and list exactly the 16-bit words that differ.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 // The same oracle the core's tests use: full checksum, locator, RFC 9293 option walk.
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
-use tcpmssd_core::{clamp, Limits, Outcome};
+use tcpmssd_core::{clamp, clamp_prefix, Changes, Limits, Outcome};
 
 fuzz_target!(|input: &[u8]| {
     // The first two bytes choose the MTU, so limits vary with the corpus.
@@ -34,7 +36,42 @@ fuzz_target!(|input: &[u8]| {
             assert_eq!(again, clamped);
         }
     }
+    let mut prefix = packet.to_vec();
+    let (prefix_outcome, changes) = clamp_prefix(&mut prefix, packet.len(), limits);
+    assert_eq!(
+        prefix_outcome, outcome,
+        "clamp_prefix of the whole packet is not clamp"
+    );
+    assert_eq!(
+        prefix, clamped,
+        "clamp_prefix of the whole packet wrote other bytes"
+    );
+    assert_eq!(
+        changes.is_some(),
+        outcome.is_clamped(),
+        "changes without a clamp"
+    );
+    if let Some(changes) = changes {
+        check_changes(packet, &clamped, changes);
+    }
 });
+
+/// Checks the `Changes` of a clamp against the bytes, with the oracle's locator.
+fn check_changes(original: &[u8], clamped: &[u8], changes: Changes) {
+    let located = common::locate(clamped);
+    assert_eq!(changes.segment(), located.start..located.end, "segment");
+    assert_eq!(changes.checksum_at(), located.start + 16, "checksum offset");
+    let differing: Vec<usize> = (located.start..clamped.len())
+        .step_by(2)
+        .filter(|&at| at != changes.checksum_at())
+        .filter(|&at| original.get(at..at + 2) != clamped.get(at..at + 2))
+        .collect();
+    assert_eq!(
+        changes.words().collect::<Vec<_>>(),
+        differing,
+        "changed words"
+    );
+}
 
 /// Checks a clamped packet against its original with the core tests' independent oracle.
 fn check_clamped(original: &[u8], clamped: &[u8], limit: u16) {
@@ -64,6 +101,9 @@ fn check_clamped(original: &[u8], clamped: &[u8], limit: u16) {
     for &(offset, before) in &mss_options {
         let after = u16::from_be_bytes([clamped[start + offset], clamped[start + offset + 1]]);
         let expected = before.min(limit);
-        assert_eq!(after, expected, "MSS {before} at {offset} with limit {limit}");
+        assert_eq!(
+            after, expected,
+            "MSS {before} at {offset} with limit {limit}"
+        );
     }
 }

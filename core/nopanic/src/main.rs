@@ -1,13 +1,14 @@
 //! A freestanding program that calls every packet entry point of `tcpmssd-core` on input the
 //! optimiser cannot see, and whose panic handler refers to an undefined symbol. It links
-//! only if no panic path is reachable from `clamp`, `clamp_tcp` and `endpoints`.
+//! only if no panic path is reachable from `clamp`, `clamp_tcp`, `clamp_prefix`,
+//! `clamp_ethernet`, the `Changes` they return, and `endpoints`.
 #![no_std]
 #![no_main]
 
 use core::hint::black_box;
 use core::panic::PanicInfo;
 
-use tcpmssd_core::{clamp, clamp_tcp, endpoints, Limits};
+use tcpmssd_core::{clamp, clamp_ethernet, clamp_prefix, clamp_tcp, endpoints, Changes, Limits};
 
 extern "C" {
     /// Defined nowhere: any surviving reference is a link error naming this symbol.
@@ -22,6 +23,17 @@ fn panic(_: &PanicInfo<'_>) -> ! {
 
 static mut PACKET: [u8; 65536] = [0; 65536];
 
+/// Reads everything a caller that applies the checksum itself reads.
+fn use_changes(changes: Option<Changes>) {
+    if let Some(changes) = changes {
+        black_box(changes.segment());
+        black_box(changes.checksum_at());
+        for at in changes.words() {
+            black_box(at);
+        }
+    }
+}
+
 #[no_mangle]
 pub extern "C" fn _start() -> ! {
     // The length and contents are opaque to the optimiser, as a received packet's are.
@@ -33,6 +45,13 @@ pub extern "C" fn _start() -> ! {
     black_box(clamp(black_box(&mut *packet), limits));
     black_box(clamp_tcp(black_box(&mut *packet), black_box(1360)));
     black_box(endpoints(black_box(&*packet)));
+    // A prefix of a packet whose length is as opaque as the bytes.
+    let (outcome, changes) = clamp_prefix(black_box(&mut *packet), black_box(1500), limits);
+    black_box(outcome);
+    use_changes(changes);
+    let (outcome, changes) = clamp_ethernet(black_box(&mut *packet), black_box(1514), limits);
+    black_box(outcome);
+    use_changes(changes);
     #[cfg(feature = "canary")]
     black_box(packet[black_box(70_000)]);
     loop {
