@@ -109,6 +109,11 @@ mod listed {
         libc::SYS_recvmmsg,
         libc::SYS_sendmsg,
         libc::SYS_sendto,
+        // glibc's send(3) on ARM makes send, not sendto (sysdeps/unix/sysv/linux/arm/
+        // kernel-features.h: __ASSUME_SEND_SYSCALL): the queue's messages and syslog's lines
+        // in the armv7-unknown-linux-gnueabihf build. musl's send calls sendto.
+        #[cfg(target_arch = "arm")]
+        libc::SYS_send,
         // musl's recvmmsg tries recvmmsg_time64 first (src/network/recvmmsg.c); its ppoll only
         // for a timeout past 2^31 s (src/select/ppoll.c), glibc's always.
         #[cfg(any(target_arch = "arm", target_arch = "mips"))]
@@ -236,7 +241,7 @@ mod tests {
 
     /// Runs the subset of classic BPF the filter uses, as the kernel would (seccomp_run_filters);
     /// any other instruction fails the test.
-    fn run(program: &[libc::sock_filter], nr: i32, arch: u32) -> u32 {
+    fn run(program: &[libc::sock_filter], nr: libc::c_long, arch: u32) -> u32 {
         let mut accumulator = 0u32;
         let mut pc = 0usize;
         for _ in 0..program.len() {
@@ -244,6 +249,7 @@ mod tests {
             match i.code {
                 LD_W_ABS => {
                     accumulator = match i.k {
+                        // seccomp_data.nr is an int: the number's low 32 bits.
                         DATA_NR => nr as u32,
                         DATA_ARCH => arch,
                         other => panic!("load from offset {other}"),
@@ -266,7 +272,7 @@ mod tests {
         let program = filter().unwrap();
         assert_eq!(program.len(), ALLOWED.len() + 5);
         for &nr in ALLOWED {
-            assert_eq!(run(&program, nr as i32, AUDIT_ARCH), RET_ALLOW, "{nr}");
+            assert_eq!(run(&program, nr, AUDIT_ARCH), RET_ALLOW, "{nr}");
         }
     }
 
@@ -283,17 +289,13 @@ mod tests {
             libc::SYS_prctl,
             libc::SYS_bind,
         ] {
-            assert_eq!(
-                run(&program, nr as i32, AUDIT_ARCH),
-                RET_KILL_PROCESS,
-                "{nr}"
-            );
+            assert_eq!(run(&program, nr, AUDIT_ARCH), RET_KILL_PROCESS, "{nr}");
         }
         // The same number under another ABI is refused: i386 (0x40000003) for every list, and
         // the other byte order of the same machine (bit 30: __AUDIT_ARCH_LE).
         for arch in [0x4000_0003, AUDIT_ARCH ^ 0x4000_0000] {
             assert_eq!(
-                run(&program, libc::SYS_write as i32, arch),
+                run(&program, libc::SYS_write, arch),
                 RET_KILL_PROCESS,
                 "arch {arch:#x}"
             );
@@ -301,7 +303,7 @@ mod tests {
         // x32 calls carry __X32_SYSCALL_BIT.
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
-            run(&program, libc::SYS_write as i32 | 0x4000_0000, AUDIT_ARCH),
+            run(&program, libc::SYS_write | 0x4000_0000, AUDIT_ARCH),
             RET_KILL_PROCESS
         );
         assert_eq!(run(&program, -1, AUDIT_ARCH), RET_KILL_PROCESS);
@@ -334,8 +336,18 @@ mod tests {
             ("unlink", libc::SYS_unlink),
         ];
         for (name, nr) in seen {
-            assert_eq!(run(&program, nr as i32, AUDIT_ARCH), RET_ALLOW, "{name}");
+            assert_eq!(run(&program, nr, AUDIT_ARCH), RET_ALLOW, "{name}");
         }
+    }
+
+    /// The daemon's send(3) (netlink messages, syslog lines) is the send call in glibc's ARM
+    /// build (__ASSUME_SEND_SYSCALL), sendto in every other libc and ABI.
+    #[cfg(target_arch = "arm")]
+    #[test]
+    fn glibc_send_on_arm_is_allowed() {
+        let program = filter().unwrap();
+        assert_eq!(run(&program, libc::SYS_send, AUDIT_ARCH), RET_ALLOW);
+        assert_eq!(run(&program, libc::SYS_sendto, AUDIT_ARCH), RET_ALLOW);
     }
 
     /// The old calls musl and glibc fall back to where a kernel before 5.1 answers ENOSYS to
@@ -352,8 +364,8 @@ mod tests {
         ];
         for (time64, old) in pairs {
             assert_ne!(time64, old);
-            assert_eq!(run(&program, time64 as i32, AUDIT_ARCH), RET_ALLOW, "{time64}");
-            assert_eq!(run(&program, old as i32, AUDIT_ARCH), RET_ALLOW, "{old}");
+            assert_eq!(run(&program, time64, AUDIT_ARCH), RET_ALLOW, "{time64}");
+            assert_eq!(run(&program, old, AUDIT_ARCH), RET_ALLOW, "{old}");
         }
     }
 
@@ -377,11 +389,7 @@ mod tests {
         #[cfg(target_arch = "mips")]
         others.extend([libc::SYS_socketcall, libc::SYS_mmap]);
         for nr in others {
-            assert_eq!(
-                run(&program, nr as i32, AUDIT_ARCH),
-                RET_KILL_PROCESS,
-                "{nr}"
-            );
+            assert_eq!(run(&program, nr, AUDIT_ARCH), RET_KILL_PROCESS, "{nr}");
         }
     }
 }

@@ -252,9 +252,8 @@ mod tests {
         // over the first, leaving the second at -1.
         let mut now = [-1i64; 2];
         // SAFETY: `now` is writable for the 16 bytes a __kernel_timespec takes.
-        let ret = unsafe {
-            libc::syscall(SYS_CLOCK_GETTIME64, libc::CLOCK_MONOTONIC, now.as_mut_ptr())
-        };
+        let ret =
+            unsafe { libc::syscall(SYS_CLOCK_GETTIME64, libc::CLOCK_MONOTONIC, now.as_mut_ptr()) };
         assert_eq!(errno_of(ret), 0, "clock_gettime64");
         assert!((0..1_000_000_000).contains(&now[1]), "{now:?}");
         let mut old = libc::timespec {
@@ -262,7 +261,8 @@ mod tests {
             tv_nsec: 0,
         };
         // SAFETY: `old` is writable for the call.
-        assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut old) }, 0);
+        let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut old) };
+        assert_eq!(ret, 0);
         assert!((i64::from(old.tv_sec) - now[0]).abs() <= 1, "{now:?}");
 
         // ppoll_time64 on no descriptor: EINVAL for the timespec (ppoll would time out: 0).
