@@ -53,8 +53,9 @@ unit_tests() {
     local target=$1 qemu=$2 var
     shift 2
     var=$(echo "$target" | tr 'a-z-' 'A-Z_')
-    env "CARGO_TARGET_${var}_RUNNER=$qemu" "CARGO_TARGET_${var}_RUSTFLAGS=-Clink-self-contained=no" \
-        rustup run nightly cargo-zigbuild test --target "$target" -Zbuild-std "$@"
+    env "CARGO_TARGET_${var}_RUNNER=$qemu" \
+        "CARGO_TARGET_${var}_RUSTFLAGS=-Clink-self-contained=no" rustup run nightly \
+        cargo-zigbuild test --target "$target" -Zbuild-std "$@"
 }
 
 times=()
