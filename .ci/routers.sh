@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # CI for router architectures (issues 17, 23): the static builds for every router target with
 # their sizes, the aarch64 tiny build, the unit tests on armv7, mipsel and big-endian mips under
-# qemu-user (.ci/qemu-user.sh), the VM test's own code checks, then the daemon end to end on
-# Debian's arm64 kernel (tests/vm/arm64.sh) and the proof that that test fails on a daemon
-# with a seccomp gap (tests/vm/seccomp-gap.sh). Whatever cannot run here is one
+# qemu-user (.ci/qemu-user.sh) and those that need the CPU's own kernel on Debian's armhf and
+# mipsel kernels (tests/vm/kernel-32.sh), the VM test's own code checks, then the daemon end
+# to end on Debian's arm64 kernel (tests/vm/arm64.sh) and the proof that that test fails on a
+# daemon with a seccomp gap (tests/vm/seccomp-gap.sh). Whatever cannot run here is one
 # "!!! SKIPPED:" line, as in .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,17 +93,21 @@ done
 step "unit tests on armv7, mipsel and big-endian mips: .ci/qemu-user.sh"
 bash .ci/qemu-user.sh
 
+step "32-bit unit tests that need the CPU's kernel, on armhf and mipsel: tests/vm/kernel-32.sh"
+bash tests/vm/kernel-32.sh
+
 step "VM test code: fmt, clippy, tests, shellcheck"
 (cd tests/vm/syn &&
     export CARGO_TARGET_DIR=$target_dir/vm-syn &&
     cargo fmt --check &&
     cargo clippy --all-targets -- -D warnings &&
     cargo test)
-bash -n tests/vm/arm64.sh tests/vm/seccomp-gap.sh .ci/routers.sh .ci/qemu-user.sh
+bash -n tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/kernel-32.sh .ci/routers.sh \
+    .ci/qemu-user.sh
 sh -n tests/vm/guest.sh
 if command -v shellcheck >/dev/null 2>&1; then
-    shellcheck tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/guest.sh .ci/routers.sh \
-        .ci/qemu-user.sh
+    shellcheck tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/guest.sh \
+        tests/vm/kernel-32.sh .ci/routers.sh .ci/qemu-user.sh
     echo "shellcheck: clean"
 else
     skipped "shellcheck not installed; the VM scripts were only checked with bash -n"

@@ -196,8 +196,8 @@ mod tests {
     }
 
     // qemu-user, which runs the 32-bit tests in CI, refuses PR_SET_SECCOMP (EINVAL: a filter
-    // would apply to the emulator's own calls); on those CPUs the kernel runs these in the VM
-    // of tests/vm/ (`--ignored`).
+    // would apply to the emulator's own calls); on those CPUs these run with --ignored on
+    // Debian's armhf and mipsel kernels (tests/vm/kernel-32.sh).
     #[cfg_attr(
         any(target_arch = "arm", target_arch = "mips"),
         ignore = "needs a kernel of this CPU: qemu-user refuses seccomp filters"
