@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# CI for router architectures (issue 17): the static builds for every router target with
-# their sizes, the aarch64 tiny build, the VM test's own code checks, then the daemon end to
-# end on Debian's arm64 kernel (tests/vm/arm64.sh) and the proof that that test fails on a
+# CI for router architectures (issues 17, 23): the static builds for every router target with
+# their sizes, the aarch64 tiny build, the unit tests on armv7, mipsel and big-endian mips under
+# qemu-user (.ci/qemu-user.sh) and those that need the CPU's own kernel on Debian's armhf and
+# mipsel kernels (tests/vm/kernel-32.sh), the VM test's own code checks, then the daemon end
+# to end on Debian's arm64 kernel (tests/vm/arm64.sh) and the proof that that test fails on a
 # daemon with a seccomp gap (tests/vm/seccomp-gap.sh). Whatever cannot run here is one
 # "!!! SKIPPED:" line, as in .ci/run.
 set -euo pipefail
@@ -50,13 +52,15 @@ else
             skipped "rustup cannot install $target here; its build was NOT checked"
         fi
     done
-    # No std from rustup (armv7 musl: rustup answers 404; mipsel: tier 3): std built from
-    # source on nightly. Without rustup's self-contained crt objects for these targets,
-    # rustc must not look for them (-Clink-self-contained=no): zig's musl supplies crt1.o.
+    # No std from rustup (armv7 musl: rustup answers 404; mipsel and mips: tier 3): std built
+    # from source on nightly; mips is big-endian, as OpenWrt's ath79 routers are. Without
+    # rustup's self-contained crt objects for these targets, rustc must not look for them
+    # (-Clink-self-contained=no): zig's musl supplies crt1.o.
     # The linker's "unable to open library directory .../rustlib/<target>/lib" is expected:
     # rustc names the sysroot's directory for the target, which only rustup's std would fill.
     if have_nightly; then
-        for target in armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl; do
+        for target in armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl \
+            mips-unknown-linux-musl; do
             var=CARGO_TARGET_$(echo $target | tr 'a-z-' 'A-Z_')_RUSTFLAGS
             env "$var=-Clink-self-contained=no" cargo +nightly zigbuild --release \
                 --target $target --bin tcpmssd -Zbuild-std=std,panic_abort
@@ -70,7 +74,7 @@ else
             --bin tcpmssd -Zbuild-std=std,panic_abort
         sizes+=("$(size aarch64-unknown-linux-musl tiny)")
     else
-        skipped "rustup cannot install nightly with rust-src here; armv7 musl, mipsel and the aarch64 tiny build were NOT checked"
+        skipped "rustup cannot install nightly with rust-src here; armv7 musl, mipsel, mips and the aarch64 tiny build were NOT checked"
     fi
 fi
 step "router binary sizes"
@@ -86,16 +90,24 @@ for target in aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf; do
     fi
 done
 
+step "unit tests on armv7, mipsel and big-endian mips: .ci/qemu-user.sh"
+bash .ci/qemu-user.sh
+
+step "32-bit unit tests that need the CPU's kernel, on armhf and mipsel: tests/vm/kernel-32.sh"
+bash tests/vm/kernel-32.sh
+
 step "VM test code: fmt, clippy, tests, shellcheck"
 (cd tests/vm/syn &&
     export CARGO_TARGET_DIR=$target_dir/vm-syn &&
     cargo fmt --check &&
     cargo clippy --all-targets -- -D warnings &&
     cargo test)
-bash -n tests/vm/arm64.sh tests/vm/seccomp-gap.sh .ci/routers.sh
+bash -n tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/kernel-32.sh .ci/routers.sh \
+    .ci/qemu-user.sh
 sh -n tests/vm/guest.sh
 if command -v shellcheck >/dev/null 2>&1; then
-    shellcheck tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/guest.sh .ci/routers.sh
+    shellcheck tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/guest.sh \
+        tests/vm/kernel-32.sh .ci/routers.sh .ci/qemu-user.sh
     echo "shellcheck: clean"
 else
     skipped "shellcheck not installed; the VM scripts were only checked with bash -n"

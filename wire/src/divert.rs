@@ -101,30 +101,31 @@ pub fn direction(address: &[u8]) -> Result<Direction, BadAddress> {
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::fixture::cat;
 
     // An outgoing packet diverted by `ipfw add 500 divert 1000 ... out xmit ng0`: laid out as
     // divert_packet() fills it on FreeBSD 14 amd64 (sys/netinet/ip_divert.c); the receive
     // interface of a locally sent packet is none, so sin_zero stays zero.
     #[rustfmt::skip]
-    const OUTGOING: [u8; 16] = [
-        0x10,                   // sin_len 16
-        0x02,                   // sin_family AF_INET
-        0xf4, 0x01,             // sin_port: rule 500, host byte order (little-endian)
-        0x00, 0x00, 0x00, 0x00, // sin_addr INADDR_ANY: outgoing
-        0x00, 0x00, 0x00, 0x00, // sin_zero
-        0x00, 0x00, 0x00, 0x00,
-    ];
+    const OUTGOING: [u8; 16] = cat(&[
+        &[0x10],                   // sin_len 16
+        &[0x02],                   // sin_family AF_INET
+        &500u16.to_ne_bytes(),     // sin_port: rule 500, host byte order (not read)
+        &[0x00, 0x00, 0x00, 0x00], // sin_addr INADDR_ANY: outgoing
+        &[0x00, 0x00, 0x00, 0x00], // sin_zero
+        &[0x00, 0x00, 0x00, 0x00],
+    ]);
 
     // An incoming packet on em0, whose first IPv4 address is 198.51.100.1.
     #[rustfmt::skip]
-    const INCOMING: [u8; 16] = [
-        0x10,                   // sin_len 16
-        0x02,                   // sin_family AF_INET
-        0xf4, 0x01,             // sin_port: rule 500
-        0xc6, 0x33, 0x64, 0x01, // sin_addr 198.51.100.1: incoming
-        b'e', b'm', b'0', 0x00, // sin_zero: the receive interface's name
-        0x00, 0x00, 0x00, 0x00,
-    ];
+    const INCOMING: [u8; 16] = cat(&[
+        &[0x10],                   // sin_len 16
+        &[0x02],                   // sin_family AF_INET
+        &500u16.to_ne_bytes(),     // sin_port: rule 500
+        &[0xc6, 0x33, 0x64, 0x01], // sin_addr 198.51.100.1 (network order): incoming
+        &[b'e', b'm', b'0', 0x00], // sin_zero: the receive interface's name
+        &[0x00, 0x00, 0x00, 0x00],
+    ]);
 
     #[test]
     fn outgoing_and_incoming() {

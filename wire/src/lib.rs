@@ -37,6 +37,55 @@ pub fn interface_name(value: &[u8]) -> Option<heapless::String<IFNAME_MAX>> {
     heapless::String::try_from(core::str::from_utf8(name).ok()?).ok()
 }
 
+/// Test fixtures: kernel messages written field by field, so that the fields the kernel keeps
+/// in host byte order (netlink and routing-socket headers, attribute headers, most ifinfomsg
+/// and if_msghdr fields) are built with `to_ne_bytes` and each test runs on a big-endian CPU
+/// as on the little-endian one the bytes were captured on.
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
+pub(crate) mod fixture {
+    /// Joins `parts` into one N-byte array, at compile time in a `const`; a total other than N
+    /// stops the build.
+    pub const fn cat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+        let mut out = [0u8; N];
+        let mut at = 0;
+        let mut part = 0;
+        while part < parts.len() {
+            let bytes = parts[part];
+            let mut i = 0;
+            while i < bytes.len() {
+                assert!(at < N, "the parts are longer than the fixture");
+                out[at] = bytes[i];
+                at += 1;
+                i += 1;
+            }
+            part += 1;
+        }
+        assert!(at == N, "the parts are shorter than the fixture");
+        out
+    }
+
+    /// Returns a netlink attribute header (`struct nlattr`, `struct rtattr`): length and type,
+    /// both in host byte order.
+    pub const fn nla(len: u16, kind: u16) -> [u8; 4] {
+        cat(&[&len.to_ne_bytes(), &kind.to_ne_bytes()])
+    }
+
+    /// Overwrites the host-order u16 at `at` (a length or type in a header).
+    pub fn set_u16(message: &mut [u8], at: usize, value: u16) {
+        message[at..at + 2].copy_from_slice(&value.to_ne_bytes());
+    }
+
+    /// Overwrites the host-order u32 at `at`.
+    pub fn set_u32(message: &mut [u8], at: usize, value: u32) {
+        message[at..at + 4].copy_from_slice(&value.to_ne_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

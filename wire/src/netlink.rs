@@ -340,44 +340,48 @@ pub(crate) fn put_nlattr(out: &mut [u8; NLA_HDR_LEN], len: u16, kind: u16) {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::fixture::{cat, nla, set_u16, set_u32};
 
     // Two messages in one datagram, as the kernel packs them: an NLMSG_NOOP whose 18-byte length
     // leaves 2 bytes of alignment padding, then an acknowledgement of request 9 (built by hand
-    // from netlink.h; the padding bytes are 0xee to show they are skipped, not read).
+    // from netlink.h; the padding bytes are 0xee to show they are skipped, not read). Every
+    // field is in host byte order.
     #[rustfmt::skip]
-    const NOOP_THEN_ACK: [u8; 56] = [
-        0x12, 0x00, 0x00, 0x00, // nlmsg_len 18 (host-endian)
-        0x01, 0x00,             // NLMSG_NOOP (host-endian)
-        0x00, 0x00,             // flags
-        0x01, 0x00, 0x00, 0x00, // seq 1 (host-endian)
-        0x00, 0x00, 0x00, 0x00, // pid 0
-        0x05, 0x00,             // a 2-byte body
-        0xee, 0xee,             // padding to 20
-        0x24, 0x00, 0x00, 0x00, // nlmsg_len 36 (host-endian)
-        0x02, 0x00,             // NLMSG_ERROR (host-endian)
-        0x00, 0x01,             // NLM_F_CAPPED
-        0x09, 0x00, 0x00, 0x00, // seq 9 (host-endian)
-        0x00, 0x00, 0x00, 0x00, // pid 0
-        0xfe, 0xff, 0xff, 0xff, // error -2 = -ENOENT (host-endian)
-        0x10, 0x00, 0x00, 0x00, // the request's header
-        0x00, 0x00, 0x00, 0x00,
-        0x09, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x00, 0x00,
-    ];
+    const NOOP_THEN_ACK: [u8; 56] = cat(&[
+        &18u32.to_ne_bytes(),      // nlmsg_len 18
+        &1u16.to_ne_bytes(),       // NLMSG_NOOP
+        &0u16.to_ne_bytes(),       // flags
+        &1u32.to_ne_bytes(),       // seq 1
+        &0u32.to_ne_bytes(),       // pid 0
+        &[0x05, 0x00],             // a 2-byte body
+        &[0xee, 0xee],             // padding to 20
+        &36u32.to_ne_bytes(),      // nlmsg_len 36
+        &2u16.to_ne_bytes(),       // NLMSG_ERROR
+        &0x100u16.to_ne_bytes(),   // NLM_F_CAPPED
+        &9u32.to_ne_bytes(),       // seq 9
+        &0u32.to_ne_bytes(),       // pid 0
+        &(-2i32).to_ne_bytes(),    // error -2 = -ENOENT
+        &16u32.to_ne_bytes(),      // the request's header: nlmsg_len 16
+        &[0x00, 0x00, 0x00, 0x00], //   type 0, flags 0
+        &9u32.to_ne_bytes(),       //   seq 9
+        &0u32.to_ne_bytes(),       //   pid 0
+    ]);
 
     // A run of attributes: a 5-byte one with its padding, a nested one (NLA_F_NESTED) and a
-    // last one whose padding is missing, as at the end of a message.
+    // last one whose padding is missing, as at the end of a message. Lengths and types in host
+    // byte order.
     #[rustfmt::skip]
-    const ATTRS: [u8; 22] = [
-        0x05, 0x00, 0x01, 0x00, // nla_len 5, type 1 (host-endian)
-        0xaa, 0xee, 0xee, 0xee, //   1 byte, 3 of padding
-        0x08, 0x00, 0x02, 0x80, // nla_len 8, type 2 | NLA_F_NESTED
-        0x04, 0x00, 0x03, 0x00, //   nla_len 4, type 3: empty, inside
-        0x06, 0x00, 0x04, 0x00, // nla_len 6, type 4
-        0xbb, 0xcc,             //   2 bytes, padding missing
-    ];
+    const ATTRS: [u8; 22] = cat(&[
+        &nla(5, 1),                // nla_len 5, type 1
+        &[0xaa, 0xee, 0xee, 0xee], //   1 byte, 3 of padding
+        &nla(8, 0x8002),           // nla_len 8, type 2 | NLA_F_NESTED
+        &NESTED_EMPTY,             //   nla_len 4, type 3: empty, inside
+        &nla(6, 4),                // nla_len 6, type 4
+        &[0xbb, 0xcc],             //   2 bytes, padding missing
+    ]);
+    #[rustfmt::skip]
+    const NESTED_EMPTY: [u8; 4] = nla(4, 3);
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn frames_step_over_padding_and_read_errors() {
         let mut frames = Frames::new(&NOOP_THEN_ACK);
@@ -402,19 +406,17 @@ mod tests {
         assert!(Frames::at(&NOOP_THEN_ACK, 57).next().is_none());
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn error_frames_cut_or_short() {
         let cut = Frames::new(&NOOP_THEN_ACK[20..50]).next().unwrap().unwrap();
         assert!(cut.cut);
         assert_eq!(error(&cut), Err(Malformed::TruncatedMessage));
         let mut short = NOOP_THEN_ACK[20..39].to_vec();
-        short[0] = 19; // nlmsg_len: 3 bytes of errno
+        set_u32(&mut short, 0, 19); // nlmsg_len: 3 bytes of errno
         let short = Frames::new(&short).next().unwrap().unwrap();
         assert_eq!(error(&short), Err(Malformed::TruncatedBody));
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn frames_refuse_lengths_they_cannot_step_over() {
         let mut frames = Frames::new(&NOOP_THEN_ACK[..15]);
@@ -424,7 +426,7 @@ mod tests {
         );
         assert!(frames.next().is_none());
         let mut bad = NOOP_THEN_ACK;
-        bad[0] = 15;
+        set_u32(&mut bad, 0, 15);
         let mut frames = Frames::new(&bad);
         assert_eq!(
             frames.next().unwrap().err(),
@@ -433,7 +435,6 @@ mod tests {
         assert!(frames.next().is_none());
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn attrs_mask_flags_and_tolerate_missing_last_padding() {
         let attrs: Vec<Attr<'_>> = Attrs::new(&ATTRS, 100).map(Result::unwrap).collect();
@@ -445,7 +446,7 @@ mod tests {
             seen,
             [
                 (1, &[0xaa][..], 104),
-                (2, &[4, 0, 3, 0][..], 112),
+                (2, &NESTED_EMPTY[..], 112),
                 (4, &[0xbb, 0xcc][..], 120),
             ]
         );
@@ -459,7 +460,6 @@ mod tests {
         );
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn attrs_stop_at_the_first_broken_one() {
         let mut attrs = Attrs::new(&ATTRS[..21], 0);
@@ -471,7 +471,7 @@ mod tests {
         );
         assert!(attrs.next().is_none());
         let mut zero = ATTRS;
-        zero[0] = 0;
+        set_u16(&mut zero, 0, 0);
         let mut attrs = Attrs::new(&zero, 0);
         assert_eq!(
             attrs.next().unwrap().err(),
@@ -482,7 +482,6 @@ mod tests {
         assert!(Attrs::new(&[], 0).next().is_none());
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn headers_written_read_back() {
         let mut msg = [0u8; 24];
@@ -492,7 +491,7 @@ mod tests {
         body[4..6].copy_from_slice(&[1, 2]);
         let frame = Frames::new(&msg).next().unwrap().unwrap();
         assert_eq!((frame.kind, frame.seq, frame.cut), (0x0301, 77, false));
-        assert_eq!(msg[6..8], [0x05, 0x00]);
+        assert_eq!(msg[6..8], 0x0005u16.to_ne_bytes()); // NLM_F_REQUEST | NLM_F_ACK
         let attr = Attrs::new(frame.body, 16).next().unwrap().unwrap();
         assert_eq!(
             (attr.kind, attr.value, attr.value_start),

@@ -599,152 +599,158 @@ fn put_verdict(
 )]
 mod tests {
     use super::*;
+    use crate::fixture::{cat, nla, set_u16, set_u32};
     use crate::netlink::Frames;
 
     // Captured on Linux 6.18 (x86_64): a network namespace with a veth d0 (index 3) holding
     // 198.51.100.1/24 and 2001:db8::1/64, `iptables -A OUTPUT -o d0 -p tcp --dport 9 --syn
     // -j NFQUEUE --queue-num 4242`, connect() to 198.51.100.2 port 9, read by this module's socket
-    // after config_bind(4242, 64, 7). Netlink header and attribute headers are host-endian
-    // (little-endian here), NFQUEUE values big-endian.
+    // after config_bind(4242, 64, 7). The netlink header and the attribute headers are in host
+    // byte order (little-endian there), built here with to_ne_bytes for the host the test runs
+    // on; the NFQUEUE values and the packet are big-endian, bytes as captured.
     #[rustfmt::skip]
-    const PACKET_V4: [u8; 104] = [
-        0x68, 0x00, 0x00, 0x00, // nlmsg_len 104 (host-endian)
-        0x00, 0x03,             // nlmsg_type 0x0300 NFQNL_MSG_PACKET (host-endian)
-        0x00, 0x00,             // nlmsg_flags 0
-        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0
-        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0 (the kernel)
-        0x02,                   // nfgen_family NFPROTO_IPV4
-        0x00,                   // version NFNETLINK_V0
-        0x10, 0x92,             // res_id: queue 4242 (big-endian)
-        0x0b, 0x00, 0x01, 0x00, // nla_len 11, NFQA_PACKET_HDR (host-endian)
-        0x00, 0x00, 0x00, 0x01, //   packet_id 1 (big-endian)
-        0x08, 0x00,             //   hw_protocol 0x0800 IPv4 (big-endian)
-        0x03,                   //   hook 3 LOCAL_OUT
-        0x00,                   //   padding
-        0x08, 0x00, 0x06, 0x00, // nla_len 8, NFQA_IFINDEX_OUTDEV
-        0x00, 0x00, 0x00, 0x03, //   ifindex 3 (big-endian)
-        0x40, 0x00, 0x0a, 0x00, // nla_len 64, NFQA_PAYLOAD: 60 bytes from offset 44
-        0x45, 0x00, 0x00, 0x3c, //   IPv4, IHL 5, total length 60
-        0x79, 0x30, 0x40, 0x00, //   id, DF
-        0x40, 0x06, 0x6d, 0x21, //   TTL 64, TCP, header checksum
-        0xc6, 0x33, 0x64, 0x01, //   198.51.100.1
-        0xc6, 0x33, 0x64, 0x02, //   198.51.100.2
-        0xe0, 0x46, 0x00, 0x09, //   ports 57414 -> 9
-        0x3b, 0x35, 0xb6, 0x0f, //   sequence number
-        0x00, 0x00, 0x00, 0x00, //   acknowledgment number
-        0xa0, 0x02, 0xfa, 0xf0, //   data offset 10, SYN, window 64240
-        0x03, 0xb7, 0x00, 0x00, //   checksum, urgent pointer
-        0x02, 0x04, 0x05, 0xb4, //   MSS 1460
-        0x04, 0x02, 0x08, 0x0a, //   SACK permitted, timestamps...
-        0x7f, 0x7b, 0xa3, 0xda, //   ...TSval
-        0x00, 0x00, 0x00, 0x00, //   ...TSecr
-        0x01, 0x03, 0x03, 0x0a, //   NOP, window scale 10
-    ];
+    const PACKET_V4: [u8; 104] = cat(&[
+        &104u32.to_ne_bytes(),     // nlmsg_len 104
+        &0x0300u16.to_ne_bytes(),  // nlmsg_type NFQNL_MSG_PACKET
+        &0u16.to_ne_bytes(),       // nlmsg_flags 0
+        &0u32.to_ne_bytes(),       // nlmsg_seq 0
+        &0u32.to_ne_bytes(),       // nlmsg_pid 0 (the kernel)
+        &[0x02],                   // nfgen_family NFPROTO_IPV4
+        &[0x00],                   // version NFNETLINK_V0
+        &[0x10, 0x92],             // res_id: queue 4242 (big-endian)
+        &nla(11, 1),               // nla_len 11, NFQA_PACKET_HDR
+        &[0x00, 0x00, 0x00, 0x01], //   packet_id 1 (big-endian)
+        &[0x08, 0x00],             //   hw_protocol 0x0800 IPv4 (big-endian)
+        &[0x03],                   //   hook 3 LOCAL_OUT
+        &[0x00],                   //   padding
+        &nla(8, 6),                // nla_len 8, NFQA_IFINDEX_OUTDEV
+        &[0x00, 0x00, 0x00, 0x03], //   ifindex 3 (big-endian)
+        &nla(64, 10),              // nla_len 64, NFQA_PAYLOAD: 60 bytes from offset 44
+        &[0x45, 0x00, 0x00, 0x3c], //   IPv4, IHL 5, total length 60
+        &[0x79, 0x30, 0x40, 0x00], //   id, DF
+        &[0x40, 0x06, 0x6d, 0x21], //   TTL 64, TCP, header checksum
+        &[0xc6, 0x33, 0x64, 0x01], //   198.51.100.1
+        &[0xc6, 0x33, 0x64, 0x02], //   198.51.100.2
+        &[0xe0, 0x46, 0x00, 0x09], //   ports 57414 -> 9
+        &[0x3b, 0x35, 0xb6, 0x0f], //   sequence number
+        &[0x00, 0x00, 0x00, 0x00], //   acknowledgment number
+        &[0xa0, 0x02, 0xfa, 0xf0], //   data offset 10, SYN, window 64240
+        &[0x03, 0xb7, 0x00, 0x00], //   checksum, urgent pointer
+        &[0x02, 0x04, 0x05, 0xb4], //   MSS 1460
+        &[0x04, 0x02, 0x08, 0x0a], //   SACK permitted, timestamps...
+        &[0x7f, 0x7b, 0xa3, 0xda], //   ...TSval
+        &[0x00, 0x00, 0x00, 0x00], //   ...TSecr
+        &[0x01, 0x03, 0x03, 0x0a], //   NOP, window scale 10
+    ]);
 
-    // Same capture, connect() to [2001:db8::2]:9 (packet id 2).
+    // Same capture, connect() to [2001:db8::2]:9 (packet id 2); byte orders as above.
     #[rustfmt::skip]
-    const PACKET_V6: [u8; 124] = [
-        0x7c, 0x00, 0x00, 0x00, // nlmsg_len 124 (host-endian)
-        0x00, 0x03,             // nlmsg_type NFQNL_MSG_PACKET (host-endian)
-        0x00, 0x00,             // nlmsg_flags 0
-        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0
-        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0
-        0x0a,                   // nfgen_family NFPROTO_IPV6
-        0x00,                   // version
-        0x10, 0x92,             // queue 4242
-        0x0b, 0x00, 0x01, 0x00, // nla_len 11, NFQA_PACKET_HDR
-        0x00, 0x00, 0x00, 0x02, //   packet_id 2
-        0x86, 0xdd,             //   hw_protocol 0x86dd IPv6
-        0x03,                   //   hook LOCAL_OUT
-        0x00,                   //   padding
-        0x08, 0x00, 0x06, 0x00, // nla_len 8, NFQA_IFINDEX_OUTDEV
-        0x00, 0x00, 0x00, 0x03, //   ifindex 3
-        0x54, 0x00, 0x0a, 0x00, // nla_len 84, NFQA_PAYLOAD: 80 bytes from offset 44
-        0x60, 0x0d, 0x00, 0x91, //   IPv6, flow label
-        0x00, 0x28, 0x06, 0x40, //   payload length 40, TCP, hop limit 64
-        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, // 2001:db8::1
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
-        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, // 2001:db8::2
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
-        0xeb, 0x04, 0x00, 0x09, //   ports 60164 -> 9
-        0xea, 0x08, 0x3f, 0xb4, //   sequence number
-        0x00, 0x00, 0x00, 0x00, //   acknowledgment number
-        0xa0, 0x02, 0xfd, 0x20, //   data offset 10, SYN, window
-        0x63, 0xa3, 0x00, 0x00, //   checksum, urgent pointer
-        0x02, 0x04, 0x05, 0xa0, //   MSS 1440
-        0x04, 0x02, 0x08, 0x0a, //   SACK permitted, timestamps...
-        0x64, 0x78, 0x12, 0x95, //   ...TSval
-        0x00, 0x00, 0x00, 0x00, //   ...TSecr
-        0x01, 0x03, 0x03, 0x0a, //   NOP, window scale 10
-    ];
+    const PACKET_V6: [u8; 124] = cat(&[
+        &124u32.to_ne_bytes(),     // nlmsg_len 124
+        &0x0300u16.to_ne_bytes(),  // nlmsg_type NFQNL_MSG_PACKET
+        &0u16.to_ne_bytes(),       // nlmsg_flags 0
+        &0u32.to_ne_bytes(),       // nlmsg_seq 0
+        &0u32.to_ne_bytes(),       // nlmsg_pid 0
+        &[0x0a],                   // nfgen_family NFPROTO_IPV6
+        &[0x00],                   // version
+        &[0x10, 0x92],             // queue 4242
+        &nla(11, 1),               // nla_len 11, NFQA_PACKET_HDR
+        &[0x00, 0x00, 0x00, 0x02], //   packet_id 2
+        &[0x86, 0xdd],             //   hw_protocol 0x86dd IPv6
+        &[0x03],                   //   hook LOCAL_OUT
+        &[0x00],                   //   padding
+        &nla(8, 6),                // nla_len 8, NFQA_IFINDEX_OUTDEV
+        &[0x00, 0x00, 0x00, 0x03], //   ifindex 3
+        &nla(84, 10),              // nla_len 84, NFQA_PAYLOAD: 80 bytes from offset 44
+        &[0x60, 0x0d, 0x00, 0x91], //   IPv6, flow label
+        &[0x00, 0x28, 0x06, 0x40], //   payload length 40, TCP, hop limit 64
+        &[0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00], // 2001:db8::1
+        &[0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01],
+        &[0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00], // 2001:db8::2
+        &[0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02],
+        &[0xeb, 0x04, 0x00, 0x09], //   ports 60164 -> 9
+        &[0xea, 0x08, 0x3f, 0xb4], //   sequence number
+        &[0x00, 0x00, 0x00, 0x00], //   acknowledgment number
+        &[0xa0, 0x02, 0xfd, 0x20], //   data offset 10, SYN, window
+        &[0x63, 0xa3, 0x00, 0x00], //   checksum, urgent pointer
+        &[0x02, 0x04, 0x05, 0xa0], //   MSS 1440
+        &[0x04, 0x02, 0x08, 0x0a], //   SACK permitted, timestamps...
+        &[0x64, 0x78, 0x12, 0x95], //   ...TSval
+        &[0x00, 0x00, 0x00, 0x00], //   ...TSecr
+        &[0x01, 0x03, 0x03, 0x0a], //   NOP, window scale 10
+    ]);
 
     // Same set-up, but the config's copy_range patched to 40: the kernel adds NFQA_CAP_LEN.
     #[rustfmt::skip]
-    const PACKET_CAPPED: [u8; 92] = [
-        0x5c, 0x00, 0x00, 0x00, // nlmsg_len 92 (host-endian)
-        0x00, 0x03,             // nlmsg_type NFQNL_MSG_PACKET (host-endian)
-        0x00, 0x00,             // nlmsg_flags 0
-        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0
-        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0
-        0x02, 0x00, 0x10, 0x92, // NFPROTO_IPV4, version 0, queue 4242
-        0x0b, 0x00, 0x01, 0x00, // nla_len 11, NFQA_PACKET_HDR
-        0x00, 0x00, 0x00, 0x01, //   packet_id 1
-        0x08, 0x00, 0x03, 0x00, //   IPv4, LOCAL_OUT, padding
-        0x08, 0x00, 0x06, 0x00, // nla_len 8, NFQA_IFINDEX_OUTDEV
-        0x00, 0x00, 0x00, 0x03, //   ifindex 3
-        0x08, 0x00, 0x0d, 0x00, // nla_len 8, NFQA_CAP_LEN
-        0x00, 0x00, 0x00, 0x3c, //   real length 60 (big-endian)
-        0x2c, 0x00, 0x0a, 0x00, // nla_len 44, NFQA_PAYLOAD: the first 40 bytes, from offset 52
-        0x45, 0x00, 0x00, 0x3c, 0x2f, 0xb5, 0x40, 0x00, // IPv4 header
-        0x40, 0x06, 0xb6, 0x9c, 0xc6, 0x33, 0x64, 0x01,
-        0xc6, 0x33, 0x64, 0x02,
-        0xe0, 0x50, 0x00, 0x09, 0xf9, 0x24, 0x9d, 0x59, // TCP header, options cut off
-        0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfa, 0xf0,
-        0x28, 0x8f, 0x00, 0x00,
-    ];
+    const PACKET_CAPPED: [u8; 92] = cat(&[
+        &92u32.to_ne_bytes(),      // nlmsg_len 92
+        &0x0300u16.to_ne_bytes(),  // nlmsg_type NFQNL_MSG_PACKET
+        &0u16.to_ne_bytes(),       // nlmsg_flags 0
+        &0u32.to_ne_bytes(),       // nlmsg_seq 0
+        &0u32.to_ne_bytes(),       // nlmsg_pid 0
+        &[0x02, 0x00, 0x10, 0x92], // NFPROTO_IPV4, version 0, queue 4242
+        &nla(11, 1),               // nla_len 11, NFQA_PACKET_HDR
+        &[0x00, 0x00, 0x00, 0x01], //   packet_id 1
+        &[0x08, 0x00, 0x03, 0x00], //   IPv4, LOCAL_OUT, padding
+        &nla(8, 6),                // nla_len 8, NFQA_IFINDEX_OUTDEV
+        &[0x00, 0x00, 0x00, 0x03], //   ifindex 3
+        &nla(8, 13),               // nla_len 8, NFQA_CAP_LEN
+        &[0x00, 0x00, 0x00, 0x3c], //   real length 60 (big-endian)
+        &nla(44, 10),              // nla_len 44, NFQA_PAYLOAD: the first 40 bytes, from offset 52
+        &[0x45, 0x00, 0x00, 0x3c, 0x2f, 0xb5, 0x40, 0x00], // IPv4 header
+        &[0x40, 0x06, 0xb6, 0x9c, 0xc6, 0x33, 0x64, 0x01],
+        &[0xc6, 0x33, 0x64, 0x02],
+        &[0xe0, 0x50, 0x00, 0x09, 0xf9, 0x24, 0x9d, 0x59], // TCP header, options cut off
+        &[0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfa, 0xf0],
+        &[0x28, 0x8f, 0x00, 0x00],
+    ]);
 
     // The kernel's answer to config_bind(4242, 64, 7) from this module's socket: success.
+    // Host byte order throughout, as above.
     #[rustfmt::skip]
-    const ACK_OK: [u8; 36] = [
-        0x24, 0x00, 0x00, 0x00, // nlmsg_len 36 (host-endian)
-        0x02, 0x00,             // nlmsg_type NLMSG_ERROR (host-endian)
-        0x00, 0x01,             // nlmsg_flags NLM_F_CAPPED: request payload left out
-        0x07, 0x00, 0x00, 0x00, // nlmsg_seq 7, the request's (host-endian)
-        0x13, 0x3e, 0x00, 0x00, // nlmsg_pid: our port id
-        0x00, 0x00, 0x00, 0x00, // error 0 (host-endian)
-        0x40, 0x00, 0x00, 0x00, // the request's header: nlmsg_len 64
-        0x02, 0x03, 0x05, 0x00, //   NFQNL_MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK
-        0x07, 0x00, 0x00, 0x00, //   seq 7
-        0x00, 0x00, 0x00, 0x00, //   pid 0
-    ];
+    const ACK_OK: [u8; 36] = cat(&[
+        &36u32.to_ne_bytes(),     // nlmsg_len 36
+        &2u16.to_ne_bytes(),      // nlmsg_type NLMSG_ERROR
+        &0x100u16.to_ne_bytes(),  // nlmsg_flags NLM_F_CAPPED: request payload left out
+        &7u32.to_ne_bytes(),      // nlmsg_seq 7, the request's
+        &0x3e13u32.to_ne_bytes(), // nlmsg_pid: our port id
+        &0i32.to_ne_bytes(),      // error 0
+        &64u32.to_ne_bytes(),     // the request's header: nlmsg_len 64
+        &0x0302u16.to_ne_bytes(), //   NFQNL_MSG_CONFIG
+        &0x0005u16.to_ne_bytes(), //   NLM_F_REQUEST | NLM_F_ACK
+        &7u32.to_ne_bytes(),      //   seq 7
+        &0u32.to_ne_bytes(),      //   pid 0
+    ]);
 
     // The same request sent by uid 65534 without CAP_NET_ADMIN: -EPERM, with the whole request
-    // echoed back, which shows config_bind's bytes as the kernel received them.
+    // echoed back, which shows config_bind's bytes as the kernel received them. Netlink and
+    // attribute headers in host byte order, NFQUEUE values big-endian.
     #[rustfmt::skip]
-    const ACK_EPERM: [u8; 84] = [
-        0x54, 0x00, 0x00, 0x00, // nlmsg_len 84 (host-endian)
-        0x02, 0x00,             // NLMSG_ERROR (host-endian)
-        0x00, 0x00,             // flags 0: not capped, the request follows
-        0x07, 0x00, 0x00, 0x00, // seq 7 (host-endian)
-        0xf8, 0x40, 0x00, 0x00, // our port id
-        0xff, 0xff, 0xff, 0xff, // error -1 = -EPERM (host-endian)
-        0x40, 0x00, 0x00, 0x00, // request: nlmsg_len 64
-        0x02, 0x03, 0x05, 0x00, //   NFQNL_MSG_CONFIG, NLM_F_REQUEST | NLM_F_ACK
-        0x07, 0x00, 0x00, 0x00, //   seq 7
-        0x00, 0x00, 0x00, 0x00, //   pid 0
-        0x00, 0x00, 0x10, 0x92, //   AF_UNSPEC, version 0, queue 4242
-        0x08, 0x00, 0x01, 0x00, //   nla_len 8, NFQA_CFG_CMD
-        0x01, 0x00, 0x00, 0x00, //     BIND, pad, pf 0
-        0x09, 0x00, 0x02, 0x00, //   nla_len 9, NFQA_CFG_PARAMS
-        0x00, 0x00, 0xff, 0xff, //     copy_range 0xffff (big-endian)
-        0x02, 0x00, 0x00, 0x00, //     NFQNL_COPY_PACKET, padding
-        0x08, 0x00, 0x03, 0x00, //   nla_len 8, NFQA_CFG_QUEUE_MAXLEN
-        0x00, 0x00, 0x00, 0x40, //     64 (big-endian)
-        0x08, 0x00, 0x04, 0x00, //   nla_len 8, NFQA_CFG_MASK
-        0x00, 0x00, 0x00, 0x01, //     FAIL_OPEN
-        0x08, 0x00, 0x05, 0x00, //   nla_len 8, NFQA_CFG_FLAGS
-        0x00, 0x00, 0x00, 0x01, //     FAIL_OPEN
-    ];
+    const ACK_EPERM: [u8; 84] = cat(&[
+        &84u32.to_ne_bytes(),      // nlmsg_len 84
+        &2u16.to_ne_bytes(),       // NLMSG_ERROR
+        &0u16.to_ne_bytes(),       // flags 0: not capped, the request follows
+        &7u32.to_ne_bytes(),       // seq 7
+        &0x40f8u32.to_ne_bytes(),  // our port id
+        &(-1i32).to_ne_bytes(),    // error -1 = -EPERM
+        &64u32.to_ne_bytes(),      // request: nlmsg_len 64
+        &0x0302u16.to_ne_bytes(),  //   NFQNL_MSG_CONFIG
+        &0x0005u16.to_ne_bytes(),  //   NLM_F_REQUEST | NLM_F_ACK
+        &7u32.to_ne_bytes(),       //   seq 7
+        &0u32.to_ne_bytes(),       //   pid 0
+        &[0x00, 0x00, 0x10, 0x92], //   AF_UNSPEC, version 0, queue 4242
+        &nla(8, 1),                //   nla_len 8, NFQA_CFG_CMD
+        &[0x01, 0x00, 0x00, 0x00], //     BIND, pad, pf 0
+        &nla(9, 2),                //   nla_len 9, NFQA_CFG_PARAMS
+        &[0x00, 0x00, 0xff, 0xff], //     copy_range 0xffff (big-endian)
+        &[0x02, 0x00, 0x00, 0x00], //     NFQNL_COPY_PACKET, padding
+        &nla(8, 3),                //   nla_len 8, NFQA_CFG_QUEUE_MAXLEN
+        &[0x00, 0x00, 0x00, 0x40], //     64 (big-endian)
+        &nla(8, 4),                //   nla_len 8, NFQA_CFG_MASK
+        &[0x00, 0x00, 0x00, 0x01], //     FAIL_OPEN
+        &nla(8, 5),                //   nla_len 8, NFQA_CFG_FLAGS
+        &[0x00, 0x00, 0x00, 0x01], //     FAIL_OPEN
+    ]);
 
     fn packet_of(item: Option<Item>) -> Packet {
         match item {
@@ -760,7 +766,6 @@ mod tests {
         item
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn captured_ipv4_packet() {
         let p = packet_of(Some(only(&PACKET_V4)));
@@ -777,7 +782,6 @@ mod tests {
         assert_eq!(PACKET_V4[p.payload.start], 0x45);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn captured_ipv6_packet() {
         let p = packet_of(Some(only(&PACKET_V6)));
@@ -786,7 +790,6 @@ mod tests {
         assert!(!p.truncated);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn cap_len_marks_truncated() {
         let p = packet_of(Some(only(&PACKET_CAPPED)));
@@ -795,7 +798,6 @@ mod tests {
         assert!(p.truncated);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn several_messages_in_one_buffer() {
         let mut buf = Vec::new();
@@ -813,7 +815,6 @@ mod tests {
         assert_eq!(it.next(), None);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn ack_and_eperm() {
         assert_eq!(only(&ACK_OK), Item::Error { errno: 0, seq: 7 });
@@ -837,64 +838,66 @@ mod tests {
         );
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn config_bind_bytes_match_the_kernel_echo() {
         let msg = config_bind(4242, 64, 7);
         assert_eq!(msg[..], ACK_EPERM[20..]);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn config_bind_fields() {
         let msg = config_bind(0x0102, 0x0a0b_0c0d, 0x11223344);
         assert_eq!(msg[0..4], 64u32.to_ne_bytes()); // nlmsg_len
-        assert_eq!(msg[4..6], [0x02, 0x03]); // NFQNL_MSG_CONFIG, host-endian
-        assert_eq!(msg[6..8], [0x05, 0x00]); // REQUEST | ACK
+        assert_eq!(msg[4..6], 0x0302u16.to_ne_bytes()); // NFQNL_MSG_CONFIG
+        assert_eq!(msg[6..8], 0x0005u16.to_ne_bytes()); // REQUEST | ACK
         assert_eq!(msg[8..12], 0x11223344u32.to_ne_bytes()); // seq
         assert_eq!(msg[12..16], [0; 4]); // pid: the kernel
         assert_eq!(msg[16..20], [0, 0, 0x01, 0x02]); // AF_UNSPEC, V0, queue big-endian
-        assert_eq!(msg[20..28], [8, 0, 1, 0, CMD_BIND, 0, 0, 0]);
-        assert_eq!(
-            msg[28..40],
-            [9, 0, 2, 0, 0, 0, 0xff, 0xff, COPY_PACKET, 0, 0, 0]
-        );
-        assert_eq!(msg[40..48], [8, 0, 3, 0, 0x0a, 0x0b, 0x0c, 0x0d]);
-        assert_eq!(msg[48..56], [8, 0, 4, 0, 0, 0, 0, 1]);
-        assert_eq!(msg[56..64], [8, 0, 5, 0, 0, 0, 0, 1]);
+
+        // Each attribute: its header (host byte order), then its value (big-endian).
+        assert_eq!(msg[20..24], nla(8, NFQA_CFG_CMD));
+        assert_eq!(msg[24..28], [CMD_BIND, 0, 0, 0]);
+        assert_eq!(msg[28..32], nla(9, NFQA_CFG_PARAMS));
+        assert_eq!(msg[32..40], [0, 0, 0xff, 0xff, COPY_PACKET, 0, 0, 0]);
+        assert_eq!(msg[40..44], nla(8, NFQA_CFG_QUEUE_MAXLEN));
+        assert_eq!(msg[44..48], [0x0a, 0x0b, 0x0c, 0x0d]);
+        assert_eq!(msg[48..52], nla(8, NFQA_CFG_MASK));
+        assert_eq!(msg[52..56], [0, 0, 0, 1]);
+        assert_eq!(msg[56..60], nla(8, NFQA_CFG_FLAGS));
+        assert_eq!(msg[60..64], [0, 0, 0, 1]);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn config_unbind_fields() {
         let msg = config_unbind(4242, 9);
         #[rustfmt::skip]
-        let expected: [u8; 28] = [
-            28, 0, 0, 0,            // nlmsg_len (host-endian)
-            0x02, 0x03, 0x05, 0x00, // NFQNL_MSG_CONFIG, REQUEST | ACK (host-endian)
-            9, 0, 0, 0,             // seq (host-endian)
-            0, 0, 0, 0,             // pid
-            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
-            8, 0, 1, 0,             // nla_len 8, NFQA_CFG_CMD
-            CMD_UNBIND, 0, 0, 0,    // UNBIND, pad, pf 0
-        ];
+        let expected: [u8; 28] = cat(&[
+            &28u32.to_ne_bytes(),      // nlmsg_len
+            &0x0302u16.to_ne_bytes(),  // NFQNL_MSG_CONFIG
+            &0x0005u16.to_ne_bytes(),  // REQUEST | ACK
+            &9u32.to_ne_bytes(),       // seq
+            &0u32.to_ne_bytes(),       // pid
+            &[0x00, 0x00, 0x10, 0x92], // AF_UNSPEC, V0, queue 4242
+            &nla(8, 1),                // nla_len 8, NFQA_CFG_CMD
+            &[CMD_UNBIND, 0, 0, 0],    // UNBIND, pad, pf 0
+        ]);
         assert_eq!(msg, expected);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn config_max_len_fields() {
         let msg = config_max_len(4242, 0, 11);
         #[rustfmt::skip]
-        let expected: [u8; 28] = [
-            28, 0, 0, 0,            // nlmsg_len (host-endian)
-            0x02, 0x03, 0x05, 0x00, // NFQNL_MSG_CONFIG, REQUEST | ACK (host-endian)
-            11, 0, 0, 0,            // seq (host-endian)
-            0, 0, 0, 0,             // pid
-            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
-            8, 0, 3, 0,             // nla_len 8, NFQA_CFG_QUEUE_MAXLEN
-            0, 0, 0, 0,             // 0 packets (big-endian)
-        ];
+        let expected: [u8; 28] = cat(&[
+            &28u32.to_ne_bytes(),      // nlmsg_len
+            &0x0302u16.to_ne_bytes(),  // NFQNL_MSG_CONFIG
+            &0x0005u16.to_ne_bytes(),  // REQUEST | ACK
+            &11u32.to_ne_bytes(),      // seq
+            &0u32.to_ne_bytes(),       // pid
+            &[0x00, 0x00, 0x10, 0x92], // AF_UNSPEC, V0, queue 4242
+            &nla(8, 3),                // nla_len 8, NFQA_CFG_QUEUE_MAXLEN
+            &[0, 0, 0, 0],             // 0 packets (big-endian)
+        ]);
         assert_eq!(msg, expected);
         assert_eq!(config_max_len(1, 0x0102_0304, 0)[24..], [1, 2, 3, 4]);
     }
@@ -933,7 +936,6 @@ mod tests {
         assert_eq!(next, PACKET_V4.len() - 1);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn verdict_fields_and_batching() {
         let mut buf = [0xeeu8; 70];
@@ -942,18 +944,19 @@ mod tests {
         let at = put_accept_batch(&mut buf, at, 4242, 7).unwrap();
         assert_eq!(at, 2 * VERDICT_LEN);
         #[rustfmt::skip]
-        let first: [u8; 32] = [
-            32, 0, 0, 0,            // nlmsg_len (host-endian)
-            0x01, 0x03, 0x01, 0x00, // NFQNL_MSG_VERDICT, NLM_F_REQUEST (host-endian)
-            0, 0, 0, 0,             // seq 0
-            0, 0, 0, 0,             // pid 0
-            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
-            12, 0, 2, 0,            // nla_len 12, NFQA_VERDICT_HDR
-            0, 0, 0, 1,             // NF_ACCEPT (big-endian)
-            1, 2, 3, 4,             // id (big-endian)
-        ];
+        let first: [u8; 32] = cat(&[
+            &32u32.to_ne_bytes(),      // nlmsg_len
+            &0x0301u16.to_ne_bytes(),  // NFQNL_MSG_VERDICT
+            &0x0001u16.to_ne_bytes(),  // NLM_F_REQUEST
+            &0u32.to_ne_bytes(),       // seq 0
+            &0u32.to_ne_bytes(),       // pid 0
+            &[0x00, 0x00, 0x10, 0x92], // AF_UNSPEC, V0, queue 4242
+            &nla(12, 2),               // nla_len 12, NFQA_VERDICT_HDR
+            &[0, 0, 0, 1],             // NF_ACCEPT (big-endian)
+            &[1, 2, 3, 4],             // id (big-endian)
+        ]);
         assert_eq!(buf[..32], first);
-        assert_eq!(buf[36..38], [0x03, 0x03]); // NFQNL_MSG_VERDICT_BATCH
+        assert_eq!(buf[36..38], 0x0303u16.to_ne_bytes()); // NFQNL_MSG_VERDICT_BATCH
         assert_eq!(buf[60..64], [0, 0, 0, 7]); // max id
         assert_eq!(buf[64..], [0xee; 6]); // nothing written past the end
                                           // No room: nothing is claimed.
@@ -961,38 +964,38 @@ mod tests {
         assert_eq!(put_accept(&mut buf, usize::MAX, 1, 1), None);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn repeat_verdict_fields() {
         let mut buf = [0xeeu8; 40];
         assert_eq!(put_repeat(&mut buf, 4, 4242, 9), Some(4 + VERDICT_LEN));
         #[rustfmt::skip]
-        let repeat: [u8; 32] = [
-            32, 0, 0, 0,            // nlmsg_len (host-endian)
-            0x01, 0x03, 0x01, 0x00, // NFQNL_MSG_VERDICT, NLM_F_REQUEST (host-endian)
-            0, 0, 0, 0,             // seq 0
-            0, 0, 0, 0,             // pid 0
-            0x00, 0x00, 0x10, 0x92, // AF_UNSPEC, V0, queue 4242
-            12, 0, 2, 0,            // nla_len 12, NFQA_VERDICT_HDR
-            0, 0, 0, 4,             // NF_REPEAT (big-endian)
-            0, 0, 0, 9,             // id (big-endian)
-        ];
+        let repeat: [u8; 32] = cat(&[
+            &32u32.to_ne_bytes(),      // nlmsg_len
+            &0x0301u16.to_ne_bytes(),  // NFQNL_MSG_VERDICT
+            &0x0001u16.to_ne_bytes(),  // NLM_F_REQUEST
+            &0u32.to_ne_bytes(),       // seq 0
+            &0u32.to_ne_bytes(),       // pid 0
+            &[0x00, 0x00, 0x10, 0x92], // AF_UNSPEC, V0, queue 4242
+            &nla(12, 2),               // nla_len 12, NFQA_VERDICT_HDR
+            &[0, 0, 0, 4],             // NF_REPEAT (big-endian)
+            &[0, 0, 0, 9],             // id (big-endian)
+        ]);
         assert_eq!(buf[4..36], repeat);
         assert_eq!(buf[..4], [0xee; 4]);
         assert_eq!(buf[36..], [0xee; 4]);
         assert_eq!(put_repeat(&mut buf, 9, 1, 1), None);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn verdict_with_payload_header() {
         let mut buf = [0u8; 40];
         let end = put_accept_with_payload(&mut buf, 0, 4242, 1, 61).unwrap();
         assert_eq!(end, VERDICT_PAYLOAD_HEADER_LEN);
         assert_eq!(buf[0..4], (36u32 + 64).to_ne_bytes()); // header + payload + 3 padding
-        assert_eq!(buf[4..6], [0x01, 0x03]); // NFQNL_MSG_VERDICT
-        assert_eq!(buf[20..32], [12, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
-        assert_eq!(buf[32..36], [65, 0, 10, 0]); // nla_len 4 + 61, NFQA_PAYLOAD
+        assert_eq!(buf[4..6], 0x0301u16.to_ne_bytes()); // NFQNL_MSG_VERDICT
+        assert_eq!(buf[20..24], nla(12, NFQA_VERDICT_HDR));
+        assert_eq!(buf[24..32], [0, 0, 0, 1, 0, 0, 0, 1]); // NF_ACCEPT, id 1 (big-endian)
+        assert_eq!(buf[32..36], nla(4 + 61, NFQA_PAYLOAD));
         assert_eq!(payload_padding(61), &[0, 0, 0]);
         assert_eq!(payload_padding(60), &[] as &[u8]);
         assert_eq!(payload_padding(62).len(), 2);
@@ -1007,7 +1010,6 @@ mod tests {
     }
 
     // The header, payload and padding as `send_vectored` joins them parse back as one message.
-    #[cfg(target_endian = "little")]
     #[test]
     fn verdict_with_payload_reads_back() {
         let payload = &PACKET_V4[44..103]; // 59 bytes: one byte of padding
@@ -1041,14 +1043,12 @@ mod tests {
     // --- Broken input: each case names what the parser must report. ---
 
     /// PACKET_V4 with the attribute at `at` given length `len`.
-    #[cfg(target_endian = "little")]
     fn v4_with_attr_len(at: usize, len: u16) -> [u8; 104] {
         let mut m = PACKET_V4;
         m[at..at + 2].copy_from_slice(&len.to_ne_bytes());
         m
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn attribute_length_below_header() {
         for len in [0, 1, 3] {
@@ -1063,7 +1063,6 @@ mod tests {
         }
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn attribute_length_past_message() {
         // Payload attribute claims one byte more than the message holds.
@@ -1078,7 +1077,6 @@ mod tests {
         assert_eq!(only(&m), Item::Malformed(Malformed::TruncatedAttribute));
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn packet_header_too_short() {
         // nla_len 10: a 6-byte packet header.
@@ -1086,35 +1084,31 @@ mod tests {
         assert_eq!(only(&m), Item::Malformed(Malformed::BadPacketHeader));
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn packet_without_packet_header() {
         let mut m = PACKET_V4;
-        m[22] = 0x05; // NFQA_PACKET_HDR -> NFQA_IFINDEX_INDEV
+        set_u16(&mut m, 22, 0x05); // NFQA_PACKET_HDR -> NFQA_IFINDEX_INDEV
         assert_eq!(only(&m), Item::Malformed(Malformed::NoPacketHeader));
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn packet_header_without_payload_keeps_id() {
         let mut m = PACKET_V4[..40].to_vec();
-        m[0] = 40; // nlmsg_len: the payload attribute dropped
+        set_u32(&mut m, 0, 40); // nlmsg_len: the payload attribute dropped
         let p = packet_of(Some(only(&m)));
         assert_eq!(p.id, 1);
         assert!(p.payload.is_empty());
         assert!(!p.truncated);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn attribute_type_flags_masked() {
         let mut m = PACKET_V4;
-        m[23] |= 0x80; // NLA_F_NESTED on NFQA_PACKET_HDR
-        m[43] |= 0x40; // NLA_F_NET_BYTEORDER on NFQA_PAYLOAD
+        set_u16(&mut m, 22, 0x8000 | NFQA_PACKET_HDR); // NLA_F_NESTED
+        set_u16(&mut m, 42, 0x4000 | NFQA_PAYLOAD); // NLA_F_NET_BYTEORDER
         assert_eq!(packet_of(Some(only(&m))).payload, 44..104);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn message_length_past_buffer_cut_datagram() {
         // What recv delivered into a 56-byte buffer (Received::truncated): the id survives.
@@ -1141,7 +1135,6 @@ mod tests {
     // Found by the property tests: a message cut right after nfgenmsg (or after a whole
     // attribute before the packet header) was reported as NoPacketHeader, as if the kernel had
     // sent a packet without one.
-    #[cfg(target_endian = "little")]
     #[test]
     fn cut_on_an_attribute_boundary_before_the_header() {
         assert_eq!(
@@ -1157,11 +1150,10 @@ mod tests {
         assert_eq!(packet_of(Some(only(&m))).payload, 44..104);
         // Whole, the same message still has no header when the kernel sent none.
         let mut m = PACKET_V4[..20].to_vec();
-        m[0] = 20;
+        set_u32(&mut m, 0, 20);
         assert_eq!(only(&m), Item::Malformed(Malformed::NoPacketHeader));
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn message_length_garbage() {
         for len in [0u32, 1, 15] {
@@ -1180,14 +1172,13 @@ mod tests {
         ));
         // nlmsg_len 16: no room for nfgenmsg.
         let mut m = PACKET_V4;
-        m[0] = 16;
+        set_u32(&mut m, 0, 16);
         let mut it = messages(&m);
         assert_eq!(it.next(), Some(Item::Malformed(Malformed::TruncatedBody)));
         // ...and the next "message" starts in the middle of this one: garbage, read safely.
         assert!(it.count() <= 8);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn trailing_bytes_shorter_than_header() {
         let mut buf = PACKET_V4.to_vec();
@@ -1201,17 +1192,16 @@ mod tests {
         assert_eq!(it.next(), None);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn error_too_short_and_other_types() {
         let mut m = ACK_OK[..18].to_vec();
-        m[0] = 18;
+        set_u32(&mut m, 0, 18);
         assert_eq!(only(&m), Item::Malformed(Malformed::TruncatedBody));
         let mut m = ACK_OK;
-        m[4] = 3; // NLMSG_DONE
+        set_u16(&mut m, 4, 3); // NLMSG_DONE
         assert_eq!(only(&m), Item::Other);
         let mut m = PACKET_V4;
-        m[4] = 0x02; // NFQNL_MSG_CONFIG from the kernel: not ours to read
+        set_u16(&mut m, 4, MSG_CONFIG); // from the kernel: not ours to read
         assert_eq!(only(&m), Item::Other);
     }
 

@@ -197,40 +197,42 @@ fn announcement(message: &[u8]) -> Item {
 )]
 mod tests {
     use super::*;
+    use crate::fixture::{cat, set_u16};
 
     // `ifconfig em0 mtu 1400` on FreeBSD 14 amd64 (em0 is index 1): the RTM_IFINFO that
-    // rt_ifmsg() sends, laid out per sys/net/if.h (if_msghdr, if_data); host byte order,
-    // little-endian. The if_data counters after ifi_mtu are left zero.
+    // rt_ifmsg() sends, laid out per sys/net/if.h (if_msghdr, if_data); the fields wider than a
+    // byte are in host byte order (little-endian there), built for the host the test runs on.
+    // The if_data counters after ifi_mtu are left zero.
     fn ifinfo_em0_mtu_1400() -> [u8; 168] {
         let mut m = [0u8; 168];
-        m[0..2].copy_from_slice(&168u16.to_le_bytes()); // ifm_msglen
+        m[0..2].copy_from_slice(&168u16.to_ne_bytes()); // ifm_msglen
         m[2] = 5; // ifm_version RTM_VERSION
         m[3] = 0x0e; // ifm_type RTM_IFINFO
-        m[4..8].copy_from_slice(&0i32.to_le_bytes()); // ifm_addrs
-        m[8..12].copy_from_slice(&0x8843i32.to_le_bytes()); // ifm_flags UP|BROADCAST|RUNNING|...
-        m[12..14].copy_from_slice(&1u16.to_le_bytes()); // ifm_index 1
+        m[4..8].copy_from_slice(&0i32.to_ne_bytes()); // ifm_addrs
+        m[8..12].copy_from_slice(&0x8843i32.to_ne_bytes()); // ifm_flags UP|BROADCAST|RUNNING|...
+        m[12..14].copy_from_slice(&1u16.to_ne_bytes()); // ifm_index 1
         m[16] = 6; // ifi_type IFT_ETHER
         m[18] = 6; // ifi_addrlen
         m[19] = 14; // ifi_hdrlen
         m[20] = 2; // ifi_link_state LINK_STATE_UP
-        m[22..24].copy_from_slice(&152u16.to_le_bytes()); // ifi_datalen sizeof(if_data)
-        m[24..28].copy_from_slice(&1400u32.to_le_bytes()); // ifi_mtu
+        m[22..24].copy_from_slice(&152u16.to_ne_bytes()); // ifi_datalen sizeof(if_data)
+        m[24..28].copy_from_slice(&1400u32.to_ne_bytes()); // ifi_mtu
         m
     }
 
-    // `ifconfig tun0 destroy` (index 5): RTM_IFANNOUNCE, IFAN_DEPARTURE.
+    // `ifconfig tun0 destroy` (index 5): RTM_IFANNOUNCE, IFAN_DEPARTURE (if_announcemsghdr;
+    // the 16-bit fields in host byte order).
     #[rustfmt::skip]
-    const DEPARTURE_TUN0: [u8; 24] = [
-        0x18, 0x00,             // ifan_msglen 24
-        0x05,                   // ifan_version
-        0x11,                   // ifan_type RTM_IFANNOUNCE
-        0x05, 0x00,             // ifan_index 5
-        b't', b'u', b'n', b'0', // ifan_name "tun0", NUL-padded to 16
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0x01, 0x00,             // ifan_what IFAN_DEPARTURE
-    ];
+    const DEPARTURE_TUN0: [u8; 24] = cat(&[
+        &24u16.to_ne_bytes(), // ifan_msglen 24
+        &[0x05],              // ifan_version
+        &[0x11],              // ifan_type RTM_IFANNOUNCE
+        &5u16.to_ne_bytes(),  // ifan_index 5
+        b"tun0",              // ifan_name "tun0", NUL-padded to 16
+        &[0; 12],
+        &1u16.to_ne_bytes(),  // ifan_what IFAN_DEPARTURE
+    ]);
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn ifinfo_reports_index_and_mtu() {
         let m = ifinfo_em0_mtu_1400();
@@ -243,7 +245,6 @@ mod tests {
         );
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn announcements_departure_and_arrival() {
         assert_eq!(
@@ -251,8 +252,8 @@ mod tests {
             [Item::Departure { index: 5 }]
         );
         let mut arrival = DEPARTURE_TUN0;
-        arrival[4] = 7; // a re-created interface gets a new index
-        arrival[22] = 0; // IFAN_ARRIVAL
+        set_u16(&mut arrival, 4, 7); // a re-created interface gets a new index
+        set_u16(&mut arrival, 22, 0); // IFAN_ARRIVAL
         assert_eq!(
             messages(&arrival).collect::<Vec<_>>(),
             [Item::Arrival {
@@ -262,13 +263,12 @@ mod tests {
         );
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn several_messages_other_types_and_versions() {
         let mut buf = Vec::new();
         // An RTM_NEWADDR (0xc) the reader skips by its length.
         let mut newaddr = [0u8; 20];
-        newaddr[0] = 20;
+        set_u16(&mut newaddr, 0, 20);
         newaddr[2] = 5;
         newaddr[3] = 0x0c;
         buf.extend_from_slice(&newaddr);
@@ -292,12 +292,11 @@ mod tests {
         );
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn short_and_broken_messages_end_the_walk() {
         // Cut inside the common header, inside the declared length, and a length too small.
         assert_eq!(
-            messages(&[0x18, 0x00, 0x05]).collect::<Vec<_>>(),
+            messages(&DEPARTURE_TUN0[..3]).collect::<Vec<_>>(),
             [Item::Malformed]
         );
         assert_eq!(
@@ -305,18 +304,18 @@ mod tests {
             [Item::Malformed]
         );
         let mut zero_len = DEPARTURE_TUN0;
-        zero_len[0] = 0;
+        set_u16(&mut zero_len, 0, 0);
         assert_eq!(messages(&zero_len).collect::<Vec<_>>(), [Item::Malformed]);
         // An RTM_IFINFO whose declared length ends before ifi_mtu.
         let mut short = ifinfo_em0_mtu_1400();
-        short[0] = 24;
+        set_u16(&mut short, 0, 24);
         assert_eq!(
             messages(&short[..24]).collect::<Vec<_>>(),
             [Item::Malformed]
         );
         // A name without its NUL is no name.
         let mut unterminated = DEPARTURE_TUN0;
-        unterminated[22] = 0;
+        set_u16(&mut unterminated, 22, 0); // IFAN_ARRIVAL
         unterminated[6..22].copy_from_slice(b"0123456789abcdef");
         assert_eq!(
             messages(&unterminated).collect::<Vec<_>>(),
@@ -457,11 +456,13 @@ mod tests {
     #[test]
     fn a_message_short_for_its_type_ends_the_walk() {
         #[rustfmt::skip]
-        let buf: [u8; 24] = [
-            0x10, 0x00, 0x05, 0x11, // msglen 16, RTM_VERSION, RTM_IFANNOUNCE
-            0x05, 0x00, b't', b'u', b'n', 0, 0, 0, 0, 0, 0, 0,
-            0x00, b'n', b'0', 0x00, 0x00, 0x00, 0x00, 0x00, // what would be a second message
-        ];
+        let buf: [u8; 24] = cat(&[
+            &16u16.to_ne_bytes(), // msglen 16 (host byte order)
+            &[0x05, 0x11],        // RTM_VERSION, RTM_IFANNOUNCE
+            &5u16.to_ne_bytes(),  // index 5
+            &[b't', b'u', b'n', 0, 0, 0, 0, 0, 0, 0],
+            &[0x00, b'n', b'0', 0x00, 0x00, 0x00, 0x00, 0x00], // what would be a second message
+        ]);
         assert_eq!(messages(&buf).collect::<Vec<_>>(), [Item::Malformed]);
     }
 }

@@ -182,54 +182,57 @@ fn read(frame: &Frame<'_>) -> Item {
 #[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::fixture::{cat, nla, set_u16, set_u32};
 
     // From a capture on Linux 6.18 (x86_64): `ip link set d0 mtu 1400` on a veth (index 3, peer
     // down) in a network namespace, read from a socket bound to RTMGRP_LINK (1492 bytes). Header
     // and the attributes below are as captured, in the kernel's order; the others (statistics,
-    // qdisc, ...) are left out and nlmsg_len adjusted. Everything is host-endian (little here).
+    // qdisc, ...) are left out and nlmsg_len adjusted. Every field but the single bytes and the
+    // name is in host byte order (little-endian there), so each is built with to_ne_bytes.
     #[rustfmt::skip]
-    const NEWLINK_MTU_1400: [u8; 80] = [
-        0x50, 0x00, 0x00, 0x00, // nlmsg_len 80 (host-endian)
-        0x10, 0x00,             // nlmsg_type RTM_NEWLINK (host-endian)
-        0x00, 0x00,             // nlmsg_flags 0
-        0x00, 0x00, 0x00, 0x00, // nlmsg_seq 0: a notification
-        0x00, 0x00, 0x00, 0x00, // nlmsg_pid 0
-        0x00,                   // ifi_family AF_UNSPEC
-        0x00,                   // padding
-        0x01, 0x00,             // ifi_type ARPHRD_ETHER (host-endian)
-        0x03, 0x00, 0x00, 0x00, // ifi_index 3 (host-endian)
-        0x02, 0x10, 0x00, 0x00, // ifi_flags BROADCAST|MULTICAST
-        0x41, 0x00, 0x00, 0x00, // ifi_change
-        0x07, 0x00, 0x03, 0x00, // rta_len 7, IFLA_IFNAME
-        0x64, 0x30, 0x00, 0x00, //   "d0\0", padding
-        0x08, 0x00, 0x0d, 0x00, // rta_len 8, IFLA_TXQLEN
-        0xe8, 0x03, 0x00, 0x00, //   1000
-        0x05, 0x00, 0x10, 0x00, // rta_len 5, IFLA_OPERSTATE
-        0x02, 0x00, 0x00, 0x00, //   IF_OPER_LOWERLAYERDOWN, padding
-        0x08, 0x00, 0x04, 0x00, // rta_len 8, IFLA_MTU
-        0x78, 0x05, 0x00, 0x00, //   1400 (host-endian)
-        0x08, 0x00, 0x32, 0x00, // rta_len 8, IFLA_MIN_MTU
-        0x44, 0x00, 0x00, 0x00, //   68
-        0x08, 0x00, 0x33, 0x00, // rta_len 8, IFLA_MAX_MTU
-        0xff, 0xff, 0x00, 0x00, //   65535
-    ];
+    const NEWLINK_MTU_1400: [u8; 80] = cat(&[
+        &80u32.to_ne_bytes(),      // nlmsg_len 80
+        &16u16.to_ne_bytes(),      // nlmsg_type RTM_NEWLINK
+        &0u16.to_ne_bytes(),       // nlmsg_flags 0
+        &0u32.to_ne_bytes(),       // nlmsg_seq 0: a notification
+        &0u32.to_ne_bytes(),       // nlmsg_pid 0
+        &[0x00],                   // ifi_family AF_UNSPEC
+        &[0x00],                   // padding
+        &1u16.to_ne_bytes(),       // ifi_type ARPHRD_ETHER
+        &3i32.to_ne_bytes(),       // ifi_index 3
+        &0x1002u32.to_ne_bytes(),  // ifi_flags BROADCAST|MULTICAST
+        &0x41u32.to_ne_bytes(),    // ifi_change
+        &nla(7, 3),                // rta_len 7, IFLA_IFNAME
+        &[0x64, 0x30, 0x00, 0x00], //   "d0\0", padding
+        &nla(8, 13),               // rta_len 8, IFLA_TXQLEN
+        &1000u32.to_ne_bytes(),    //   1000
+        &nla(5, 16),               // rta_len 5, IFLA_OPERSTATE
+        &[0x02, 0x00, 0x00, 0x00], //   IF_OPER_LOWERLAYERDOWN, padding
+        &nla(8, 4),                // rta_len 8, IFLA_MTU
+        &1400u32.to_ne_bytes(),    //   1400
+        &nla(8, 50),               // rta_len 8, IFLA_MIN_MTU
+        &68u32.to_ne_bytes(),      //   68
+        &nla(8, 51),               // rta_len 8, IFLA_MAX_MTU
+        &65535u32.to_ne_bytes(),   //   65535
+    ]);
 
     // Same capture, `ip link del d0`: RTM_DELLINK for index 3 (680 bytes; header as captured,
-    // attributes cut to the name). The real one also carries IFLA_MTU.
+    // attributes cut to the name). The real one also carries IFLA_MTU. Host byte order as above.
     #[rustfmt::skip]
-    const DELLINK: [u8; 40] = [
-        0x28, 0x00, 0x00, 0x00, // nlmsg_len 40 (host-endian)
-        0x11, 0x00,             // RTM_DELLINK (host-endian)
-        0x00, 0x00,             // flags
-        0x00, 0x00, 0x00, 0x00, // seq
-        0x00, 0x00, 0x00, 0x00, // pid
-        0x00, 0x00, 0x01, 0x00, // AF_UNSPEC, pad, ARPHRD_ETHER
-        0x03, 0x00, 0x00, 0x00, // ifi_index 3 (host-endian)
-        0x02, 0x10, 0x00, 0x00, // ifi_flags BROADCAST|MULTICAST
-        0xff, 0xff, 0xff, 0xff, // ifi_change: all
-        0x07, 0x00, 0x03, 0x00, // rta_len 7, IFLA_IFNAME
-        0x64, 0x30, 0x00, 0x00, //   "d0\0", padding
-    ];
+    const DELLINK: [u8; 40] = cat(&[
+        &40u32.to_ne_bytes(),      // nlmsg_len 40
+        &17u16.to_ne_bytes(),      // RTM_DELLINK
+        &0u16.to_ne_bytes(),       // flags
+        &0u32.to_ne_bytes(),       // seq
+        &0u32.to_ne_bytes(),       // pid
+        &[0x00, 0x00],             // AF_UNSPEC, pad
+        &1u16.to_ne_bytes(),       // ifi_type ARPHRD_ETHER
+        &3i32.to_ne_bytes(),       // ifi_index 3
+        &0x1002u32.to_ne_bytes(),  // ifi_flags BROADCAST|MULTICAST
+        &u32::MAX.to_ne_bytes(),   // ifi_change: all
+        &nla(7, 3),                // rta_len 7, IFLA_IFNAME
+        &[0x64, 0x30, 0x00, 0x00], //   "d0\0", padding
+    ]);
 
     fn link(item: Option<Item>) -> LinkEvent {
         match item {
@@ -238,7 +241,6 @@ mod tests {
         }
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn newlink_with_mtu() {
         let mut it = messages(&NEWLINK_MTU_1400);
@@ -250,14 +252,13 @@ mod tests {
         assert_eq!(it.next(), None);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn dellink_and_several_per_buffer() {
         let mut buf = NEWLINK_MTU_1400.to_vec();
         buf.extend_from_slice(&DELLINK);
         // Another interface's change, index 7.
         let mut other = NEWLINK_MTU_1400;
-        other[20] = 7;
+        set_u32(&mut other, 20, 7); // ifi_index
         buf.extend_from_slice(&other);
         let mut it = messages(&buf);
         assert_eq!(link(it.next()).mtu, Some(1400));
@@ -270,42 +271,39 @@ mod tests {
         assert_eq!(it.next(), None);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn newlink_without_mtu() {
         let mut m = DELLINK;
-        m[4] = 0x10; // RTM_NEWLINK
+        set_u16(&mut m, 4, 0x10); // RTM_NEWLINK
         let event = link(messages(&m).next());
         assert_eq!((event.kind, event.mtu), (LinkKind::New, None));
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn truncated_rtattr() {
         // IFLA_MTU with rta_len 6: two bytes of value.
         let mut m = NEWLINK_MTU_1400;
-        m[56] = 6;
+        set_u16(&mut m, 56, 6);
         assert_eq!(
             messages(&m).next(),
             Some(Item::Malformed(Malformed::TruncatedAttribute))
         );
         // The last attribute runs past the message.
         let mut m = NEWLINK_MTU_1400;
-        m[72] = 12;
+        set_u16(&mut m, 72, 12);
         assert_eq!(
             messages(&m).next(),
             Some(Item::Malformed(Malformed::TruncatedAttribute))
         );
         // rta_len 2.
         let mut m = NEWLINK_MTU_1400;
-        m[32] = 2;
+        set_u16(&mut m, 32, 2);
         assert_eq!(
             messages(&m).next(),
             Some(Item::Malformed(Malformed::BadAttributeLength))
         );
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn cut_datagram_and_short_body() {
         assert_eq!(
@@ -313,7 +311,7 @@ mod tests {
             Some(Item::Malformed(Malformed::TruncatedMessage))
         );
         let mut m = NEWLINK_MTU_1400[..24].to_vec();
-        m[0] = 24;
+        set_u32(&mut m, 0, 24); // nlmsg_len
         assert_eq!(
             messages(&m).next(),
             Some(Item::Malformed(Malformed::TruncatedBody))
@@ -333,24 +331,23 @@ mod tests {
         assert_eq!(interface_name(b"\xff\0"), None);
     }
 
-    #[cfg(target_endian = "little")]
     #[test]
     fn request_fields() {
         #[rustfmt::skip]
-        let expected: [u8; 32] = [
-            32, 0, 0, 0,       // nlmsg_len (host-endian)
-            18, 0,             // RTM_GETLINK (host-endian)
-            0x05, 0x00,        // NLM_F_REQUEST | NLM_F_ACK
-            9, 0, 0, 0,        // seq 9
-            0, 0, 0, 0,        // pid 0
-            0, 0, 0, 0,        // AF_UNSPEC, pad, type
-            3, 0, 0, 0,        // ifi_index 3 (host-endian)
-            0, 0, 0, 0,        // flags
-            0, 0, 0, 0,        // change
-        ];
+        let expected: [u8; 32] = cat(&[
+            &32u32.to_ne_bytes(),     // nlmsg_len
+            &18u16.to_ne_bytes(),     // RTM_GETLINK
+            &0x0005u16.to_ne_bytes(), // NLM_F_REQUEST | NLM_F_ACK
+            &9u32.to_ne_bytes(),      // seq 9
+            &0u32.to_ne_bytes(),      // pid 0
+            &[0, 0, 0, 0],            // AF_UNSPEC, pad, type
+            &3i32.to_ne_bytes(),      // ifi_index 3
+            &0u32.to_ne_bytes(),      // flags
+            &0u32.to_ne_bytes(),      // change
+        ]);
         assert_eq!(get_link_request(3, 9), expected);
         let dump = dump_links_request(1);
-        assert_eq!(dump[6..8], [0x01, 0x03]); // NLM_F_REQUEST | NLM_F_DUMP (0x301)
+        assert_eq!(dump[6..8], 0x0301u16.to_ne_bytes()); // NLM_F_REQUEST | NLM_F_DUMP
         assert_eq!(dump[20..24], [0; 4]);
     }
 }

@@ -139,7 +139,15 @@ pub fn install_filter(program: &[libc::sock_filter]) -> io::Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(all(
+    test,
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "mips"
+    )
+))]
 mod tests {
     use super::*;
 
@@ -187,6 +195,13 @@ mod tests {
         );
     }
 
+    // qemu-user, which runs the 32-bit tests in CI, refuses PR_SET_SECCOMP (EINVAL: a filter
+    // would apply to the emulator's own calls); on those CPUs these run with --ignored on
+    // Debian's armhf and mipsel kernels (tests/vm/kernel-32.sh).
+    #[cfg_attr(
+        any(target_arch = "arm", target_arch = "mips"),
+        ignore = "needs a kernel of this CPU: qemu-user refuses seccomp filters"
+    )]
     #[test]
     fn a_forbidden_call_kills_the_process_with_sigsys() {
         let status = child_status_after(libc::SYS_getppid);
@@ -196,6 +211,11 @@ mod tests {
         );
     }
 
+    // As above.
+    #[cfg_attr(
+        any(target_arch = "arm", target_arch = "mips"),
+        ignore = "needs a kernel of this CPU: qemu-user refuses seccomp filters"
+    )]
     #[test]
     fn an_allowed_call_returns() {
         let status = child_status_after(libc::SYS_getpid);
@@ -203,5 +223,104 @@ mod tests {
             libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
             "status {status:#x}"
         );
+    }
+
+    /// An nsec of 10^9 is invalid in any timespec: the kernel refuses it (EINVAL) where it reads
+    /// one, and finds a valid zero in the same bytes read as the 32-bit timespec of the old
+    /// calls (their first 8 bytes, both words 0 here in either byte order).
+    #[cfg(any(target_arch = "arm", target_arch = "mips"))]
+    const BAD_TIMESPEC64: [i64; 2] = [0, 1_000_000_000];
+
+    /// Returns the errno of a failed raw system call, 0 on success.
+    #[cfg(any(target_arch = "arm", target_arch = "mips"))]
+    fn errno_of(ret: libc::c_long) -> i32 {
+        if ret == -1 {
+            io::Error::last_os_error().raw_os_error().unwrap()
+        } else {
+            0
+        }
+    }
+
+    /// The seccomp list's time64 numbers name those calls: each, made here, does what that
+    /// call does, which neither its old variant nor a missing call (ENOSYS) would.
+    #[cfg(any(target_arch = "arm", target_arch = "mips"))]
+    #[test]
+    fn time64_numbers_make_the_time64_calls() {
+        use crate::linux::seccomp::time64::*;
+
+        // clock_gettime64 writes two 64-bit words; the old call would write two 32-bit ones
+        // over the first, leaving the second at -1.
+        let mut now = [-1i64; 2];
+        // SAFETY: `now` is writable for the 16 bytes a __kernel_timespec takes.
+        let ret =
+            unsafe { libc::syscall(SYS_CLOCK_GETTIME64, libc::CLOCK_MONOTONIC, now.as_mut_ptr()) };
+        assert_eq!(errno_of(ret), 0, "clock_gettime64");
+        assert!((0..1_000_000_000).contains(&now[1]), "{now:?}");
+        let mut old = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `old` is writable for the call.
+        let ret = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut old) };
+        assert_eq!(ret, 0);
+        assert!((i64::from(old.tv_sec) - now[0]).abs() <= 1, "{now:?}");
+
+        // ppoll_time64 on no descriptor: EINVAL for the timespec (ppoll would time out: 0).
+        let mut unused = libc::pollfd {
+            fd: -1,
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one pollfd and one timespec, alive for the call; no signal mask.
+        let ret = unsafe {
+            libc::syscall(
+                SYS_PPOLL_TIME64,
+                &mut unused,
+                1,
+                BAD_TIMESPEC64.as_ptr(),
+                core::ptr::null::<u8>(),
+                0,
+            )
+        };
+        assert_eq!(errno_of(ret), libc::EINVAL, "ppoll_time64");
+
+        // futex_time64 waiting on a word that holds the expected value: EINVAL for the timespec
+        // (futex would time out at once: ETIMEDOUT).
+        let word = 0u32;
+        // SAFETY: `word` and the timespec are alive for the call; FUTEX_WAIT reads the word.
+        let ret = unsafe {
+            libc::syscall(
+                SYS_FUTEX_TIME64,
+                &word,
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                0,
+                BAD_TIMESPEC64.as_ptr(),
+            )
+        };
+        assert_eq!(errno_of(ret), libc::EINVAL, "futex_time64");
+    }
+
+    /// As above for recvmmsg_time64, which qemu-user 7.2 does not know (ENOSYS: musl falls back
+    /// to recvmmsg there, as on a kernel before 5.1).
+    #[cfg(any(target_arch = "arm", target_arch = "mips"))]
+    #[ignore = "needs a kernel of this CPU: qemu-user answers ENOSYS"]
+    #[test]
+    fn recvmmsg_time64_number_makes_recvmmsg_time64() {
+        use crate::linux::seccomp::time64::SYS_RECVMMSG_TIME64;
+
+        // recvmmsg_time64 checks the timespec before the descriptor (do_recvmmsg): EINVAL
+        // rather than recvmmsg's EBADF.
+        // SAFETY: no messages (vlen 0); the timespec is alive for the call.
+        let ret = unsafe {
+            libc::syscall(
+                SYS_RECVMMSG_TIME64,
+                -1,
+                core::ptr::null_mut::<libc::mmsghdr>(),
+                0,
+                0,
+                BAD_TIMESPEC64.as_ptr(),
+            )
+        };
+        assert_eq!(errno_of(ret), libc::EINVAL, "recvmmsg_time64");
     }
 }
