@@ -4,7 +4,7 @@
 //! verifier refuses unprivileged SCHED_CLS programs); elsewhere the loading tests say why
 //! they skipped.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use tcpmssd_core::{clamp_ethernet, clamp_prefix, Changes, Limits, Outcome, Reason};
 
@@ -78,6 +78,13 @@ fn load_or_skip(section: &str) -> Option<Program> {
     match load(OBJECT, section, 4, &mut stats) {
         Ok(program) => {
             println!("{section}: {}", log_text(&stats).trim());
+            // prog_jited, memlock, verified_insns: what the kernel made of it.
+            let fdinfo = format!("/proc/self/fdinfo/{}", program.fd.as_raw_fd());
+            let fdinfo = std::fs::read_to_string(fdinfo).unwrap_or_default();
+            println!(
+                "{section}: {}",
+                fdinfo.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
             Some(program)
         }
         Err(Error::Load(error) | Error::Map(error))
