@@ -63,7 +63,9 @@ pub const MAX_EXTENSION_HEADERS: usize = 8;
 /// The caller has read version 6 from the first byte. Bytes past the payload length are
 /// not part of the segment. The segment may end past `packet` only when `packet_len` does.
 // One copy of the walk, out of line or not as the compiler sees fit, for `endpoints` and the
-// prefix entries; `clamp` has its own (`segment_mut`).
+// prefix entries; `clamp` has its own (`segment_mut`). Inline on BPF, where the eBPF
+// objects' loader links no subprograms (daemon/linux/ebpf.rs).
+#[cfg_attr(target_arch = "bpf", inline(always))]
 pub fn segment(packet: &[u8], packet_len: usize) -> Result<Range<usize>, Reason> {
     walk(packet, packet_len)
 }

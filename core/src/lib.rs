@@ -233,6 +233,9 @@ pub fn clamp_tcp(segment: &mut [u8], max_mss: u16) -> Outcome {
 /// [`Changes`] comes with every [`Outcome::Clamped`]: the TCP segment's place and the
 /// 16-bit words written, for a caller that copies them into the packet and updates its
 /// checksum itself; the prefix's own checksum field is updated as [`clamp`] does it.
+// Inline on BPF: its calls pass at most five arguments in registers, and this one takes
+// six (the slice's two, the length, the two limits and the place of its result).
+#[cfg_attr(target_arch = "bpf", inline(always))]
 #[must_use]
 pub fn clamp_prefix(
     prefix: &mut [u8],
@@ -286,6 +289,8 @@ pub fn clamp_prefix(
 /// packet is then clamped as [`clamp_prefix`] does it, and the [`Changes`] count from the
 /// frame's first byte. With the whole frame at hand, `frame_len` is `frame.len()`; the
 /// outcome and the packet's bytes are then [`clamp`]'s on the packet alone.
+// Inline on BPF, as `clamp_prefix`: six arguments, five registers.
+#[cfg_attr(target_arch = "bpf", inline(always))]
 #[must_use]
 pub fn clamp_ethernet(
     frame: &mut [u8],
@@ -310,6 +315,30 @@ pub fn clamp_ethernet(
     let packet_len = frame_len.saturating_sub(ip_start);
     let (outcome, changes) = clamp_prefix(packet, packet_len, limits);
     (outcome, changes.map(|changes| changes.shifted(ip_start)))
+}
+
+/// Returns where the IP packet starts in an Ethernet frame of `frame_len` bytes whose first
+/// bytes are `frame` (22 hold any frame's link header), and the IP version its EtherType
+/// names; or why it has none: the first step of [`clamp_ethernet`], which then clamps the
+/// packet from there as [`clamp_prefix`] does (after checking its version nibble).
+///
+/// For callers that copy the IP packet apart from its link header: a TC eBPF program whose
+/// verifier would otherwise walk the IP and TCP code once per number of VLAN tags.
+///
+/// ```
+/// use tcpmssd_core::{ethernet_ip_start, Reason};
+///
+/// let mut frame = [0u8; 22];
+/// frame[12..18].copy_from_slice(&[0x81, 0x00, 0x00, 0x64, 0x86, 0xdd]); // 802.1Q, IPv6
+/// assert_eq!(ethernet_ip_start(&frame, 80), Ok((18, 6)));
+/// assert_eq!(ethernet_ip_start(&frame[..16], 80), Err(Reason::ShortPrefix));
+/// ```
+pub fn ethernet_ip_start(frame: &[u8], frame_len: usize) -> Result<(usize, u8), Reason> {
+    let frame = match frame.get(..frame_len) {
+        Some(frame) => frame,
+        None => frame,
+    };
+    ethernet::ip_start(frame, frame_len)
 }
 
 /// Returns the source and destination (address and port) of a TCP packet, for log lines;

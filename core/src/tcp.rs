@@ -138,8 +138,10 @@ pub fn syn_options_in_prefix(
 /// Lowers every MSS option above `max_mss` in the options of a SYN, `fixed` being the 20
 /// bytes before them, whose checksum it updates; returns the outcome and what `R` noted.
 // Out of line: only SYNs get here, and the callers' early exits should not pay for it.
-// Inline on BPF, as `clamp_ipv6` (lib.rs) says why.
+// Inline on BPF, as `clamp_ipv6` (lib.rs) says why, and always: the eBPF objects' loader
+// links no subprograms (daemon/linux/ebpf.rs).
 #[cfg_attr(not(target_arch = "bpf"), inline(never))]
+#[cfg_attr(target_arch = "bpf", inline(always))]
 pub fn clamp_options<R: Record>(
     fixed: &mut [u8; HEADER_LEN],
     options: &mut [u8],
@@ -163,8 +165,10 @@ pub fn clamp_options<R: Record>(
 
 /// Lowers every MSS option above `max_mss`, walking the options one by one.
 // Out of line: the walk needs registers that the known layouts' path should not save.
-// Inline on BPF, as `clamp_ipv6` (lib.rs) says why.
+// Inline on BPF, as `clamp_ipv6` (lib.rs) says why, and always: the eBPF objects' loader
+// links no subprograms (daemon/linux/ebpf.rs).
 #[cfg_attr(not(target_arch = "bpf"), inline(never))]
+#[cfg_attr(target_arch = "bpf", inline(always))]
 fn walk_options<R: Record>(
     fixed: &mut [u8; HEADER_LEN],
     options: &mut [u8],

@@ -9,7 +9,8 @@ mod common;
 use std::ops::Range;
 
 use tcpmssd_core::{
-    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, endpoints, Changes, Limits, Outcome, Reason,
+    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, endpoints, ethernet_ip_start, Changes, Limits,
+    Outcome, Reason,
 };
 
 /// A 1400-byte link: IPv4 MSS 1360, IPv6 MSS 1340.
@@ -1751,6 +1752,40 @@ fn run(case: &PrefixCase) -> (Outcome, Option<Changes>, Vec<u8>) {
         Entry::Ethernet => clamp_ethernet(&mut held, case.len, case.limits),
     };
     (outcome, changes, held)
+}
+
+#[test]
+fn ethernet_ip_start_finds_each_frame_rows_packet_or_its_reason() {
+    let mut found_packets = 0;
+    for case in PREFIX_CASES
+        .iter()
+        .filter(|case| matches!(case.entry, Entry::Ethernet))
+    {
+        let held = &case.input[..case.held];
+        let found = ethernet_ip_start(held, case.len);
+        match case.expected {
+            Outcome::Unchanged(
+                reason @ (Reason::TruncatedFrame | Reason::OtherEthertype | Reason::VlanLimit),
+            ) => assert_eq!(found, Err(reason), "{}", case.name),
+            _ if held.len() < ip_start(case) => {
+                assert_eq!(found, Err(Reason::ShortPrefix), "{}", case.name);
+            }
+            _ => {
+                let start = ip_start(case);
+                let version = match case.input[start - 2..start] {
+                    [0x08, 0x00] => 4,
+                    [0x86, 0xdd] => 6,
+                    _ => panic!("{}: not an IP EtherType", case.name),
+                };
+                assert_eq!(found, Ok((start, version)), "{}", case.name);
+                found_packets += 1;
+            }
+        }
+    }
+    assert!(
+        found_packets >= 5,
+        "only {found_packets} frame rows reach IP"
+    );
 }
 
 /// The whole packet of a prefix row: its bytes at hand, then 0, 1, 2, ... up to `len`.

@@ -14,7 +14,8 @@ use proptest::sample::Index;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{TestRng, TestRunner};
 use tcpmssd_core::{
-    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, Changes, Limits, Outcome, Reason,
+    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, ethernet_ip_start, Changes, Limits, Outcome,
+    Reason,
 };
 
 const FLAG_SYN: u8 = 0x02;
@@ -746,6 +747,26 @@ proptest! {
             prop_assert_eq!(&before, &bytes);
         }
         check_changes(&before, &bytes, outcome, changes, None)?;
+        if ethernet {
+            // `clamp_ethernet` is `ethernet_ip_start`, the version check, then `clamp_prefix`
+            // from there: the steps a TC program takes apart (ebpf/src/main.rs).
+            let mut steps = before.clone();
+            let held = steps.len().min(packet_len);
+            let expected = match ethernet_ip_start(&steps, packet_len) {
+                Err(reason) => Outcome::Unchanged(reason),
+                Ok((ip_start, version)) => match steps.get_mut(ip_start..held) {
+                    None => Outcome::Unchanged(Reason::TruncatedFrame),
+                    Some(packet) if packet.first().is_some_and(|b| b >> 4 != version) => {
+                        Outcome::Unchanged(Reason::NotIp)
+                    }
+                    Some(packet) => {
+                        clamp_prefix(packet, packet_len.saturating_sub(ip_start), limits).0
+                    }
+                },
+            };
+            prop_assert_eq!(outcome, expected);
+            prop_assert_eq!(&steps, &bytes);
+        }
     }
 
     /// (h) Behind an Ethernet header and up to two VLAN tags (802.1Q or 802.1ad, in any
@@ -764,6 +785,11 @@ proptest! {
         let held = cut.map_or(original.len(), |cut| cut.index(original.len() + 1));
         let mut frame = original[..held].to_vec();
         let (outcome, changes) = clamp_ethernet(&mut frame, original.len(), limits);
+        let version = packet[0] >> 4;
+        prop_assert_eq!(
+            ethernet_ip_start(&original[..held], original.len()),
+            if held >= ip_start { Ok((ip_start, version)) } else { Err(Reason::ShortPrefix) }
+        );
 
         let mut inner = packet[..held.saturating_sub(ip_start)].to_vec();
         let (inner_outcome, inner_changes) = if held >= ip_start {
@@ -809,6 +835,8 @@ proptest! {
             (frame(macs, &tags[..1], wrong_version, &packet).0, Reason::NotIp),
         ];
         for (original, reason) in cases {
+            let link = ethernet_ip_start(&original, original.len());
+            prop_assert!(link == Err(reason) || (reason == Reason::NotIp && link.is_ok()));
             let mut frame = original.clone();
             let (outcome, changes) = clamp_ethernet(&mut frame, original.len(), limits);
             prop_assert_eq!(outcome, Outcome::Unchanged(reason));

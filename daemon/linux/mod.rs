@@ -2,6 +2,9 @@
 //! and giving up privilege: capabilities, `no_new_privs` and the seccomp filter
 //! (`seccomp.rs`). The messages themselves are read and written by tcpmssd-wire.
 
+// Only the tests load the eBPF program so far; the `-e` mode (issue 25) will.
+#[cfg(test)]
+pub mod ebpf;
 pub mod links;
 pub mod nfqueue;
 pub mod seccomp;

@@ -3,6 +3,7 @@
 //! from a prefix that holds every header; `short-prefix` changes nothing; any other reason
 //! is `clamp`'s. Behind up to two VLAN tags, `clamp_ethernet` is `clamp_prefix` on the inner
 //! packet, its `Changes` counted from the frame's start; behind three it is `vlan-limit`.
+//! `ethernet_ip_start` finds the packet behind the tags, or says why not.
 //!
 //! Input: MTU (2 bytes, big-endian), bytes at hand (2, big-endian, taken modulo the length
 //! plus one), mode (1: bit 0 a frame, bits 1-2 the number of tags, bit 3 802.1ad ids), then
@@ -14,7 +15,9 @@ use libfuzzer_sys::fuzz_target;
 // The same oracle the core's tests use: full checksum, locator, RFC 9293 option walk.
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
-use tcpmssd_core::{clamp, clamp_ethernet, clamp_prefix, Changes, Limits, Outcome, Reason};
+use tcpmssd_core::{
+    clamp, clamp_ethernet, clamp_prefix, ethernet_ip_start, Changes, Limits, Outcome, Reason,
+};
 
 fuzz_target!(|input: &[u8]| {
     let Some((header, packet)) = input.split_first_chunk::<5>() else {
@@ -94,6 +97,16 @@ fn check_frame(packet: &[u8], tags: usize, tpid: u16, held: u16, limits: Limits)
     let held = usize::from(held) % (frame.len() + 1);
     let mut prefix = frame[..held].to_vec();
     let (outcome, changes) = clamp_ethernet(&mut prefix, frame.len(), limits);
+    // Its first step alone, as a TC program takes it (ebpf/src/main.rs).
+    let link = ethernet_ip_start(&frame[..held], frame.len());
+    let expected_link = if held < ip_start.min(22) {
+        Err(Reason::ShortPrefix)
+    } else if tags > 2 {
+        Err(Reason::VlanLimit)
+    } else {
+        Ok((ip_start, if ethertype == 0x86dd { 6 } else { 4 }))
+    };
+    assert_eq!(link, expected_link, "ethernet_ip_start");
     if tags > 2 {
         // The walk gives up on reading the third tag's id, bytes 20 and 21.
         let expected = if held < 22 {

@@ -10,11 +10,13 @@
 //! - [`netlink`]: the framing every netlink protocol shares (headers, attributes, errors).
 //! - [`nfqueue`]: NFQUEUE's configuration, packet and verdict messages.
 //! - [`rtnetlink`]: RTM_NEWLINK/RTM_DELLINK, an interface's MTU and its changes.
+//! - [`elf`]: the ELF sections, relocations and map definitions of tcpmssd's eBPF objects.
 //! - [`divert`]: the `sockaddr_in` FreeBSD's divert(4) returns with each packet.
 //! - [`route`]: FreeBSD's routing-socket messages about interfaces.
 #![forbid(unsafe_code)]
 
 pub mod divert;
+pub mod elf;
 pub mod netlink;
 pub mod nfqueue;
 pub mod route;

@@ -1,14 +1,16 @@
 //! A freestanding program that calls every packet entry point of `tcpmssd-core` on input the
 //! optimiser cannot see, and whose panic handler refers to an undefined symbol. It links
 //! only if no panic path is reachable from `clamp`, `clamp_tcp`, `clamp_prefix`,
-//! `clamp_ethernet`, the `Changes` they return, and `endpoints`.
+//! `clamp_ethernet`, the `Changes` they return, `ethernet_ip_start` and `endpoints`.
 #![no_std]
 #![no_main]
 
 use core::hint::black_box;
 use core::panic::PanicInfo;
 
-use tcpmssd_core::{clamp, clamp_ethernet, clamp_prefix, clamp_tcp, endpoints, Changes, Limits};
+use tcpmssd_core::{
+    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, endpoints, ethernet_ip_start, Changes, Limits,
+};
 
 extern "C" {
     /// Defined nowhere: any surviving reference is a link error naming this symbol.
@@ -52,6 +54,7 @@ pub extern "C" fn _start() -> ! {
     let (outcome, changes) = clamp_ethernet(black_box(&mut *packet), black_box(1514), limits);
     black_box(outcome);
     use_changes(changes);
+    black_box(ethernet_ip_start(black_box(&*packet), black_box(1514)));
     #[cfg(feature = "canary")]
     black_box(packet[black_box(70_000)]);
     loop {

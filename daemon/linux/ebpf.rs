@@ -1,0 +1,191 @@
+//! The eBPF classifier (ebpf/, built by `ebpf/build.sh` into the committed objects in
+//! `linux/ebpf/`) and its loading: maps created from the object's definitions, their fds
+//! patched into the `ld_imm64` instructions that name them, the program handed to the
+//! verifier. The object is read by tcpmssd-wire (`elf.rs`); `bpf(2)` is in
+//! `sys/linux/bpf.rs`.
+//!
+//! The program's contract with its loader, mirrored here from ebpf/src/main.rs (the tests
+//! below check the object agrees): map `LIMITS` (array, one entry: IPv4 and IPv6 MSS as
+//! native-endian `u16`, 0 = not set) and map `COUNTERS` (per-CPU array of `u64`: one per
+//! `Reason` at its index, then [`CLAMPED`], [`NO_LIMITS`], [`HELPER_FAILED`]); the Ethernet
+//! program also has `SCRATCH`, its own.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use tcpmssd_core::{Limits, Reason};
+use tcpmssd_wire::elf::{self, Object, R_BPF_64_64};
+
+use crate::sys::linux::bpf;
+
+/// The object for this machine's byte order.
+#[cfg(target_endian = "little")]
+pub const OBJECT: &[u8] = include_bytes!("ebpf/tcpmssd-bpfel.o");
+/// The object for this machine's byte order.
+#[cfg(target_endian = "big")]
+pub const OBJECT: &[u8] = include_bytes!("ebpf/tcpmssd-bpfeb.o");
+
+/// The program for Ethernet devices (`clamp_ethernet`).
+pub const SECTION_ETHERNET: &str = "classifier/ethernet";
+/// The program for devices without a link header (`clamp_prefix`).
+pub const SECTION_L3: &str = "classifier/l3";
+
+/// Bytes of the packet the program copies and hands to the core (`PREFIX_LEN`).
+pub const PREFIX_LEN: usize = 192;
+/// Counter slot of the packets clamped.
+pub const CLAMPED: usize = Reason::ALL.len();
+/// Counter slot of the packets seen while a limit was still 0.
+pub const NO_LIMITS: usize = CLAMPED + 1;
+/// Counter slot of the packets a helper call failed on.
+pub const HELPER_FAILED: usize = NO_LIMITS + 1;
+/// Counter slots in all.
+pub const COUNTER_SLOTS: usize = HELPER_FAILED + 1;
+
+/// Why a program could not be loaded.
+#[derive(Debug)]
+pub enum Error {
+    /// The object is not what this loader reads: which part.
+    Object(&'static str),
+    /// Creating a map failed.
+    Map(io::Error),
+    /// The verifier (or the kernel before it) refused the program.
+    Load(io::Error),
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Object(what) => write!(f, "the eBPF object: {what}"),
+            Error::Map(error) => write!(f, "bpf(BPF_MAP_CREATE): {error}"),
+            Error::Load(error) => write!(f, "bpf(BPF_PROG_LOAD): {error}"),
+        }
+    }
+}
+
+/// A loaded program and its maps.
+#[derive(Debug)]
+pub struct Program {
+    /// The program (`BPF_PROG_TYPE_SCHED_CLS`).
+    pub fd: OwnedFd,
+    /// The `LIMITS` map.
+    pub limits: OwnedFd,
+    /// The `COUNTERS` map.
+    pub counters: OwnedFd,
+    /// The `SCRATCH` map of the Ethernet program (none for the other): only it uses it.
+    _scratch: Option<OwnedFd>,
+}
+
+/// Loads the program in `section` of `object` with fresh maps; the verifier's log at
+/// `log_level` goes into `log` (see [`bpf::prog_load`]).
+pub fn load(
+    object: &[u8],
+    section: &str,
+    log_level: u32,
+    log: &mut [u8],
+) -> Result<Program, Error> {
+    let object = Object::parse(object).ok_or(Error::Object("not an eBPF ELF64 object"))?;
+    let mut insns = object
+        .section_data(section)
+        .ok_or(Error::Object("no such program section"))?
+        .to_vec();
+    let license = object
+        .section_data("license")
+        .and_then(|bytes| CStr::from_bytes_until_nul(bytes).ok())
+        .ok_or(Error::Object("no license section"))?;
+    let maps = object
+        .section_index("maps")
+        .ok_or(Error::Object("no maps section"))?;
+    let relocations = object
+        .relocations(section)
+        .ok_or(Error::Object("unreadable relocations"))?;
+    let mut limits = None;
+    let mut counters = None;
+    let mut scratch = None;
+
+    for relocation in &relocations {
+        // Only map references: the core is inlined on BPF, so the program calls no
+        // subprograms and reads no global data.
+        if relocation.kind != R_BPF_64_64 || relocation.symbol_section != maps {
+            return Err(Error::Object("a relocation other than a map reference"));
+        }
+        let slot = match relocation.symbol {
+            "LIMITS" => &mut limits,
+            "COUNTERS" => &mut counters,
+            "SCRATCH" => &mut scratch,
+            _ => return Err(Error::Object("an unknown map")),
+        };
+        if slot.is_none() {
+            let def = object
+                .map_def(relocation.symbol_value)
+                .ok_or(Error::Object("unreadable map definition"))?;
+            let fd = bpf::map_create(
+                def.map_type,
+                def.key_size,
+                def.value_size,
+                def.max_entries,
+                def.map_flags,
+                relocation.symbol,
+            )
+            .map_err(Error::Map)?;
+            *slot = Some(fd);
+        }
+        let fd = slot.as_ref().map_or(-1, AsRawFd::as_raw_fd);
+        elf::patch_map_fd(&mut insns, relocation.at, fd as u32, object.big_endian())
+            .ok_or(Error::Object("a map reference that is not ld_imm64"))?;
+    }
+    let (Some(limits), Some(counters)) = (limits, counters) else {
+        return Err(Error::Object("a map is not referenced"));
+    };
+    let fd = bpf::prog_load(
+        bpf::PROG_TYPE_SCHED_CLS,
+        &insns,
+        license,
+        "tcpmssd",
+        log_level,
+        log,
+    )
+    .map_err(Error::Load)?;
+    Ok(Program {
+        fd,
+        limits,
+        counters,
+        _scratch: scratch,
+    })
+}
+
+impl Program {
+    /// Writes the limits the program clamps to.
+    pub fn set_limits(&self, limits: Limits) -> io::Result<()> {
+        let mut value = [0u8; 4];
+        let (ipv4, ipv6) = value.split_at_mut(2);
+        ipv4.copy_from_slice(&limits.ipv4_mss().to_ne_bytes());
+        ipv6.copy_from_slice(&limits.ipv6_mss().to_ne_bytes());
+        bpf::map_update(self.limits.as_fd(), &0u32.to_ne_bytes(), &value)
+    }
+
+    /// Returns each counter summed over `cpus` possible CPUs.
+    pub fn counters(&self, cpus: usize) -> io::Result<[u64; COUNTER_SLOTS]> {
+        let mut sums = [0u64; COUNTER_SLOTS];
+        let mut values = vec![0u8; cpus.saturating_mul(8)];
+        for (slot, sum) in (0u32..).zip(sums.iter_mut()) {
+            bpf::map_lookup(self.counters.as_fd(), &slot.to_ne_bytes(), &mut values)?;
+            *sum = values
+                .chunks_exact(8)
+                .filter_map(|value| value.try_into().ok())
+                .map(u64::from_ne_bytes)
+                .fold(0, u64::wrapping_add);
+        }
+        Ok(sums)
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+mod tests;

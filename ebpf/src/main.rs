@@ -1,0 +1,395 @@
+//! tcpmssd-core as a TC classifier: clamps the MSS of SYNs and SYN-ACKs in the kernel.
+//!
+//! Two programs, one per kind of link header, each in its own ELF section:
+//! - `classifier/ethernet` for Ethernet devices (veth, physical ports, bridges): the frame
+//!   is clamped as `clamp_ethernet` does it, up to two VLAN tags in front of IP, in that
+//!   function's two steps (`ethernet_ip_start`, then `clamp_prefix`; [`clamp_frame`] says
+//!   why);
+//! - `classifier/l3` for devices without a link header (PPP, WireGuard, ipip, tun): the
+//!   packet goes through [`clamp_prefix`].
+//!
+//! Each copies the IP packet's first [`PREFIX_LEN`] bytes to the stack with
+//! `bpf_skb_load_bytes`, lets the core clamp the copy, writes back only the 16-bit words
+//! the core says it changed (`bpf_skb_store_bytes`) and has the kernel apply each change
+//! to the TCP checksum (`bpf_l4_csum_replace`, size 2, no `BPF_F_PSEUDO_HDR`). The core's
+//! own updated checksum in the copy is never written: for a CHECKSUM_PARTIAL skb (locally
+//! generated, veth) the field holds only the pseudo-header sum, and the kernel, which knows
+//! `ip_summed`, leaves it alone where it must (research/ebpf.md, "the one real trap").
+//!
+//! Maps (legacy `maps` section, `struct bpf_map_def` layout; the daemon creates them and
+//! patches their fds into the `ld_imm64` instructions that name them):
+//! - `LIMITS`: an array of one entry, the IPv4 and the IPv6 MSS limit as two native-endian
+//!   `u16`. A limit of 0 means "not set yet": nothing is clamped.
+//! - `COUNTERS`: a per-CPU array of `u64`, one per [`Reason`] at `Reason::index()`, then
+//!   [`CLAMPED`], [`NO_LIMITS`] and [`HELPER_FAILED`].
+//! - `SCRATCH`: a per-CPU array of one `u64` the Ethernet program uses on its own.
+//!
+//! Every program returns `TC_ACT_UNSPEC` (-1; `TCX_NEXT` on a tcx link): it never drops
+//! or redirects, and the next classifier, if any, still sees the packet.
+//!
+//! All `unsafe` here is the helper-call boundary (`helpers` below) and the context read.
+#![no_std]
+#![no_main]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block
+)]
+
+use tcpmssd_core::{clamp_prefix, ethernet_ip_start, Changes, Limits, Outcome, Reason};
+
+/// Bytes of the packet copied to the stack: Ethernet with two tags (22), an IPv6 header
+/// (40) with a few extension headers, and a TCP header with 40 bytes of options (60) fit.
+/// A packet whose headers run past it is left alone as `short-prefix`.
+const PREFIX_LEN: usize = 192;
+
+/// Zeroed bytes after the prefix, never handed to the core. The verifier bounds each
+/// register on its own, so it checks the core's reads as if a whole TCP header could start
+/// at the prefix's last byte (research/ebpf.md, rejection 4).
+const SLACK_LEN: usize = 64;
+
+/// Bytes of the longest link header `ethernet_ip_start` reads: Ethernet and two tags.
+const LINK_HEADER_MAX: usize = 22;
+
+/// Counter slot of the packets clamped.
+pub const CLAMPED: u32 = Reason::ALL.len() as u32;
+/// Counter slot of the packets seen while a limit was still 0.
+pub const NO_LIMITS: u32 = CLAMPED + 1;
+/// Counter slot of the packets a helper call failed on (load, store or checksum).
+pub const HELPER_FAILED: u32 = NO_LIMITS + 1;
+/// Counter slots in all.
+const COUNTER_SLOTS: u32 = HELPER_FAILED + 1;
+
+/// `TC_ACT_UNSPEC`: this program does not decide the packet's fate.
+const TC_ACT_UNSPEC: i32 = -1;
+
+/// `BPF_MAP_TYPE_ARRAY`.
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+/// `BPF_MAP_TYPE_PERCPU_ARRAY`.
+const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+
+/// `struct bpf_map_def` of libbpf's legacy `maps` section: the loader reads it to create
+/// the map.
+#[repr(C)]
+pub struct MapDef {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+}
+
+/// The IPv4 and IPv6 limit, as the daemon writes them.
+#[no_mangle]
+#[link_section = "maps"]
+static LIMITS: MapDef = MapDef {
+    map_type: BPF_MAP_TYPE_ARRAY,
+    key_size: 4,
+    value_size: 4,
+    max_entries: 1,
+    map_flags: 0,
+};
+
+/// One `u64` per CPU, where `opaque` hides a number from the verifier's tracking.
+#[no_mangle]
+#[link_section = "maps"]
+static SCRATCH: MapDef = MapDef {
+    map_type: BPF_MAP_TYPE_PERCPU_ARRAY,
+    key_size: 4,
+    value_size: 8,
+    max_entries: 1,
+    map_flags: 0,
+};
+
+/// One `u64` per outcome, per CPU.
+#[no_mangle]
+#[link_section = "maps"]
+static COUNTERS: MapDef = MapDef {
+    map_type: BPF_MAP_TYPE_PERCPU_ARRAY,
+    key_size: 4,
+    value_size: 8,
+    max_entries: COUNTER_SLOTS,
+    map_flags: 0,
+};
+
+/// The kernel checks that a program using GPL-only helpers says it is GPL-compatible;
+/// BSD-2-Clause is. The helpers used here are not GPL-only, but the string is required.
+#[no_mangle]
+#[link_section = "license"]
+static LICENSE: [u8; 13] = *b"Dual BSD/GPL\0";
+
+/// The start of `struct __sk_buff`, as far as this program reads it.
+#[repr(C)]
+pub struct SkBuff {
+    /// The packet's length from its first byte (`skb->len`).
+    len: u32,
+}
+
+/// The helpers, called by number (include/uapi/linux/bpf.h, `___BPF_FUNC_MAPPER`): the
+/// kernel's verifier rewrites `call <id>` into the helper's address.
+mod helpers {
+    use core::ffi::c_void;
+
+    use super::SkBuff;
+
+    /// `bpf_map_lookup_elem`.
+    const MAP_LOOKUP_ELEM: usize = 1;
+    /// `bpf_skb_store_bytes`.
+    const SKB_STORE_BYTES: usize = 9;
+    /// `bpf_l4_csum_replace`.
+    const L4_CSUM_REPLACE: usize = 11;
+    /// `bpf_skb_load_bytes`.
+    const SKB_LOAD_BYTES: usize = 26;
+
+    /// Returns a pointer to the value at `key` in the map `map`, or null.
+    ///
+    /// The verifier checks that `map` is a map reference and that the caller tests the
+    /// result for null before it dereferences it.
+    #[inline(always)]
+    pub fn map_lookup(map: *const c_void, key: &u32) -> *mut c_void {
+        // SAFETY: helper 1 has this signature; the call instruction it becomes takes its
+        // arguments in R1-R2 as this ABI passes them. `key` lives across the call.
+        let f: extern "C" fn(*const c_void, *const u32) -> *mut c_void =
+            unsafe { core::mem::transmute(MAP_LOOKUP_ELEM) };
+        f(map, key)
+    }
+
+    /// Copies `len` bytes of the packet from `offset` to the start of `buf`; negative on
+    /// failure, and -1 without a call when `len` is 0 or more than `N`.
+    #[inline(always)]
+    pub fn skb_load_bytes<const N: usize>(
+        skb: *mut SkBuff,
+        offset: u32,
+        buf: &mut [u8; N],
+        len: usize,
+    ) -> i64 {
+        // The verifier must see 0 < len <= N on the very register it is handed; opaque to
+        // LLVM, so that it neither drops this check as implied by the caller's nor moves it
+        // to a copy (research/ebpf.md, rejection 2).
+        let len = core::hint::black_box(len);
+        if len == 0 || len > N {
+            return -1;
+        }
+        // SAFETY: helper 26 has this signature; `buf` is valid for `len` <= N writable
+        // bytes across the call, which the verifier checks again.
+        let f: extern "C" fn(*mut SkBuff, u32, *mut c_void, u32) -> i64 =
+            unsafe { core::mem::transmute(SKB_LOAD_BYTES) };
+        f(skb, offset, buf.as_mut_ptr().cast(), len as u32)
+    }
+
+    /// Writes two bytes into the packet at `offset`; negative on failure.
+    #[inline(always)]
+    pub fn skb_store_word(skb: *mut SkBuff, offset: u32, word: &[u8; 2]) -> i64 {
+        // SAFETY: helper 9 has this signature; `word` is valid for 2 readable bytes across
+        // the call. Flags 0: no checksum work in this helper.
+        let f: extern "C" fn(*mut SkBuff, u32, *const c_void, u32, u64) -> i64 =
+            unsafe { core::mem::transmute(SKB_STORE_BYTES) };
+        f(skb, offset, word.as_ptr().cast(), 2, 0)
+    }
+
+    /// Has the kernel update the TCP checksum at `offset` for one 16-bit word changed from
+    /// `from` to `to` (both as they sit in the packet); negative on failure.
+    #[inline(always)]
+    pub fn l4_csum_replace(skb: *mut SkBuff, offset: u32, from: u16, to: u16) -> i64 {
+        // SAFETY: helper 11 has this signature and takes no pointer but the context.
+        // Flags 2 = size of the changed field, no BPF_F_PSEUDO_HDR: the pseudo-header does
+        // not change, and for a CHECKSUM_PARTIAL skb the kernel leaves the field alone.
+        let f: extern "C" fn(*mut SkBuff, u32, u64, u64, u64) -> i64 =
+            unsafe { core::mem::transmute(L4_CSUM_REPLACE) };
+        f(skb, offset, u64::from(from), u64::from(to), 2)
+    }
+}
+
+/// Clamps an Ethernet frame: the steps of `clamp_ethernet`, with the IP packet copied
+/// apart from its link header (see [`clamp_frame`]).
+#[no_mangle]
+#[link_section = "classifier/ethernet"]
+pub extern "C" fn tcpmssd_ethernet(skb: *mut SkBuff) -> i32 {
+    let slot = match limits() {
+        Some(limits) => clamp_frame(skb, limits),
+        None => NO_LIMITS,
+    };
+    count(slot);
+    TC_ACT_UNSPEC
+}
+
+/// Clamps an IP packet on a device without a link header (`clamp_prefix`).
+#[no_mangle]
+#[link_section = "classifier/l3"]
+pub extern "C" fn tcpmssd_l3(skb: *mut SkBuff) -> i32 {
+    let slot = match limits() {
+        Some(limits) => clamp_packet(skb, 0, skb_len(skb), limits, None),
+        None => NO_LIMITS,
+    };
+    count(slot);
+    TC_ACT_UNSPEC
+}
+
+/// Reads the limits; `None` while either is 0 (the daemon has not written them).
+#[inline(always)]
+fn limits() -> Option<Limits> {
+    // A key on the stack: `&0` would be a constant in .rodata, a map of its own to load.
+    let key = core::hint::black_box(0u32);
+    let value = helpers::map_lookup((&raw const LIMITS).cast(), &key).cast::<[u16; 2]>();
+    if value.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null lookup result points to the entry's 4 bytes, aligned for u16.
+    let [ipv4, ipv6] = unsafe { value.read() };
+    (ipv4 != 0 && ipv6 != 0).then(|| Limits::new(ipv4, ipv6))
+}
+
+/// Returns the packet's length from its first byte.
+#[inline(always)]
+fn skb_len(skb: *mut SkBuff) -> usize {
+    // SAFETY: the context pointer is the skb's `struct __sk_buff`; reading `len` (offset 0,
+    // 4 bytes) is a context access the verifier allows for TC programs.
+    unsafe { (*skb).len as usize }
+}
+
+/// `clamp_ethernet` in two copies: the link header (at most 22 bytes) to find the IP
+/// packet (`ethernet_ip_start`), then the packet from there, clamped as `clamp_ethernet`
+/// does it (`clamp_packet`). The root test in daemon/linux/ebpf/tests.rs checks the bytes
+/// against `clamp_ethernet` itself.
+///
+/// Why not one copy: with the frame in one buffer, the IP header lies at three places
+/// (no tag, one, two), and the verifier, which compares stack pointers exactly when it
+/// prunes, walks all the IP and TCP code once for each: past its limit of a million
+/// instructions on 6.18. Copied on its own, the packet always starts at the buffer's start,
+/// and the offset behind the tags is only ever a helper's argument.
+#[inline(always)]
+fn clamp_frame(skb: *mut SkBuff, limits: Limits) -> u32 {
+    let frame_len = skb_len(skb);
+    let mut header = [0u8; LINK_HEADER_MAX];
+    let held = frame_len.min(LINK_HEADER_MAX);
+    if held == 0 {
+        return Reason::TruncatedFrame.index() as u32;
+    }
+    if helpers::skb_load_bytes(skb, 0, &mut header, held) < 0 {
+        return HELPER_FAILED;
+    }
+    let Some(header) = header.get(..held) else {
+        return HELPER_FAILED;
+    };
+    let (ip_start, version) = match ethernet_ip_start(header, frame_len) {
+        Ok(found) => found,
+        Err(reason) => return reason.index() as u32,
+    };
+    // Through memory the verifier does not follow: from here on one walk for every number
+    // of tags, not one per constant.
+    let Some(opaque) = opaque(ip_start as u64 | u64::from(version) << 8) else {
+        return HELPER_FAILED;
+    };
+    let ip_start = (opaque & 0xff) as usize;
+    let version = (opaque >> 8) as u8;
+    if ip_start > LINK_HEADER_MAX {
+        return HELPER_FAILED;
+    }
+    clamp_packet(
+        skb,
+        ip_start,
+        frame_len.saturating_sub(ip_start),
+        limits,
+        Some(version),
+    )
+}
+
+/// Returns `value` after a round trip through this CPU's `SCRATCH` entry: the same
+/// number, but one the verifier knows nothing about (it does not track map contents).
+#[inline(always)]
+fn opaque(value: u64) -> Option<u64> {
+    let key = core::hint::black_box(0u32);
+    let slot = helpers::map_lookup((&raw const SCRATCH).cast(), &key).cast::<u64>();
+    if slot.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null lookup result points to this CPU's 8-byte entry, aligned. TC
+    // programs run with bottom halves off: no other run on this CPU comes in between.
+    unsafe { slot.write_volatile(value) };
+    // SAFETY: as above; volatile, so that LLVM does not forward the value just written.
+    Some(unsafe { slot.read_volatile() })
+}
+
+/// Copies the first bytes of the IP packet of `packet_len` bytes at `ip_start` in the skb,
+/// clamps them (`clamp_prefix`; first, when `version` is given, the check that the version
+/// nibble is the EtherType's, as `clamp_ethernet` makes it) and writes the changes back;
+/// returns the counter slot.
+#[inline(always)]
+fn clamp_packet(
+    skb: *mut SkBuff,
+    ip_start: usize,
+    packet_len: usize,
+    limits: Limits,
+    version: Option<u8>,
+) -> u32 {
+    let copy_len = packet_len.min(PREFIX_LEN);
+    if copy_len == 0 {
+        // Nothing to copy (the helper refuses a length of 0); the core says why.
+        let (outcome, _) = clamp_prefix(&mut [], packet_len, limits);
+        return match outcome {
+            Outcome::Unchanged(reason) => reason.index() as u32,
+            Outcome::Clamped { .. } => HELPER_FAILED,
+        };
+    }
+    let mut buf = [0u8; PREFIX_LEN + SLACK_LEN];
+    if helpers::skb_load_bytes(skb, ip_start as u32, &mut buf, copy_len) < 0 {
+        return HELPER_FAILED;
+    }
+    let Some(prefix) = buf.get_mut(..copy_len) else {
+        return HELPER_FAILED;
+    };
+    if let (Some(version), Some(first)) = (version, prefix.first()) {
+        if first >> 4 != version {
+            return Reason::NotIp.index() as u32;
+        }
+    }
+    match clamp_prefix(prefix, packet_len, limits) {
+        (Outcome::Clamped { .. }, Some(changes)) => write_back(skb, ip_start, prefix, &changes),
+        (Outcome::Unchanged(reason), _) => reason.index() as u32,
+        (Outcome::Clamped { .. }, None) => HELPER_FAILED,
+    }
+}
+
+/// Writes each changed word of `prefix` into the packet (which starts at `ip_start` in the
+/// skb) and has the kernel apply it to the checksum; returns the counter slot.
+#[inline(always)]
+fn write_back(skb: *mut SkBuff, ip_start: usize, prefix: &[u8], changes: &Changes) -> u32 {
+    let checksum_at = ip_start.wrapping_add(changes.checksum_at()) as u32;
+    for at in changes.words() {
+        let Some(&[high, low]) = prefix.get(at..at.wrapping_add(2)) else {
+            return HELPER_FAILED;
+        };
+        let new = [high, low];
+        let in_skb = ip_start.wrapping_add(at) as u32;
+        let mut old = [0u8; 2];
+        if helpers::skb_load_bytes(skb, in_skb, &mut old, 2) < 0
+            || helpers::skb_store_word(skb, in_skb, &new) < 0
+            || helpers::l4_csum_replace(
+                skb,
+                checksum_at,
+                u16::from_ne_bytes(old),
+                u16::from_ne_bytes(new),
+            ) < 0
+        {
+            return HELPER_FAILED;
+        }
+    }
+    CLAMPED
+}
+
+/// Adds one to this CPU's counter `slot`.
+#[inline(always)]
+fn count(slot: u32) {
+    let counter = helpers::map_lookup((&raw const COUNTERS).cast(), &slot).cast::<u64>();
+    if !counter.is_null() {
+        // SAFETY: a non-null lookup result points to this CPU's 8-byte value, aligned; no
+        // other program runs on this CPU meanwhile (TC programs run with preemption off).
+        unsafe { *counter = (*counter).wrapping_add(1) };
+    }
+}
+
+/// No panic path is reachable (the core proves it for itself; this program only uses
+/// `get`); the handler exists because `no_std` needs one.
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
