@@ -478,6 +478,19 @@ fn ethertype(packet: &[u8]) -> u16 {
     }
 }
 
+/// `packet` with `overwrites` written into it, then cut at `cut` if given: a valid packet
+/// made odd, for the properties that must hold whatever the bytes.
+fn mutated(mut packet: Vec<u8>, overwrites: &[(Index, u8)], cut: Option<Index>) -> Vec<u8> {
+    for (at, byte) in overwrites {
+        let at = at.index(packet.len());
+        packet[at] = *byte;
+    }
+    if let Some(cut) = cut {
+        packet.truncate(cut.index(packet.len() + 1));
+    }
+    packet
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -625,14 +638,7 @@ proptest! {
         cut in prop::option::weighted(0.3, any::<Index>()),
         limits in limits(),
     ) {
-        let mut packet = spec.build();
-        for (at, byte) in overwrites {
-            let at = at.index(packet.len());
-            packet[at] = byte;
-        }
-        if let Some(cut) = cut {
-            packet.truncate(cut.index(packet.len() + 1));
-        }
+        let mut packet = mutated(spec.build(), &overwrites, cut);
         let before = packet.clone();
         let outcome = clamp(&mut packet, limits);
         check_any_outcome(&before, &mut packet, limits, outcome)?;
@@ -707,14 +713,7 @@ proptest! {
         cut in prop::option::weighted(0.3, any::<Index>()),
         limits in limits(),
     ) {
-        let mut packet = spec.build();
-        for (at, byte) in overwrites {
-            let at = at.index(packet.len());
-            packet[at] = byte;
-        }
-        if let Some(cut) = cut {
-            packet.truncate(cut.index(packet.len() + 1));
-        }
+        let packet = mutated(spec.build(), &overwrites, cut);
         let mut whole = packet.clone();
         let mut prefix = packet.clone();
         let expected = clamp(&mut whole, limits);
