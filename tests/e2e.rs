@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::capture::{tcp_checksum, Capture};
+use common::capture::{tcp_checksum, Capture, Segment};
 use common::clamper::{
     expected_mss, in_namespace, queue_number, queue_stats, queue_to, Clamper, Daemon, DaemonSetup,
     Queued, DAEMON_WAIT,
@@ -259,11 +259,8 @@ fn no_clamper_syn_arrives_with_link_mss() {
 
 // ---- 1b. A SYN already below the limit passes byte for byte ------------------------------
 
-fn syn_below_limit_arrives_unchanged(clamper: Clamper, family: Family) {
-    require_netns!();
-    let topology = Topology::new();
-    let _clamper = clamper.install(&topology);
-    topology.set_a_advmss(family, 1000);
+/// Connects a to b once and returns the SYN as it entered r and as it arrived at b.
+fn syn_entering_r_and_at_b(topology: &Topology, family: Family) -> (Segment, Segment) {
     let _listener = listen(&topology.b, family.b_port(PORT));
     let into_r = Capture::open(&topology.r, R_A_IF);
     let at_b = Capture::open(&topology.b, B_IF);
@@ -271,6 +268,15 @@ fn syn_below_limit_arrives_unchanged(clamper: Clamper, family: Family) {
         .unwrap_or_else(|e| panic!("{family:?} connect a -> b: {e}"));
     let sent = only(&into_r.received_syns(), "SYN entering r").clone();
     let arrived = only(&at_b.received_syns(), "SYN at b").clone();
+    (sent, arrived)
+}
+
+fn syn_below_limit_arrives_unchanged(clamper: Clamper, family: Family) {
+    require_netns!();
+    let topology = Topology::new();
+    let _clamper = clamper.install(&topology);
+    topology.set_a_advmss(family, 1000);
+    let (sent, arrived) = syn_entering_r_and_at_b(&topology, family);
     assert_eq!(arrived.mss(), 1000, "SYN at b: {arrived}");
     // The whole TCP segment, checksum included; only the IP header (TTL / hop limit) changes.
     assert_eq!(
@@ -592,13 +598,7 @@ fn daemon_i_missing_interface_waited_for_syns_pass_unchanged_then_clamped_once_i
         daemon.log().join("\n")
     );
     for family in FAMILIES {
-        let _listener = listen(&topology.b, family.b_port(PORT));
-        let into_r = Capture::open(&topology.r, R_A_IF);
-        let at_b = Capture::open(&topology.b, B_IF);
-        let _stream = connect(&topology.a, family.b_port(PORT))
-            .unwrap_or_else(|e| panic!("{family:?} connect a -> b: {e}"));
-        let sent = only(&into_r.received_syns(), "SYN entering r").clone();
-        let arrived = only(&at_b.received_syns(), "SYN at b").clone();
+        let (sent, arrived) = syn_entering_r_and_at_b(&topology, family);
         assert_eq!(arrived.mss(), unclamped(family), "SYN at b: {arrived}");
         assert_eq!(
             arrived.tcp, sent.tcp,
