@@ -1,6 +1,8 @@
 //! The command line: `tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]`, read
 //! with lexopt in the BSD getopt style of the original tcpmssd(8) (clustered flags, `-p5` and
-//! `-p 5`), plus `-h`/`--help` and `-V`/`--version`. Every exit-64 message is written here.
+//! `-p 5`), plus `-h`/`--help` and `-V`/`--version`; on Linux, the eBPF mode's
+//! `tcpmssd -e [-bfv] -i iface [-m mtu] [-P pidfile] [-u user]`. Every exit-64 message is
+//! written here.
 
 use core::fmt::{self, Write as _};
 use std::ffi::{CString, OsStr};
@@ -9,11 +11,47 @@ use std::os::unix::ffi::OsStrExt;
 use crate::sys::interface::IFNAME_MAX;
 use crate::text::{decimal, Line, Shown, LINE_LEN};
 
-/// The one-line synopsis printed after every usage error.
-pub const USAGE: &str = "usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
+/// Whether this build has the eBPF mode (`-e`): Linux with the `ebpf` feature.
+pub const HAS_EBPF: bool = cfg!(all(target_os = "linux", feature = "ebpf"));
+
+/// The synopsis printed after every usage error: one line, two with the eBPF mode.
+pub const USAGE: &str = if HAS_EBPF {
+    "usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]
+       tcpmssd -e [-bfv] -i iface [-m mtu] [-P pidfile] [-u user]"
+} else {
+    "usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]"
+};
 
 /// The `--help` text: every option on one screen.
-pub const HELP: &str = "\
+pub const HELP: &str = if HAS_EBPF {
+    "\
+usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]
+       tcpmssd -e [-bfv] -i iface [-m mtu] [-P pidfile] [-u user]
+
+Lowers the TCP MSS option of SYN and SYN-ACK packets the firewall queues to it,
+or, with -e, in the kernel on the interface itself (no firewall rule).
+
+  -p port        NFQUEUE queue, 0..65535
+  -e             clamp in the kernel with eBPF: SYNs leaving through -i's
+                 interface (with -b also those arriving); TERM takes it off,
+                 a killed daemon leaves it clamping; -v shows no clamp lines
+  -i iface       clamp for this interface's MTU, followed when it changes;
+                 waited for if it does not exist yet (packets pass meanwhile)
+  -m mtu         clamp for this fixed MTU, 68..65535
+  -b             clamp packets in both directions (default: outbound only)
+  -f             stay in the foreground, log to syslog (for a supervisor)
+  -v             stay in the foreground and log every clamp to stderr
+  -P pidfile     pidfile path, absolute (default: /var/run/tcpmssd.<iface>.pid
+                 with -i, /var/run/tcpmssd.<port>.pid with -m; none with -f, -v)
+  -u user        run as this user once the queue is open (keeps CAP_NET_ADMIN,
+                 and CAP_BPF with -e)
+  -h, --help     print this help and exit
+  -V, --version  print the version and exit
+
+Signals: TERM and INT exit, HUP re-reads the MTU, USR1 logs the counters.
+"
+} else {
+    "\
 usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]
 
 Lowers the TCP MSS option of SYN and SYN-ACK packets the firewall queues to it,
@@ -35,7 +73,8 @@ so that connections work across a link with a small MTU even where ICMP is lost.
 
 Signals: TERM and INT exit, HUP re-reads the interface MTU,
 USR1 (and INFO on FreeBSD) logs the counters.
-";
+"
+};
 
 /// The `--version` line.
 pub const VERSION: &str = concat!("tcpmssd ", env!("CARGO_PKG_VERSION"));
@@ -76,6 +115,19 @@ pub struct Config {
     pub pidfile: Option<CString>,
     /// `-u`: the user to switch to once the packet socket is open.
     pub user: Option<heapless::String<USER_MAX>>,
+    /// `-e`: clamp in the kernel, on this interface (`-i`'s); `port` is then 0, unused.
+    pub ebpf: Option<heapless::String<IFNAME_MAX>>,
+}
+
+impl Config {
+    /// Returns the interface whose existence (and, without `-m`, MTU) the daemon follows:
+    /// `-i`'s.
+    pub fn interface(&self) -> Option<&str> {
+        match (&self.mtu_source, &self.ebpf) {
+            (MtuSource::Interface(name), _) | (_, Some(name)) => Some(name),
+            (MtuSource::Fixed(_), None) => None,
+        }
+    }
 }
 
 /// What the command line asks for.
@@ -266,6 +318,8 @@ pub fn parse_args<'a>(args: impl Iterator<Item = &'a OsStr>) -> Result<Command, 
         };
         match option {
             'b' => once(&mut seen.both, 'b', ())?,
+            'e' if HAS_EBPF => once(&mut seen.ebpf, 'e', ())?,
+            'e' => return Err(no_ebpf()),
             'f' => once(&mut seen.foreground, 'f', ())?,
             'v' => once(&mut seen.verbose, 'v', ())?,
             'p' | 'i' | 'm' | 'P' | 'u' => {
@@ -334,8 +388,10 @@ struct Seen {
     both: Option<()>,
     foreground: Option<()>,
     verbose: Option<()>,
+    ebpf: Option<()>,
     port: Option<u16>,
-    mtu_source: Option<MtuSource>,
+    interface: Option<heapless::String<IFNAME_MAX>>,
+    mtu: Option<u16>,
     pidfile: Option<CString>,
     user: Option<heapless::String<USER_MAX>>,
 }
@@ -356,38 +412,51 @@ impl Seen {
                 once(&mut self.pidfile, 'P', path)
             }
             'u' => once(&mut self.user, 'u', parse_user(value)?),
-            _ => {
-                let source = if option == 'i' {
-                    MtuSource::Interface(parse_interface(value)?)
-                } else {
-                    MtuSource::Fixed(parse_mtu(value)?)
-                };
-                match (&self.mtu_source, &source) {
-                    (None, _) => {
-                        self.mtu_source = Some(source);
-                        Ok(())
-                    }
-                    (Some(MtuSource::Interface(_)), MtuSource::Interface(_))
-                    | (Some(MtuSource::Fixed(_)), MtuSource::Fixed(_)) => {
-                        Err(UsageError::new(format_args!("-{option} given twice")))
-                    }
-                    (Some(_), _) => Err(UsageError::new(format_args!(
-                        "-i and -m cannot be used together"
-                    ))),
-                }
-            }
+            'i' => once(&mut self.interface, 'i', parse_interface(value)?),
+            _ => once(&mut self.mtu, 'm', parse_mtu(value)?),
         }
     }
 
     /// Checks that the required options came and fills in the defaults.
     fn finish(self) -> Result<Command, UsageError> {
-        let Some(port) = self.port else {
-            return Err(UsageError::new(format_args!("-p port is required")));
-        };
-        let Some(mtu_source) = self.mtu_source else {
-            return Err(UsageError::new(format_args!(
-                "-i iface or -m mtu is required"
-            )));
+        let (port, mtu_source, ebpf) = match self.ebpf {
+            Some(()) => {
+                if self.port.is_some() {
+                    return Err(UsageError::new(format_args!(
+                        "-p has no meaning with -e: the kernel clamps, no queue is read"
+                    )));
+                }
+                let Some(interface) = self.interface else {
+                    return Err(UsageError::new(format_args!(
+                        "-e needs -i iface: the interface to clamp on"
+                    )));
+                };
+                let source = match self.mtu {
+                    Some(mtu) => MtuSource::Fixed(mtu),
+                    None => MtuSource::Interface(interface.clone()),
+                };
+                (0, source, Some(interface))
+            }
+            None => {
+                let Some(port) = self.port else {
+                    return Err(UsageError::new(format_args!("-p port is required")));
+                };
+                let source = match (self.interface, self.mtu) {
+                    (Some(name), None) => MtuSource::Interface(name),
+                    (None, Some(mtu)) => MtuSource::Fixed(mtu),
+                    (Some(_), Some(_)) => {
+                        return Err(UsageError::new(format_args!(
+                            "-i and -m cannot be used together"
+                        )))
+                    }
+                    (None, None) => {
+                        return Err(UsageError::new(format_args!(
+                            "-i iface or -m mtu is required"
+                        )))
+                    }
+                };
+                (port, source, None)
+            }
         };
         let verbose = self.verbose.is_some();
         let foreground = verbose || self.foreground.is_some();
@@ -396,7 +465,7 @@ impl Seen {
             // In the foreground there is no daemon for a pidfile to name: a supervisor
             // (daemon(8), systemd) knows the pid, and writes its own file if asked.
             None if foreground => None,
-            None => Some(default_pidfile(&mtu_source, port)),
+            None => Some(default_pidfile(ebpf.as_deref(), &mtu_source, port)),
         };
         Ok(Command::Run(Config {
             both: self.both.is_some(),
@@ -406,17 +475,31 @@ impl Seen {
             mtu_source,
             pidfile,
             user: self.user,
+            ebpf,
         }))
     }
 }
 
-/// Returns `/var/run/tcpmssd.<iface>.pid` (as the original) or `/var/run/tcpmssd.<port>.pid`.
-fn default_pidfile(source: &MtuSource, port: u16) -> CString {
+/// `-e` in a build without the eBPF mode.
+fn no_ebpf() -> UsageError {
+    if cfg!(target_os = "linux") {
+        UsageError::new(format_args!(
+            "-e: this build has no eBPF mode (built without the ebpf feature)"
+        ))
+    } else {
+        UsageError::new(format_args!("-e: the eBPF mode is Linux only"))
+    }
+}
+
+/// Returns `/var/run/tcpmssd.<iface>.pid` (as the original; `-e`'s interface in the eBPF
+/// mode) or `/var/run/tcpmssd.<port>.pid`.
+fn default_pidfile(ebpf: Option<&str>, source: &MtuSource, port: u16) -> CString {
     // 17 + 15 (IFNAME_MAX) + 4 bytes at most.
     let mut path = Line::<40>::new();
-    let _ = match source {
-        MtuSource::Interface(name) => write!(path, "/var/run/tcpmssd.{name}.pid"),
-        MtuSource::Fixed(_) => write!(path, "/var/run/tcpmssd.{port}.pid"),
+    let _ = match (ebpf, source) {
+        (Some(name), _) => write!(path, "/var/run/tcpmssd.{name}.pid"),
+        (None, MtuSource::Interface(name)) => write!(path, "/var/run/tcpmssd.{name}.pid"),
+        (None, MtuSource::Fixed(_)) => write!(path, "/var/run/tcpmssd.{port}.pid"),
     };
     // Interface names with a NUL are refused by parse_interface.
     CString::new(path.as_str()).unwrap_or_default()
@@ -455,6 +538,7 @@ mod tests {
                 mtu_source: MtuSource::Interface("em0".try_into().unwrap()),
                 pidfile: Some(c"/var/run/tcpmssd.em0.pid".into()),
                 user: None,
+                ebpf: None,
             }
         );
     }
@@ -616,7 +700,10 @@ mod tests {
             "--help",
             "-V",
             "--version",
-        ] {
+        ]
+        .into_iter()
+        .chain(HAS_EBPF.then_some("-e"))
+        {
             let listed = HELP.lines().any(|line| {
                 line.trim_start().split([' ', ',']).next() == Some(option)
                     || line.contains(&format!(", {option} "))
@@ -709,5 +796,45 @@ mod tests {
         assert!(line.starts_with("tcpmssd: -m xxx"));
         assert!(line.ends_with("..."));
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn ebpf_mode() {
+        if !HAS_EBPF {
+            let expected = if cfg!(target_os = "linux") {
+                "tcpmssd: -e: this build has no eBPF mode (built without the ebpf feature)"
+            } else {
+                "tcpmssd: -e: the eBPF mode is Linux only"
+            };
+            assert_eq!(error(&["-e", "-i", "em0"]), expected);
+            return;
+        }
+        let config = run(&["-e", "-i", "ppp0"]);
+        assert_eq!(config.ebpf.as_deref(), Some("ppp0"));
+        assert_eq!(
+            config.mtu_source,
+            MtuSource::Interface("ppp0".try_into().unwrap())
+        );
+        assert_eq!(config.interface(), Some("ppp0"));
+        assert_eq!(config.pidfile, Some(c"/var/run/tcpmssd.ppp0.pid".into()));
+        // -m fixes the MTU; -i still names the interface, in any order.
+        let config = run(&["-m1400", "-bve", "-i", "wg0"]);
+        assert_eq!(config.mtu_source, MtuSource::Fixed(1400));
+        assert_eq!(config.interface(), Some("wg0"));
+        assert!(config.both && config.verbose);
+        #[rustfmt::skip]
+        let cases: &[(&[&str], &str)] = &[
+            (&["-e", "-p1", "-i", "em0"], "-p has no meaning with -e: the kernel clamps, no queue is read"),
+            (&["-e", "-m", "1400"],       "-e needs -i iface: the interface to clamp on"),
+            (&["-e"],                     "-e needs -i iface: the interface to clamp on"),
+            (&["-ee", "-i", "em0"],       "-e given twice"),
+            (&["-e", "-i", "a", "-i", "b"], "-i given twice"),
+        ];
+        for (args, expected) in cases {
+            assert_eq!(error(args), format!("tcpmssd: {expected}"), "{args:?}");
+        }
+        // Without -e, -i is only the MTU source.
+        assert_eq!(run(&["-p1", "-i", "em0"]).interface(), Some("em0"));
+        assert_eq!(run(&["-p1", "-m", "1500"]).interface(), None);
     }
 }

@@ -194,6 +194,13 @@ impl<E: LinkEvents> MtuWatch<E> {
         self.followed.name()
     }
 
+    /// Returns the interface's index while it exists. A re-created interface gets a new one
+    /// (Linux allocates indexes cyclically, FreeBSD takes the lowest free one only once the
+    /// old is gone), which is how the eBPF mode knows to attach again.
+    pub fn index(&self) -> Option<u32> {
+        self.followed.index
+    }
+
     /// Returns when [`MtuWatch::check`] wants to run, message or not; `None`: never.
     pub fn next_check(&self) -> Option<Moment> {
         self.reread_at

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use tcpmssd_core::{clamp, endpoints, Limits, Outcome, Reason};
 
+use crate::cli::Config;
 use crate::exit::Fatal;
 use crate::log::{Endpoint, Level, Log, RateLimit};
 use crate::mtu::{LinkEvents, MtuWatch};
@@ -51,9 +52,15 @@ pub trait Backend: Sized {
     /// How the start-up line names `-p`, before its number: "NFQUEUE", "divert port".
     const PORT_NAME: &'static str;
 
-    /// Opens and binds the path for `port` (`-p`). Packets may arrive while it binds; they go
-    /// through `handler` like any other.
-    fn open(port: u16, buf: &mut [u8], handler: &mut Handler) -> Result<Self, Fatal>;
+    /// Opens and binds the path `config` asks for (`-p`'s port; `-e`'s interface, which has
+    /// index `link` now, `None` while it does not exist). Packets may arrive while it binds;
+    /// they go through `handler` like any other.
+    fn open(
+        config: &Config,
+        link: Option<u32>,
+        buf: &mut [u8],
+        handler: &mut Handler,
+    ) -> Result<Self, Fatal>;
 
     /// Returns the descriptors to wait on; [`Backend::pass`] runs when one is readable.
     fn fds(&self) -> Fds<'_>;
@@ -69,6 +76,18 @@ pub trait Backend: Sized {
         false
     }
 
+    /// The limits changed (the MTU did, or the interface gave its first): a backend that
+    /// clamps in the kernel hands them on. The handler has them already.
+    fn limits_changed(&mut self, _limits: Limits, _handler: &mut Handler) {}
+
+    /// The followed interface now has index `index`, or none while it is gone (a re-created
+    /// interface gets a new index): a backend attached to it attaches again.
+    fn link_changed(&mut self, _index: Option<u32>, _handler: &mut Handler) {}
+
+    /// Brings the handler's counters up to date before they are reported: a backend that
+    /// counts in the kernel reads them there (into `buf`, free between passes).
+    fn update_counters(&mut self, _buf: &mut [u8], _handler: &mut Handler) {}
+
     /// Leaves without losing a packet: stops new packets from reaching the daemon where the
     /// kernel allows it, passes the ones still queued, then lets go of the port.
     fn shut_down(self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()>;
@@ -79,6 +98,8 @@ pub trait Backend: Sized {
 pub struct Handler {
     /// `None` until the `-i` interface has existed: there is no MTU to clamp to yet.
     limits: Option<Limits>,
+    /// `-m` with `-e`: the interface is followed for its existence, not for its MTU.
+    mtu_fixed: bool,
     both: bool,
     verbose: bool,
     counters: Counters,
@@ -93,6 +114,7 @@ impl Handler {
     pub fn new(limits: Option<Limits>, both: bool, verbose: bool, log: Log) -> Handler {
         Handler {
             limits,
+            mtu_fixed: false,
             both,
             verbose,
             counters: Counters::new(),
@@ -158,6 +180,11 @@ impl Handler {
         self.log = log;
     }
 
+    /// Returns true when the MTU is fixed (`-m`) though an interface is followed (`-e`).
+    pub fn mtu_fixed(&self) -> bool {
+        self.mtu_fixed
+    }
+
     /// Returns the limits in use; `None` while waiting for the `-i` interface.
     pub fn limits(&self) -> Option<Limits> {
         self.limits
@@ -172,14 +199,30 @@ impl Handler {
         ));
     }
 
-    /// Uses the limits for `mtu` from now on and logs them, naming `interface`.
-    pub fn set_mtu(&mut self, interface: &str, mtu: u32) {
+    /// Keeps the limits as they are whatever MTU the interface reports (`-e` with `-m`).
+    pub fn fix_mtu(&mut self) {
+        self.mtu_fixed = true;
+    }
+
+    /// Returns the counters, for a backend that counts in the kernel to bring up to date.
+    #[cfg(all(target_os = "linux", feature = "ebpf"))]
+    pub fn counters_mut(&mut self) -> &mut Counters {
+        &mut self.counters
+    }
+
+    /// Uses the limits for `mtu` from now on and logs them, naming `interface`; returns them,
+    /// or `None` when the MTU is fixed (`-m`) and nothing changed.
+    pub fn set_mtu(&mut self, interface: &str, mtu: u32) -> Option<Limits> {
+        if self.mtu_fixed {
+            return None;
+        }
         let limits = limits_for(mtu);
         self.limits = Some(limits);
         self.log.info(format_args!(
             "{interface}: MTU {mtu}, {}",
             LimitsShown(limits)
         ));
+        Some(limits)
     }
 
     /// Reports warnings held back by the rate limit once their second is over.
@@ -222,6 +265,8 @@ pub fn run<B: Backend, E: LinkEvents>(
     handler: &mut Handler,
     mask: &WaitMask,
 ) -> io::Result<()> {
+    // The interface's index as the backend last heard it (it had it from `open`).
+    let mut link = watch.as_ref().and_then(MtuWatch::index);
     let ended = loop {
         // Owed work is retried soon, held-back warnings reported within a second, even when
         // no packet comes; and the MTU re-read when it is due (the clock is read only then).
@@ -259,13 +304,14 @@ pub fn run<B: Backend, E: LinkEvents>(
             break Ok(());
         }
         if requests.report_counters {
+            backend.update_counters(buf, handler);
             handler.report();
         }
         if requests.reload_mtu {
-            match &mut watch {
+            match watch.as_mut().filter(|_| !handler.mtu_fixed) {
                 Some(watch) => {
                     if let Some(mtu) = watch.reread(handler.log()) {
-                        handler.set_mtu(watch.interface(), mtu);
+                        new_mtu(&mut backend, handler, watch.interface(), mtu);
                     }
                 }
                 None => handler.log().info(format_args!(
@@ -282,13 +328,19 @@ pub fn run<B: Backend, E: LinkEvents>(
         };
         if let Some(watch) = watch.as_mut().filter(|_| passed.is_ok() && watch_ready) {
             if let Some(mtu) = watch.read(buf, handler.log()) {
-                handler.set_mtu(watch.interface(), mtu);
+                new_mtu(&mut backend, handler, watch.interface(), mtu);
             }
         }
         if let Some(watch) = watch.as_mut().filter(|watch| watch.next_check().is_some()) {
             if let Some(mtu) = watch.check(Moment::now(), handler.log()) {
-                handler.set_mtu(watch.interface(), mtu);
+                new_mtu(&mut backend, handler, watch.interface(), mtu);
             }
+        }
+        // After the MTU: an interface that came back is attached to with its new limits.
+        let index = watch.as_ref().and_then(MtuWatch::index);
+        if index != link {
+            link = index;
+            backend.link_changed(index, handler);
         }
         handler.flush_warnings();
         handler.log().release();
@@ -300,6 +352,13 @@ pub fn run<B: Backend, E: LinkEvents>(
     let left = backend.shut_down(buf, handler);
     handler.flush_warnings();
     ended.and(left)
+}
+
+/// Takes a new MTU of `interface`: the handler's limits, then the backend's.
+fn new_mtu<B: Backend>(backend: &mut B, handler: &mut Handler, interface: &str, mtu: u32) {
+    if let Some(limits) = handler.set_mtu(interface, mtu) {
+        backend.limits_changed(limits, handler);
+    }
 }
 
 /// How often a message is sent in all when the kernel keeps failing it for a moment.
@@ -348,11 +407,14 @@ pub enum Event {
     /// A packet passed unchanged because the `-i` interface has not existed yet, so there is
     /// no MTU to clamp to.
     NoInterface,
+    /// A packet the eBPF classifier left as it was because a kernel helper failed on it
+    /// (reading, writing or the checksum update); never in the other modes.
+    HelperError,
 }
 
 impl Event {
     /// Every event, in declaration order; `ALL[e.index()] == e`.
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 8] = [
         Event::SkippedInbound,
         Event::MalformedMessage,
         Event::TruncatedCopy,
@@ -360,6 +422,7 @@ impl Event {
         Event::RecvError,
         Event::Repeated,
         Event::NoInterface,
+        Event::HelperError,
     ];
 
     /// Returns the short name used in the summary line.
@@ -373,6 +436,7 @@ impl Event {
             Event::RecvError => "recv-error",
             Event::Repeated => "repeated",
             Event::NoInterface => "no-interface",
+            Event::HelperError => "helper-error",
         }
     }
 
@@ -418,6 +482,25 @@ impl Counters {
     pub fn count(&mut self, event: Event) {
         let slot = &mut self.events[event.index()];
         *slot = slot.saturating_add(1);
+    }
+
+    #[cfg(any(test, all(target_os = "linux", feature = "ebpf")))]
+    /// Replaces the counts with totals kept elsewhere (the eBPF classifier's, in the kernel):
+    /// `clamped`, `unchanged` per `Reason` at its index, and `events`.
+    pub fn set_totals(
+        &mut self,
+        clamped: u64,
+        unchanged: [u64; Reason::ALL.len()],
+        events: &[(Event, u64)],
+    ) {
+        self.clamped = clamped;
+        self.unchanged = unchanged;
+        self.packets = unchanged
+            .iter()
+            .fold(clamped, |sum, &n| sum.saturating_add(n));
+        for &(event, total) in events {
+            self.events[event.index()] = total;
+        }
     }
 
     /// Returns how many packets went through the core ([`Counters::record`]).
@@ -548,6 +631,35 @@ mod counter_tests {
         for event in Event::ALL {
             assert_eq!(Event::ALL[event.index()], event);
         }
+    }
+
+    #[test]
+    fn totals_from_the_kernel_replace_the_counts() {
+        let mut counters = Counters::new();
+        counters.count(Event::NoInterface);
+        let mut unchanged = [0; Reason::ALL.len()];
+        unchanged[Reason::NotSyn.index()] = 5;
+        unchanged[Reason::MssOk.index()] = 2;
+        counters.set_totals(
+            3,
+            unchanged,
+            &[(Event::HelperError, 1), (Event::NoInterface, 4)],
+        );
+        assert_eq!(counters.packets(), 10);
+        assert_eq!(counters.clamped(), 3);
+        assert_eq!(counters.unchanged(Reason::NotSyn), 5);
+        assert_eq!(counters.events(Event::NoInterface), 4);
+        assert_eq!(
+            lines(&counters),
+            ["packets 10, clamped 3, not-syn 5, mss-ok 2, no-interface 4, helper-error 1"]
+        );
+        // Totals, not increments: the same totals again change nothing.
+        counters.set_totals(
+            3,
+            unchanged,
+            &[(Event::HelperError, 1), (Event::NoInterface, 4)],
+        );
+        assert_eq!(counters.packets(), 10);
     }
 
     #[test]

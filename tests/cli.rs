@@ -8,7 +8,22 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Output};
 
+/// The first line of the usage, the same in every build.
 const USAGE: &str = "usage: tcpmssd [-bfv] -p port {-i iface | -m mtu} [-P pidfile] [-u user]";
+
+/// The usage lines the binary prints: the first lines of its help, up to the blank line
+/// (one line, or two with the eBPF mode's).
+fn usage_lines() -> Vec<String> {
+    let help = run(["-h"]);
+    let help = String::from_utf8(help.stdout).expect("UTF-8 help");
+    let lines: Vec<String> = help
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.first().map(String::as_str), Some(USAGE));
+    lines
+}
 
 fn run<I, S>(args: I) -> Output
 where
@@ -27,7 +42,9 @@ fn assert_usage_error(args: &[OsString], expected: &str) {
     assert_eq!(output.status.code(), Some(64), "{args:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines, [expected, USAGE], "{args:?}");
+    let mut wanted = vec![expected.to_string()];
+    wanted.extend(usage_lines());
+    assert_eq!(lines, wanted, "{args:?}");
     assert!(output.stdout.is_empty(), "{args:?}");
 }
 
@@ -203,4 +220,22 @@ fn help_into_a_closed_pipe_exits_0_rather_than_dying_of_sigpipe() {
     let status = command.status().expect("the binary runs");
     assert_eq!(status.signal(), None, "{status}");
     assert_eq!(status.code(), Some(0), "{status}");
+}
+
+/// The eBPF mode's command-line errors, in a build that has the mode (its help names `-e`).
+#[test]
+fn ebpf_mode_misuse_exits_64_with_one_line_and_usage() {
+    if usage_lines().len() < 2 {
+        eprintln!("skipped: this build has no eBPF mode (no -e in its usage)");
+        return;
+    }
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str)] = &[
+        (&["-e", "-p", "1", "-i", "em0"], "tcpmssd: -p has no meaning with -e: the kernel clamps, no queue is read"),
+        (&["-e", "-m", "1400"],           "tcpmssd: -e needs -i iface: the interface to clamp on"),
+        (&["-e", "-e", "-i", "em0"],      "tcpmssd: -e given twice"),
+    ];
+    for (args, expected) in cases {
+        assert_usage_error(&os(args), expected);
+    }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use tcpmssd_wire::divert::{self, Direction, SOCKADDR_IN_LEN};
 
+use crate::cli::Config;
 use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
 use crate::run::{send_retrying, Backend, Event, Fds, Handler};
@@ -202,7 +203,13 @@ impl<S: DivertSocket> Divert<S> {
 impl<S: DivertSocket> Backend for Divert<S> {
     const PORT_NAME: &'static str = "divert port";
 
-    fn open(port: u16, _buf: &mut [u8], handler: &mut Handler) -> Result<Divert<S>, Fatal> {
+    fn open(
+        config: &Config,
+        _link: Option<u32>,
+        _buf: &mut [u8],
+        handler: &mut Handler,
+    ) -> Result<Divert<S>, Fatal> {
+        let port = config.port;
         let socket = open_socket::<S>()?;
         // Room for a burst of SYNs while the daemon is descheduled. Best effort: the default
         // works, only sooner full.
@@ -667,7 +674,11 @@ pub(super) mod tests {
             NEXT.set(Some(Rc::clone(&kernel)));
             let mut handler = Handler::new(limits, both, false, Log::stderr());
             let mut buf = vec![0u8; crate::run::PACKET_BUF_LEN];
-            let path = Divert::<FakeDivert>::open(PORT, &mut buf, &mut handler)
+            let config = match crate::cli::parse(["-f", "-m", "1500", "-p", &PORT.to_string()]) {
+                Ok(crate::cli::Command::Run(config)) => config,
+                _ => unreachable!("a valid command line"),
+            };
+            let path = Divert::<FakeDivert>::open(&config, None, &mut buf, &mut handler)
                 .unwrap_or_else(|fatal| panic!("{}", fatal.line));
             Daemon {
                 kernel,

@@ -29,7 +29,11 @@ mod system {
     /// With `-u`: chroots to /var/empty, then switches to the user. No privilege stays: the
     /// sockets are open and sending on them needs none; Capsicum cannot be used, because
     /// reinjection is `sendto` with an address.
-    pub fn give_up_privilege(user: Option<User>, _log: &mut Log) -> Result<(), Fatal> {
+    pub fn give_up_privilege(
+        _config: &Config,
+        user: Option<User>,
+        _log: &mut Log,
+    ) -> Result<(), Fatal> {
         if let Some(user) = user {
             privilege::chroot_to(c"/var/empty")
                 .map_err(|e| Fatal::os(EX_OSERR, "can't chroot to /var/empty", &e))?;
@@ -40,7 +44,7 @@ mod system {
     }
 
     /// FreeBSD has no seccomp; Capsicum does not fit divert (see above).
-    pub fn confine(_log: &mut Log) -> Result<(), Fatal> {
+    pub fn confine(_config: &Config, _log: &mut Log) -> Result<(), Fatal> {
         Ok(())
     }
 }

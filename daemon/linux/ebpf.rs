@@ -17,6 +17,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use tcpmssd_core::{Limits, Reason};
 use tcpmssd_wire::elf::{self, Object, R_BPF_64_64};
 
+use crate::log::OsError;
 use crate::sys::linux::bpf;
 
 /// The object for this machine's byte order.
@@ -32,6 +33,7 @@ pub const SECTION_ETHERNET: &str = "classifier/ethernet";
 pub const SECTION_L3: &str = "classifier/l3";
 
 /// Bytes of the packet the program copies and hands to the core (`PREFIX_LEN`).
+#[cfg(test)]
 pub const PREFIX_LEN: usize = 192;
 /// Counter slot of the packets clamped.
 pub const CLAMPED: usize = Reason::ALL.len();
@@ -57,33 +59,101 @@ impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Error::Object(what) => write!(f, "the eBPF object: {what}"),
-            Error::Map(error) => write!(f, "bpf(BPF_MAP_CREATE): {error}"),
-            Error::Load(error) => write!(f, "bpf(BPF_PROG_LOAD): {error}"),
+            Error::Map(error) => write!(f, "bpf(BPF_MAP_CREATE): {}", OsError(error)),
+            Error::Load(error) => write!(f, "bpf(BPF_PROG_LOAD): {}", OsError(error)),
         }
     }
 }
 
-/// A loaded program and its maps.
+/// The maps a program uses, created on the first reference and shared by every program
+/// loaded with them: the Ethernet and the L3 program count into one `COUNTERS` and clamp to
+/// one `LIMITS`.
+#[derive(Debug, Default)]
+pub struct Maps {
+    limits: Option<OwnedFd>,
+    counters: Option<OwnedFd>,
+    scratch: Option<OwnedFd>,
+}
+
+impl Maps {
+    /// Writes the limits the programs clamp to; `None`: 0, nothing is clamped.
+    pub fn set_limits(&self, limits: Option<Limits>) -> io::Result<()> {
+        let map = self.limits.as_ref().ok_or(io::ErrorKind::NotFound)?;
+        let (ipv4_mss, ipv6_mss) = limits.map_or((0, 0), |l| (l.ipv4_mss(), l.ipv6_mss()));
+        let mut value = [0u8; 4];
+        let (ipv4, ipv6) = value.split_at_mut(2);
+        ipv4.copy_from_slice(&ipv4_mss.to_ne_bytes());
+        ipv6.copy_from_slice(&ipv6_mss.to_ne_bytes());
+        bpf::map_update(map.as_fd(), &0u32.to_ne_bytes(), &value)
+    }
+
+    /// Returns each counter summed over `cpus` possible CPUs, read through `buf` (8 bytes a
+    /// CPU; `EINVAL` when it is shorter).
+    pub fn counters(&self, cpus: usize, buf: &mut [u8]) -> io::Result<[u64; COUNTER_SLOTS]> {
+        let map = self.counters.as_ref().ok_or(io::ErrorKind::NotFound)?;
+        let values = cpus
+            .checked_mul(8)
+            .and_then(|len| buf.get_mut(..len))
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let mut sums = [0u64; COUNTER_SLOTS];
+        for (slot, sum) in (0u32..).zip(sums.iter_mut()) {
+            bpf::map_lookup(map.as_fd(), &slot.to_ne_bytes(), values)?;
+            *sum = values
+                .chunks_exact(8)
+                .filter_map(|value| value.try_into().ok())
+                .map(u64::from_ne_bytes)
+                .fold(0, u64::wrapping_add);
+        }
+        Ok(sums)
+    }
+}
+
+/// A loaded program and its own maps (the tests' way to load one).
+#[cfg(test)]
 #[derive(Debug)]
 pub struct Program {
     /// The program (`BPF_PROG_TYPE_SCHED_CLS`).
     pub fd: OwnedFd,
-    /// The `LIMITS` map.
-    pub limits: OwnedFd,
-    /// The `COUNTERS` map.
-    pub counters: OwnedFd,
-    /// The `SCRATCH` map of the Ethernet program (none for the other): only it uses it.
-    _scratch: Option<OwnedFd>,
+    /// Its maps.
+    pub maps: Maps,
+}
+
+#[cfg(test)]
+impl Program {
+    /// Writes the limits the program clamps to.
+    pub fn set_limits(&self, limits: Limits) -> io::Result<()> {
+        self.maps.set_limits(Some(limits))
+    }
+
+    /// Returns each counter summed over `cpus` possible CPUs.
+    pub fn counters(&self, cpus: usize) -> io::Result<[u64; COUNTER_SLOTS]> {
+        self.maps.counters(cpus, &mut vec![0u8; cpus * 8])
+    }
 }
 
 /// Loads the program in `section` of `object` with fresh maps; the verifier's log at
 /// `log_level` goes into `log` (see [`bpf::prog_load`]).
+#[cfg(test)]
 pub fn load(
     object: &[u8],
     section: &str,
     log_level: u32,
     log: &mut [u8],
 ) -> Result<Program, Error> {
+    let mut maps = Maps::default();
+    let fd = load_with(object, section, &mut maps, log_level, log)?;
+    Ok(Program { fd, maps })
+}
+
+/// Loads the program in `section` of `object` with `maps`, creating those it needs that do
+/// not exist yet; the verifier's log at `log_level` goes into `log`.
+pub fn load_with(
+    object: &[u8],
+    section: &str,
+    maps: &mut Maps,
+    log_level: u32,
+    log: &mut [u8],
+) -> Result<OwnedFd, Error> {
     let object = Object::parse(object).ok_or(Error::Object("not an eBPF ELF64 object"))?;
     let mut insns = object
         .section_data(section)
@@ -93,26 +163,22 @@ pub fn load(
         .section_data("license")
         .and_then(|bytes| CStr::from_bytes_until_nul(bytes).ok())
         .ok_or(Error::Object("no license section"))?;
-    let maps = object
+    let maps_section = object
         .section_index("maps")
         .ok_or(Error::Object("no maps section"))?;
     let relocations = object
         .relocations(section)
         .ok_or(Error::Object("unreadable relocations"))?;
-    let mut limits = None;
-    let mut counters = None;
-    let mut scratch = None;
-
     for relocation in &relocations {
         // Only map references: the core is inlined on BPF, so the program calls no
         // subprograms and reads no global data.
-        if relocation.kind != R_BPF_64_64 || relocation.symbol_section != maps {
+        if relocation.kind != R_BPF_64_64 || relocation.symbol_section != maps_section {
             return Err(Error::Object("a relocation other than a map reference"));
         }
         let slot = match relocation.symbol {
-            "LIMITS" => &mut limits,
-            "COUNTERS" => &mut counters,
-            "SCRATCH" => &mut scratch,
+            "LIMITS" => &mut maps.limits,
+            "COUNTERS" => &mut maps.counters,
+            "SCRATCH" => &mut maps.scratch,
             _ => return Err(Error::Object("an unknown map")),
         };
         if slot.is_none() {
@@ -134,10 +200,10 @@ pub fn load(
         elf::patch_map_fd(&mut insns, relocation.at, fd as u32, object.big_endian())
             .ok_or(Error::Object("a map reference that is not ld_imm64"))?;
     }
-    let (Some(limits), Some(counters)) = (limits, counters) else {
+    if maps.limits.is_none() || maps.counters.is_none() {
         return Err(Error::Object("a map is not referenced"));
-    };
-    let fd = bpf::prog_load(
+    }
+    bpf::prog_load(
         bpf::PROG_TYPE_SCHED_CLS,
         &insns,
         license,
@@ -145,39 +211,7 @@ pub fn load(
         log_level,
         log,
     )
-    .map_err(Error::Load)?;
-    Ok(Program {
-        fd,
-        limits,
-        counters,
-        _scratch: scratch,
-    })
-}
-
-impl Program {
-    /// Writes the limits the program clamps to.
-    pub fn set_limits(&self, limits: Limits) -> io::Result<()> {
-        let mut value = [0u8; 4];
-        let (ipv4, ipv6) = value.split_at_mut(2);
-        ipv4.copy_from_slice(&limits.ipv4_mss().to_ne_bytes());
-        ipv6.copy_from_slice(&limits.ipv6_mss().to_ne_bytes());
-        bpf::map_update(self.limits.as_fd(), &0u32.to_ne_bytes(), &value)
-    }
-
-    /// Returns each counter summed over `cpus` possible CPUs.
-    pub fn counters(&self, cpus: usize) -> io::Result<[u64; COUNTER_SLOTS]> {
-        let mut sums = [0u64; COUNTER_SLOTS];
-        let mut values = vec![0u8; cpus.saturating_mul(8)];
-        for (slot, sum) in (0u32..).zip(sums.iter_mut()) {
-            bpf::map_lookup(self.counters.as_fd(), &slot.to_ne_bytes(), &mut values)?;
-            *sum = values
-                .chunks_exact(8)
-                .filter_map(|value| value.try_into().ok())
-                .map(u64::from_ne_bytes)
-                .fold(0, u64::wrapping_add);
-        }
-        Ok(sums)
-    }
+    .map_err(Error::Load)
 }
 
 #[cfg(test)]

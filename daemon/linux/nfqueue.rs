@@ -14,6 +14,7 @@ use std::time::Duration;
 use static_assertions::const_assert;
 use tcpmssd_wire::nfqueue::{self, Item, Packet};
 
+use crate::cli::Config;
 use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
 use crate::log::OsError;
 use crate::run::{send_retrying, Backend, Event, Fds, Handler, PACKET_BUF_LEN};
@@ -345,7 +346,13 @@ impl Queue {
 impl Backend for Queue {
     const PORT_NAME: &'static str = "NFQUEUE";
 
-    fn open(port: u16, buf: &mut [u8], handler: &mut Handler) -> Result<Queue, Fatal> {
+    fn open(
+        config: &Config,
+        _link: Option<u32>,
+        buf: &mut [u8],
+        handler: &mut Handler,
+    ) -> Result<Queue, Fatal> {
+        let port = config.port;
         let socket = Socket::open(libc::NETLINK_NETFILTER)
             .map_err(|e| Fatal::os(EX_OSERR, "can't open netlink socket", &e))?;
         socket

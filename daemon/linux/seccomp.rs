@@ -17,16 +17,28 @@
 //! ```
 //! x32 system calls on x86_64 carry `__X32_SYSCALL_BIT` in `nr`, so they match no entry and
 //! are killed as well.
+//!
+//! The eBPF mode allows `bpf(2)` too, but only for the map commands it uses: the command is
+//! the call's first argument (`args[0]` at offset 16; its low 32 bits, which the kernel's
+//! `int cmd` reads, at 16 on little-endian CPUs and 20 on big-endian ones):
+//! ```text
+//!   jeq SYS_bpf, 0, kill   ; after the list
+//!   ld  [16 or 20]         ; cmd
+//!   jeq cmd_1, allow, 0
+//!   ...
+//!   jeq cmd_k, allow, 0
+//! ```
 
-/// Builds the filter for this architecture; `None` where its system calls are not listed.
+/// Builds the filter for this architecture, allowing `bpf(2)` for `bpf_commands` only
+/// (none: not at all); `None` where its system calls are not listed.
 #[cfg(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
     target_arch = "arm",
     target_arch = "mips"
 ))]
-pub fn filter() -> Option<heapless::Vec<libc::sock_filter, MAX_LEN>> {
-    listed::filter()
+pub fn filter(bpf_commands: &[u32]) -> Option<heapless::Vec<libc::sock_filter, MAX_LEN>> {
+    listed::filter(bpf_commands)
 }
 
 /// Builds the filter for this architecture; `None` where its system calls are not listed.
@@ -36,13 +48,13 @@ pub fn filter() -> Option<heapless::Vec<libc::sock_filter, MAX_LEN>> {
     target_arch = "arm",
     target_arch = "mips"
 )))]
-pub fn filter() -> Option<heapless::Vec<libc::sock_filter, MAX_LEN>> {
+pub fn filter(_bpf_commands: &[u32]) -> Option<heapless::Vec<libc::sock_filter, MAX_LEN>> {
     None
 }
 
-/// Longest program: four fixed instructions and one per allowed call, well under BPF_MAXINSNS
-/// (4096) and under 256 so every jump offset fits in a byte.
-pub const MAX_LEN: usize = 64;
+/// Longest program: four fixed instructions, one per allowed call and the `bpf(2)` block,
+/// well under BPF_MAXINSNS (4096) and under 256 so every jump offset fits in a byte.
+pub const MAX_LEN: usize = 72;
 
 /// The time64 numbers, for the test that makes each call (sys/linux/privilege.rs).
 #[cfg(all(test, any(target_arch = "arm", target_arch = "mips")))]
@@ -191,6 +203,12 @@ mod listed {
     /// Offsets in `struct seccomp_data`.
     pub(super) const DATA_NR: u32 = 0;
     pub(super) const DATA_ARCH: u32 = 4;
+    /// The low 32 bits of `args[0]` (a `__u64` at offset 16).
+    pub(super) const DATA_ARG0_LOW: u32 = if cfg!(target_endian = "little") {
+        16
+    } else {
+        20
+    };
 
     /// SECCOMP_RET_KILL_PROCESS (Linux 4.14; older kernels treat it as kill-thread).
     pub(super) const RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -202,22 +220,39 @@ mod listed {
         libc::sock_filter { code, jt, jf, k }
     }
 
-    /// Builds the filter for this architecture.
-    pub(super) fn filter() -> Option<heapless::Vec<libc::sock_filter, MAX_LEN>> {
+    /// Builds the filter for this architecture, `bpf(2)` allowed for `bpf_commands` only.
+    pub(super) fn filter(
+        bpf_commands: &[u32],
+    ) -> Option<heapless::Vec<libc::sock_filter, MAX_LEN>> {
         let count = ALLOWED.len();
-        // Instructions: ld arch, jeq arch, ld nr, one jeq per call, ret kill, ret allow.
+        let commands = bpf_commands.len();
+        // The bpf block: jeq SYS_bpf, ld arg0, one jeq per command; nothing without commands.
+        let block = if commands == 0 { 0 } else { commands + 2 };
+        // Instructions: ld arch, jeq arch, ld nr, one jeq per call, the block, ret kill, ret
+        // allow.
         let mut program = heapless::Vec::new();
-        let kill_from_arch_check = u8::try_from(count + 1).ok()?;
+        let kill_from_arch_check = u8::try_from(count + block + 1).ok()?;
         program.push(insn(LD_W_ABS, 0, 0, DATA_ARCH)).ok()?;
         program
             .push(insn(JMP_JEQ_K, 0, kill_from_arch_check, AUDIT_ARCH))
             .ok()?;
         program.push(insn(LD_W_ABS, 0, 0, DATA_NR)).ok()?;
         for (position, &nr) in ALLOWED.iter().enumerate() {
-            // From the jeq at `position`, skip the rest of the list and the kill to reach allow.
-            let to_allow = u8::try_from(count - position).ok()?;
+            // From the jeq at `position`, skip the rest of the list, the block and the kill
+            // to reach allow.
+            let to_allow = u8::try_from(count - position + block).ok()?;
             let nr = u32::try_from(nr).ok()?;
             program.push(insn(JMP_JEQ_K, to_allow, 0, nr)).ok()?;
+        }
+        if commands > 0 {
+            let to_kill = u8::try_from(commands + 1).ok()?;
+            let bpf = u32::try_from(libc::SYS_bpf).ok()?;
+            program.push(insn(JMP_JEQ_K, 0, to_kill, bpf)).ok()?;
+            program.push(insn(LD_W_ABS, 0, 0, DATA_ARG0_LOW)).ok()?;
+            for (position, &command) in bpf_commands.iter().enumerate() {
+                let to_allow = u8::try_from(commands - position).ok()?;
+                program.push(insn(JMP_JEQ_K, to_allow, 0, command)).ok()?;
+            }
         }
         program.push(insn(RET_K, 0, 0, RET_KILL_PROCESS)).ok()?;
         program.push(insn(RET_K, 0, 0, RET_ALLOW)).ok()?;
@@ -242,6 +277,11 @@ mod tests {
     /// Runs the subset of classic BPF the filter uses, as the kernel would (seccomp_run_filters);
     /// any other instruction fails the test.
     fn run(program: &[libc::sock_filter], nr: libc::c_long, arch: u32) -> u32 {
+        run_with_arg(program, nr, arch, 0)
+    }
+
+    /// [`run`] for a call whose first argument is `arg0`.
+    fn run_with_arg(program: &[libc::sock_filter], nr: libc::c_long, arch: u32, arg0: u64) -> u32 {
         let mut accumulator = 0u32;
         let mut pc = 0usize;
         for _ in 0..program.len() {
@@ -252,6 +292,7 @@ mod tests {
                         // seccomp_data.nr is an int: the number's low 32 bits.
                         DATA_NR => nr as u32,
                         DATA_ARCH => arch,
+                        DATA_ARG0_LOW => arg0 as u32,
                         other => panic!("load from offset {other}"),
                     };
                     pc += 1;
@@ -269,16 +310,55 @@ mod tests {
 
     #[test]
     fn every_listed_call_is_allowed() {
-        let program = filter().unwrap();
+        let program = filter(&[]).unwrap();
         assert_eq!(program.len(), ALLOWED.len() + 5);
         for &nr in ALLOWED {
             assert_eq!(run(&program, nr, AUDIT_ARCH), RET_ALLOW, "{nr}");
         }
     }
 
+    /// The eBPF mode's filter: bpf(2) for the map commands given, nothing else of it; the
+    /// rest of the list as without them.
+    #[test]
+    fn bpf_is_allowed_for_the_given_commands_only() {
+        assert_eq!(
+            run(&filter(&[]).unwrap(), libc::SYS_bpf, AUDIT_ARCH),
+            RET_KILL_PROCESS
+        );
+        let lookup_update = [1, 2];
+        let program = filter(&lookup_update).unwrap();
+        assert_eq!(program.len(), ALLOWED.len() + 5 + 4);
+        for command in lookup_update {
+            let verdict = run_with_arg(&program, libc::SYS_bpf, AUDIT_ARCH, command.into());
+            assert_eq!(verdict, RET_ALLOW, "command {command}");
+        }
+        // MAP_CREATE, PROG_LOAD, OBJ_GET, PROG_ATTACH, LINK_CREATE, and MAP_CREATE with bits
+        // in the high half: the filter reads the low 32 bits, as the kernel's `int cmd` does.
+        for command in [0u64, 5, 7, 8, 28, 1 << 32] {
+            let verdict = run_with_arg(&program, libc::SYS_bpf, AUDIT_ARCH, command);
+            assert_eq!(verdict, RET_KILL_PROCESS, "command {command:#x}");
+        }
+        // The same: MAP_LOOKUP_ELEM to the kernel.
+        let high_and_lookup = 1 << 32 | 1;
+        assert_eq!(
+            run_with_arg(&program, libc::SYS_bpf, AUDIT_ARCH, high_and_lookup),
+            RET_ALLOW
+        );
+        for &nr in ALLOWED {
+            assert_eq!(run(&program, nr, AUDIT_ARCH), RET_ALLOW, "{nr}");
+        }
+        for nr in [libc::SYS_execve, libc::SYS_openat, -1] {
+            assert_eq!(run(&program, nr, AUDIT_ARCH), RET_KILL_PROCESS, "{nr}");
+        }
+        assert_eq!(
+            run_with_arg(&program, libc::SYS_bpf, AUDIT_ARCH ^ 0x4000_0000, 1),
+            RET_KILL_PROCESS
+        );
+    }
+
     #[test]
     fn other_calls_and_other_architectures_are_killed() {
-        let program = filter().unwrap();
+        let program = filter(&[]).unwrap();
         for nr in [
             libc::SYS_execve,
             libc::SYS_openat,
@@ -316,7 +396,7 @@ mod tests {
     #[cfg(any(target_arch = "arm", target_arch = "mips"))]
     #[test]
     fn calls_seen_on_32_bit_kernels_are_allowed() {
-        let program = filter().unwrap();
+        let program = filter(&[]).unwrap();
         let seen = [
             ("close", libc::SYS_close),
             ("exit_group", libc::SYS_exit_group),
@@ -345,7 +425,7 @@ mod tests {
     #[cfg(target_arch = "arm")]
     #[test]
     fn glibc_send_on_arm_is_allowed() {
-        let program = filter().unwrap();
+        let program = filter(&[]).unwrap();
         assert_eq!(run(&program, libc::SYS_send, AUDIT_ARCH), RET_ALLOW);
         assert_eq!(run(&program, libc::SYS_sendto, AUDIT_ARCH), RET_ALLOW);
     }
@@ -355,7 +435,7 @@ mod tests {
     #[cfg(any(target_arch = "arm", target_arch = "mips"))]
     #[test]
     fn time64_calls_and_their_fallbacks_are_allowed() {
-        let program = filter().unwrap();
+        let program = filter(&[]).unwrap();
         let pairs = [
             (SYS_PPOLL_TIME64, libc::SYS_ppoll),
             (SYS_RECVMMSG_TIME64, libc::SYS_recvmmsg),
@@ -376,7 +456,7 @@ mod tests {
     #[cfg(any(target_arch = "arm", target_arch = "mips"))]
     #[test]
     fn other_32_bit_calls_are_killed() {
-        let program = filter().unwrap();
+        let program = filter(&[]).unwrap();
         let base = if cfg!(target_arch = "mips") { 4000 } else { 0 };
         let mut others = vec![
             libc::SYS_fcntl,

@@ -52,6 +52,27 @@ pub fn mtu(name: &str) -> io::Result<u32> {
     u32::try_from(mtu).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
+/// Returns the link type of the interface called `name`: its `ARPHRD_*` number
+/// (`ioctl(SIOCGIFHWADDR)` reports it as the hardware address's family; netdevice(7)).
+#[cfg(all(target_os = "linux", feature = "ebpf"))]
+pub fn link_type(name: &str) -> io::Result<u16> {
+    // SAFETY: as in `mtu`: all-zero is a valid `ifreq`.
+    let mut req: libc::ifreq = unsafe { mem::zeroed() };
+    req.ifr_name = c_name(name)?;
+    let socket = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
+    // SAFETY: `req` is a valid `ifreq` that the kernel reads the name from and writes the
+    // hardware address into.
+    cvt(unsafe {
+        libc::ioctl(
+            socket.as_raw_fd(),
+            libc::SIOCGIFHWADDR as libc::Ioctl,
+            &raw mut req,
+        )
+    })?;
+    // SAFETY: every field of the union is plain data, zeroed before the call.
+    Ok(unsafe { req.ifr_ifru.ifru_hwaddr.sa_family })
+}
+
 /// Returns the index of the interface called `name`: positive, and within the kernel's types
 /// (`int` in rtnetlink's `ifinfomsg`, `u_short` in FreeBSD's routing messages).
 pub fn index(name: &str) -> io::Result<u32> {

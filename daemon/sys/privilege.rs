@@ -56,7 +56,7 @@ pub fn lookup_user(name: &str) -> io::Result<Option<User>> {
 
 /// Makes `user` the process's only identity: supplementary groups, group, user (in that
 /// order, while the process may still change them). On Linux the permitted capabilities
-/// survive the switch (`PR_SET_KEEPCAPS`), so that `keep_only_net_admin` can keep one.
+/// survive the switch (`PR_SET_KEEPCAPS`), so that `keep_only` can keep some.
 pub fn switch_user(user: User) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with integer arguments only.

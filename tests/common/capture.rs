@@ -29,6 +29,8 @@ pub const ACK: u8 = 0x10;
 pub struct Capture {
     fd: OwnedFd,
     what: String,
+    /// Frames start with an Ethernet header (false: with the IP header, as on tunnels).
+    ethernet: bool,
 }
 
 impl Capture {
@@ -38,7 +40,19 @@ impl Capture {
         let iface = iface.to_string();
         let fd = in_netns(ns, move || bind_packet_socket(&iface))
             .unwrap_or_else(|e| panic!("capture on {what}: {e}"));
-        Capture { fd, what }
+        Capture {
+            fd,
+            what,
+            ethernet: true,
+        }
+    }
+
+    /// Starts capturing on `iface`, a device without a link header (a tunnel), in `ns`.
+    pub fn open_ip(ns: &str, iface: &str) -> Capture {
+        Capture {
+            ethernet: false,
+            ..Capture::open(ns, iface)
+        }
     }
 
     /// Every TCP segment captured so far (and not returned before), in order.
@@ -74,10 +88,13 @@ impl Capture {
                 "{}: frame of {n} bytes truncated",
                 self.what
             );
-            if let Some(segment) = Segment::parse(&frame[..n], from.sll_pkttype != PACKET_OUTGOING)
-            {
-                segments.push(segment);
-            }
+            let incoming = from.sll_pkttype != PACKET_OUTGOING;
+            let segment = if self.ethernet {
+                Segment::parse(&frame[..n], incoming)
+            } else {
+                Segment::parse_ip(&frame[..n], incoming)
+            };
+            segments.extend(segment);
         }
     }
 
@@ -158,8 +175,16 @@ impl Segment {
     pub fn parse(frame: &[u8], incoming: bool) -> Option<Segment> {
         let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
         let ip = frame.get(ETH_HEADER..)?;
-        let (src, dst, tcp) = match ethertype {
-            ETH_P_IP => {
+        match (ethertype, ip.first()? >> 4) {
+            (ETH_P_IP, 4) | (ETH_P_IPV6, 6) => Segment::parse_ip(ip, incoming),
+            _ => None,
+        }
+    }
+
+    /// An IPv4 or IPv6 packet carrying TCP, as [`Segment::parse`] reads it behind Ethernet.
+    pub fn parse_ip(ip: &[u8], incoming: bool) -> Option<Segment> {
+        let (src, dst, tcp) = match ip.first()? >> 4 {
+            4 => {
                 let header_len = usize::from(ip.first()? & 0x0f) * 4;
                 let total_len = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
                 let fragment = u16::from_be_bytes([*ip.get(6)?, *ip.get(7)?]) & 0x3fff;
@@ -174,7 +199,7 @@ impl Segment {
                     ip.get(header_len..total_len)?,
                 )
             }
-            ETH_P_IPV6 => {
+            6 => {
                 let payload_len = usize::from(u16::from_be_bytes([*ip.get(4)?, *ip.get(5)?]));
                 if ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP {
                     return None;

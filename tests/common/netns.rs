@@ -377,6 +377,12 @@ pub fn socket(domain: i32, kind: i32, protocol: i32) -> io::Result<OwnedFd> {
 /// `ethtool -K iface tx off` without ethtool (not installed everywhere): the legacy
 /// ETHTOOL_STXCSUM ioctl, in the calling thread's namespace.
 fn disable_tx_checksum(iface: &str) -> io::Result<()> {
+    set_tx_checksum(iface, false)
+}
+
+/// Turns the transmit checksum offload of `iface` (in the calling thread's namespace) on or
+/// off, as `ethtool -K IFACE tx on|off` does.
+pub fn set_tx_checksum(iface: &str, on: bool) -> io::Result<()> {
     const ETHTOOL_STXCSUM: u32 = 0x17; // linux/ethtool.h
     #[repr(C)]
     struct EthtoolValue {
@@ -385,7 +391,7 @@ fn disable_tx_checksum(iface: &str) -> io::Result<()> {
     }
     let mut value = EthtoolValue {
         cmd: ETHTOOL_STXCSUM,
-        data: 0,
+        data: u32::from(on),
     };
     let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
     // SAFETY: ifreq is plain old data; all-zero is a valid value.

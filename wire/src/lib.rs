@@ -10,6 +10,7 @@
 //! - [`netlink`]: the framing every netlink protocol shares (headers, attributes, errors).
 //! - [`nfqueue`]: NFQUEUE's configuration, packet and verdict messages.
 //! - [`rtnetlink`]: RTM_NEWLINK/RTM_DELLINK, an interface's MTU and its changes.
+//! - [`tc`]: the clsact qdisc and the `bpf` filter that put the eBPF classifier on a link.
 //! - [`elf`]: the ELF sections, relocations and map definitions of tcpmssd's eBPF objects.
 //! - [`divert`]: the `sockaddr_in` FreeBSD's divert(4) returns with each packet.
 //! - [`route`]: FreeBSD's routing-socket messages about interfaces.
@@ -21,6 +22,7 @@ pub mod netlink;
 pub mod nfqueue;
 pub mod route;
 pub mod rtnetlink;
+pub mod tc;
 
 /// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less its NUL.
 pub const IFNAME_MAX: usize = 15;

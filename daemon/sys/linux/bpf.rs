@@ -16,13 +16,16 @@ use crate::sys::cvt;
 /// `BPF_MAP_CREATE`.
 const MAP_CREATE: libc::c_int = 0;
 /// `BPF_MAP_LOOKUP_ELEM`.
-const MAP_LOOKUP_ELEM: libc::c_int = 1;
+pub const MAP_LOOKUP_ELEM: libc::c_int = 1;
 /// `BPF_MAP_UPDATE_ELEM`.
-const MAP_UPDATE_ELEM: libc::c_int = 2;
+pub const MAP_UPDATE_ELEM: libc::c_int = 2;
 /// `BPF_PROG_LOAD`.
 const PROG_LOAD: libc::c_int = 5;
 /// `BPF_PROG_TEST_RUN`.
+#[cfg(test)]
 const PROG_TEST_RUN: libc::c_int = 10;
+/// `BPF_OBJ_GET_INFO_BY_FD`.
+const OBJ_GET_INFO_BY_FD: libc::c_int = 15;
 
 /// `BPF_PROG_TYPE_SCHED_CLS`: a TC classifier.
 pub const PROG_TYPE_SCHED_CLS: u32 = 3;
@@ -69,6 +72,7 @@ struct ProgLoad {
 assert_eq_size!(ProgLoad, [u8; 64]);
 
 /// `bpf_attr` for `BPF_PROG_TEST_RUN` (`test`), up to `duration`: no context in or out.
+#[cfg(test)]
 #[repr(C)]
 struct TestRun {
     prog_fd: u32,
@@ -80,7 +84,17 @@ struct TestRun {
     repeat: u32,
     duration: u32,
 }
+#[cfg(test)]
 assert_eq_size!(TestRun, [u8; 40]);
+
+/// `bpf_attr` for `BPF_OBJ_GET_INFO_BY_FD` (`info`).
+#[repr(C)]
+struct GetInfo {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+assert_eq_size!(GetInfo, [u8; 16]);
 
 /// The `bpf(2)` system call on one attribute struct of type `T`.
 ///
@@ -189,7 +203,13 @@ pub fn prog_load(
         license: license.as_ptr() as u64,
         log_level,
         log_size,
-        log_buf: log.as_mut_ptr() as u64,
+        // Null without a log: the kernel refuses a buffer with level 0 (EINVAL), and an empty
+        // slice's pointer is not null.
+        log_buf: if log.is_empty() {
+            0
+        } else {
+            log.as_mut_ptr() as u64
+        },
         kern_version: 0,
         prog_flags: 0,
         prog_name: object_name(name),
@@ -200,9 +220,26 @@ pub fn prog_load(
     owned(fd)
 }
 
+/// Returns the id of program `prog` (`BPF_OBJ_GET_INFO_BY_FD`), the number tc(8) and the
+/// kernel's filter messages name it by.
+pub fn prog_id(prog: BorrowedFd<'_>) -> io::Result<u32> {
+    // The first two fields of `struct bpf_prog_info`, type and id: the kernel copies no more
+    // than `info_len` bytes in either direction (bpf_prog_get_info_by_fd).
+    let mut info = [0u32; 2];
+    let mut attr = GetInfo {
+        bpf_fd: prog.as_raw_fd() as u32,
+        info_len: core::mem::size_of_val(&info) as u32,
+        info: info.as_mut_ptr() as u64,
+    };
+    // SAFETY: `info` is writable for `info_len` bytes across the call.
+    unsafe { bpf(OBJ_GET_INFO_BY_FD, &mut attr) }?;
+    Ok(info[1])
+}
+
 /// Runs the program once on `data_in` (`BPF_PROG_TEST_RUN`) and copies the packet it leaves
 /// into `data_out`; returns the program's return value and the packet's length (which may
 /// exceed `data_out.len()`: the kernel then fails with `ENOSPC`).
+#[cfg(test)]
 pub fn prog_test_run(
     prog: BorrowedFd<'_>,
     data_in: &[u8],

@@ -2,7 +2,8 @@
 //! seccomp filter (capabilities(7), prctl(2), seccomp(2)).
 //!
 //! What stays, and why: CAP_NET_ADMIN, because nfnetlink checks it on every verdict
-//! (`netlink_net_capable` in nfnetlink_rcv), for the daemon's whole life.
+//! (`netlink_net_capable` in nfnetlink_rcv), for the daemon's whole life; in the eBPF mode
+//! also CAP_BPF (see `linux/mod.rs`).
 
 use std::io;
 
@@ -10,6 +11,8 @@ use crate::sys::cvt;
 
 /// linux/capability.h CAP_NET_ADMIN.
 pub const CAP_NET_ADMIN: u32 = 12;
+/// linux/capability.h CAP_BPF (Linux 5.8).
+pub const CAP_BPF: u32 = 39;
 /// linux/capability.h _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
 const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
@@ -37,12 +40,13 @@ pub struct Narrowed {
     pub bounding_set_kept: bool,
 }
 
-/// Leaves CAP_NET_ADMIN alone in the bounding set and empties the ambient set. Call it
-/// first: it needs CAP_SETPCAP in the effective set, which a user switch clears.
-pub fn narrow_bounding_set() -> io::Result<Narrowed> {
+/// Leaves only the capabilities `keep` (numbers) in the bounding set and empties the
+/// ambient set. Call it first: it needs CAP_SETPCAP in the effective set, which a user
+/// switch clears.
+pub fn narrow_bounding_set(keep: &[u32]) -> io::Result<Narrowed> {
     let mut narrowed = Narrowed::default();
     for cap in 0..64u32 {
-        if cap == CAP_NET_ADMIN {
+        if keep.contains(&cap) {
             continue;
         }
         // SAFETY: prctl with integer arguments only.
@@ -74,22 +78,27 @@ pub fn narrow_bounding_set() -> io::Result<Narrowed> {
     Ok(narrowed)
 }
 
-/// Leaves CAP_NET_ADMIN alone in the permitted and effective sets and empties the
-/// inheritable set (after a user switch, it raises CAP_NET_ADMIN back into the effective
-/// set from the permitted set that PR_SET_KEEPCAPS kept).
-pub fn keep_only_net_admin() -> io::Result<()> {
+/// Leaves only the capabilities `keep` in the permitted and effective sets and empties the
+/// inheritable set (after a user switch, it raises them back into the effective set from
+/// the permitted set that PR_SET_KEEPCAPS kept).
+pub fn keep_only(keep: &[u32]) -> io::Result<()> {
     let header = CapHeader {
         version: CAPABILITY_VERSION_3,
         pid: 0,
     };
+    let set = keep
+        .iter()
+        .filter(|&&cap| cap < 64)
+        .fold(0u64, |set, &cap| set | 1 << cap);
+    // Version 3 splits each 64-bit set into two 32-bit words, low first.
     let low = CapData {
-        effective: 1 << CAP_NET_ADMIN,
-        permitted: 1 << CAP_NET_ADMIN,
+        effective: set as u32,
+        permitted: set as u32,
         inheritable: 0,
     };
     let high = CapData {
-        effective: 0,
-        permitted: 0,
+        effective: (set >> 32) as u32,
+        permitted: (set >> 32) as u32,
         inheritable: 0,
     };
     let data = [low, high];
@@ -155,7 +164,7 @@ mod tests {
     /// arguments, then exits 0 through exit_group (99 if the filter could not be installed).
     /// Returns the child's wait status.
     fn child_status_after(nr: libc::c_long) -> libc::c_int {
-        let program = crate::linux::seccomp::filter().unwrap();
+        let program = crate::linux::seccomp::filter(&[]).unwrap();
         // SAFETY: the child runs only prctl, syscall and _exit, all async-signal-safe, so
         // forking the multi-threaded test process is sound.
         let pid = unsafe { libc::fork() };
