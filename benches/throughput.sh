@@ -11,7 +11,8 @@
 # Builds what it needs: the ignored test `throughput_benchmark` of tests/throughput.rs in
 # release mode (so the daemon it runs is the release build), and benches/nfq_clamp.c, for which
 # it installs libnetfilter-queue-dev and libmnl-dev with apt-get when pkg-config lacks them.
-# --modes takes keys from plain,kernel,tcpmssd,tcpmssd-v,c-classic,c-batched,baseline; --perf
+# --modes takes keys from plain,kernel,ebpf,tcpmssd,tcpmssd-v,c-classic,c-batched,baseline
+# (ebpf: tcpmssd -e, the classifier on r's interface toward b, no queue); --perf
 # DIR adds one round per mode under `perf record -a -g` (DIR/<mode>.data); --baseline BIN runs
 # another tcpmssd binary as one more mode, paired round by round with this one; --syscalls
 # adds one round per consumer under `perf stat` of its system calls.

@@ -49,7 +49,7 @@ use common::flood::{
     frame_flood, pin, raw_prerouting, veth_drops, Arrivals, Arrived, Sent, SynFrames,
 };
 use common::handshake::PORT;
-use common::netns::{in_netns, spawn_in, Family, Topology, FAMILIES};
+use common::netns::{in_netns, spawn_in, Family, Topology, FAMILIES, R_B_IF};
 
 /// The MTU of every clamper: IPv4 MSS 1360.
 const MTU: u16 = 1400;
@@ -69,6 +69,8 @@ enum Mode {
     Kernel,
     Tcpmssd,
     TcpmssdVerbose,
+    /// tcpmssd -e: the classifier on r's interface toward b, no queue (detached as deployed).
+    Ebpf,
     CClassic,
     CBatched,
     /// benches/nfq_clamp.c accepting every packet unclamped with one batch verdict: the most
@@ -84,9 +86,10 @@ enum Mode {
     Variant(usize),
 }
 
-const MODES: [Mode; 9] = [
+const MODES: [Mode; 10] = [
     Mode::Plain,
     Mode::Kernel,
+    Mode::Ebpf,
     Mode::Tcpmssd,
     Mode::TcpmssdVerbose,
     Mode::CClassic,
@@ -103,6 +106,7 @@ impl Mode {
             Mode::Kernel => "kernel TCPMSS",
             Mode::Tcpmssd => "tcpmssd",
             Mode::TcpmssdVerbose => "tcpmssd -v",
+            Mode::Ebpf => "tcpmssd -e",
             Mode::CClassic => "C classic",
             Mode::CBatched => "C batched",
             Mode::CAccept => "NFQUEUE accept",
@@ -119,6 +123,7 @@ impl Mode {
             Mode::Kernel => "kernel",
             Mode::Tcpmssd => "tcpmssd",
             Mode::TcpmssdVerbose => "tcpmssd-v",
+            Mode::Ebpf => "ebpf",
             Mode::CClassic => "c-classic",
             Mode::CBatched => "c-batched",
             Mode::CAccept => "c-accept",
@@ -129,7 +134,7 @@ impl Mode {
     }
 
     fn queued(self) -> bool {
-        !matches!(self, Mode::Plain | Mode::Kernel)
+        !matches!(self, Mode::Plain | Mode::Kernel | Mode::Ebpf)
     }
 }
 
@@ -200,7 +205,7 @@ impl Consumer {
         }
     }
 
-    fn detached(topology: &Topology, queue: u16, program: &Path) -> Consumer {
+    fn detached(topology: &Topology, program: &Path, args: &[&str]) -> Consumer {
         let dir = std::env::temp_dir().join(format!("{}-bench", topology.r));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).expect("temp dir");
@@ -208,11 +213,12 @@ impl Consumer {
         let status = Command::new("ip")
             .args(["netns", "exec", &topology.r])
             .arg(program)
-            .args(["-p", &queue.to_string(), "-m", &MTU.to_string(), "-P"])
+            .args(args)
+            .arg("-P")
             .arg(&pidfile)
             .status()
             .expect("run tcpmssd");
-        // The parent exits 0 only once the daemon has bound the queue.
+        // The parent exits 0 only once the daemon has bound the queue (or attached).
         assert!(status.success(), "tcpmssd did not start: {status}");
         let pid = std::fs::read_to_string(&pidfile)
             .expect("pidfile")
@@ -421,10 +427,16 @@ fn install(topology: &Topology, mode: Mode, programs: &Programs) -> Option<Consu
                     .expect("TCPMSSD_BENCH_BASELINE"),
                 _ => Path::new(env!("CARGO_BIN_EXE_tcpmssd")),
             };
-            let daemon = Consumer::detached(topology, queue, program);
+            let args = ["-p", &queue.to_string(), "-m", &MTU.to_string()];
+            let daemon = Consumer::detached(topology, program, &args);
             pin(daemon.pid() as libc::pid_t, CONSUMER_CPU);
             share_autogroup_nice(daemon.pid());
             Some(daemon)
+        }
+        Mode::Ebpf => {
+            let program = Path::new(env!("CARGO_BIN_EXE_tcpmssd"));
+            let args = ["-e", "-i", R_B_IF, "-m", &MTU.to_string()];
+            Some(Consumer::detached(topology, program, &args))
         }
         Mode::TcpmssdVerbose | Mode::BaselineVerbose => {
             let args = ["-v", "-p", &queue.to_string(), "-m", &MTU.to_string()].map(String::from);
@@ -628,10 +640,9 @@ fn measure(bench: &Bench, consumer: Option<&Consumer>, flood: &Flood<'_>) -> Rou
     stop.store(true, Ordering::Relaxed);
     // The consumer's CPU time until it has answered what the flood left queued.
     if let Some(consumer) = consumer {
+        // The eBPF mode binds no queue: nothing waits.
         let _ = common::wait_until(Duration::from_millis(500), || {
-            queue_line(consumer.pid(), queue)
-                .filter(|q| q.total == 0)
-                .map(|_| ())
+            queue_line(consumer.pid(), queue).map_or(Some(()), |q| (q.total == 0).then_some(()))
         });
     }
     let busy_after = busy_ticks();
@@ -1066,6 +1077,8 @@ fn throughput_benchmark() {
         println!("{line}");
     }
     for (a, b) in [
+        (Mode::Ebpf, Mode::Kernel),
+        (Mode::Ebpf, Mode::Tcpmssd),
         (Mode::Tcpmssd, Mode::Kernel),
         (Mode::Tcpmssd, Mode::CBatched),
         (Mode::Tcpmssd, Mode::CClassic),
