@@ -283,7 +283,7 @@ fn announce<E: LinkEvents>(
     };
     let version = env!("CARGO_PKG_VERSION");
     // "NFQUEUE 100" or "divert port 100"; "eBPF on ppp0 egress" with -e.
-    let mut path = Line::<96>::new();
+    let mut path = Line::<LINE_LEN>::new();
     let _ = match &config.ebpf {
         None => write!(path, "{port_name} {}", config.port),
         Some(interface) => {
