@@ -5,12 +5,11 @@
 # 2. each case in tests/openwrt/cases/ runs the init script under `busybox sh` (the shell of
 #    OpenWrt's init scripts, which is not dash) with stand-ins for procd, UCI, netifd, logger
 #    and fw4 (tests/openwrt/stubs.sh, tests/openwrt/root/), as tests/openwrt/case.sh says:
-#    start_service and service_triggers,
-#    a second start_service (with the case's ifstatus.after as netifd's state, if it has one),
-#    stats, stop_service; with the rules of an earlier start in place first if the case has
-#    rules.before. What they print (the procd instances with their command lines, the
-#    triggers, the fw4 reloads, the log lines) and the rules they write must equal the case's
-#    `expected` file;
+#    start_service and service_triggers, a second start_service (with the case's
+#    ifstatus.after as netifd's state, if it has one), stats, stop_service; with the rules of
+#    an earlier start in place first if the case has rules.before. What they print (the procd
+#    instances with their command lines, the triggers, the fw4 reloads, the log lines) and the
+#    rules they write must equal the case's `expected` file;
 # 3. the rules of each case, included as fw4 includes them, inside a throw-away
 #    `table inet fw4`, pass `nft -c` (checked against the kernel, nothing loaded). A kernel
 #    without nftables' queue expression (this CI machine's) cannot check `queue ... bypass`:
