@@ -126,6 +126,10 @@ else
 		done
 		[ -n "$found" ] || { echo "openwrt.sh: no flag makes tcpmssd print $pkg_version" >&2; exit 1; }
 		echo "generic version check: tcpmssd $found prints PKG_VERSION $pkg_version"
+		version=$(with_libgcc "$binary" -V)
+		[ "$version" = "tcpmssd $pkg_version" ] ||
+			{ echo "openwrt.sh: tcpmssd -V says '$version'" >&2; exit 1; }
+		echo "tcpmssd -V: $version"
 		# The same command-line, start-up and end-to-end tests as the release build's: panics
 		# unwinding instead of aborting and overflow checks on must change nothing.
 		with_libgcc env TCPMSSD_BIN="$binary" \
