@@ -596,3 +596,36 @@ fn privilege_kept_is_net_admin_and_bpf_under_seccomp() {
     assert_handshake(&topology, Family::V4, 1260, 1460);
     assert_eq!(daemon.counter("clamped"), 1);
 }
+
+/// Without the privilege to load it, the daemon says so in one line that points to the
+/// NFQUEUE mode, and exits 69: no silent fallback.
+#[test]
+fn a_refused_program_is_one_line_and_exit_69() {
+    require_netns!();
+    let topology = topology_1400();
+    let output = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &topology.r,
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+        ])
+        .args(["--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+        .arg(common::binary())
+        .args(["-e", "-f", "-i", R_B_IF])
+        .output()
+        .expect("setpriv runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(69), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("tcpmssd: can't load the eBPF classifier (classifier/ethernet): ")
+            && lines[0].contains("Operation not permitted")
+            && lines[0].ends_with("the NFQUEUE mode (-p) needs no eBPF"),
+        "{stderr}"
+    );
+    assert!(filters(&topology.r, R_B_IF, "egress").is_empty());
+}

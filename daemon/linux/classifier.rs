@@ -446,3 +446,34 @@ fn possible_cpus() -> io::Result<usize> {
         .and_then(|last| last.checked_add(1))
         .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The link types of if_arp.h each kind of device reports, and some the classifier
+    /// cannot read.
+    #[test]
+    fn framing_by_link_type() {
+        for ethernet in [1, 772] {
+            assert_eq!(Framing::of(ethernet), Some(Framing::Ethernet), "{ethernet}");
+        }
+        for ip_only in [512, 519, 768, 769, 776, 0xfffe] {
+            assert_eq!(Framing::of(ip_only), Some(Framing::Ip), "{ip_only}");
+        }
+        // ARPHRD_IPGRE, ARPHRD_IP6GRE, ARPHRD_CAN, ARPHRD_IEEE80211_RADIOTAP, ARPHRD_INFINIBAND.
+        for other in [778, 823, 280, 803, 32] {
+            assert_eq!(Framing::of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_verifier_s_last_line() {
+        assert_eq!(
+            last_line(b"a\nprocessed 5 insns\n\n\0junk"),
+            "processed 5 insns"
+        );
+        assert_eq!(last_line(b"\0"), "");
+        assert_eq!(last_line(b""), "");
+    }
+}
