@@ -39,23 +39,39 @@ vm_arch() {
         vm_qemu=(qemu-system-mipsel -M malta -m 256 -vga none)
         vm_console=ttyS0
         ;;
+    s390x)
+        # Big-endian, as OpenWrt's most common MIPS routers are, where Debian has no big-endian
+        # MIPS port left (bookworm ships mipsel and mips64el): the byte order of the kernel's
+        # netlink messages, not a router CPU. So the glibc build, for which rustup has std (no
+        # std from source), linked against the image's own libc6; and the daemon has no
+        # seccomp list for it, so it warns and runs unconfined there.
+        vm_target=s390x-unknown-linux-gnu
+        vm_kernel_package=linux-image-s390x
+        vm_triplet=s390x-linux-gnu
+        vm_elf_machine='IBM S/390'
+        vm_qemu=(qemu-system-s390x -M s390-ccw-virtio -m 1024)
+        vm_console=ttysclp0
+        ;;
     *)
-        die "no VM for '$1' (arm64, armhf or mipsel)"
+        die "no VM for '$1' (arm64, armhf, mipsel or s390x)"
         ;;
     esac
     # SIGSYS, the signal of a seccomp kill, is 12 on MIPS (arch/mips/include/uapi/asm/signal.h)
     # and 31 on ARM and arm64.
     case $1 in mipsel) vm_sigsys=12 ;; *) vm_sigsys=31 ;; esac
+    # The daemon's seccomp mode there (/proc/PID/status): 2, a filter, where it has a list.
+    case $1 in s390x) vm_seccomp=0 ;; *) vm_seccomp=2 ;; esac
     vm_cache=${cache:?}/$1
 }
 
-# vm_build [CARGO ARGUMENTS...]: a static musl release build for the VM's CPU, linked by zig.
+# vm_build [CARGO ARGUMENTS...]: a static musl release build for the VM's CPU (s390x: glibc),
+# linked by zig.
 # rustup has std for aarch64 musl; for armv7 musl (rustup answers 404) and mipsel (tier 3)
 # nightly builds it from source, and rustc is told not to look for rustup's self-contained
 # start files (-Clink-self-contained=no): zig's musl supplies them. The same command as
 # .ci/routers.sh's, so the router build there is reused here.
 vm_build() {
-    if [ "$vm_name" = arm64 ]; then
+    if [ "$vm_name" = arm64 ] || [ "$vm_name" = s390x ]; then
         cargo zigbuild --release --target "$vm_target" "$@"
     else
         env "CARGO_TARGET_$(echo "$vm_target" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-Clink-self-contained=no" \
@@ -63,10 +79,11 @@ vm_build() {
     fi
 }
 
-# vm_check_binary PATH: refuses a binary that is not a static ELF for the VM's CPU.
+# vm_check_binary PATH: refuses a binary that is not an ELF for the VM's CPU, or (but on
+# s390x, whose libc comes with the image) not static.
 vm_check_binary() {
     readelf -h "$1" | grep -q "Machine:.*$vm_elf_machine" || die "$1 is not an $vm_name ELF"
-    if readelf -d "$1" 2>/dev/null | grep -q NEEDED; then
+    if [ "$vm_name" != s390x ] && readelf -d "$1" 2>/dev/null | grep -q NEEDED; then
         die "$1 is not static"
     fi
 }

@@ -98,16 +98,18 @@ cp "$vmsyn" "$rootfs/usr/bin/vmsyn"
 ln -sf busybox "$rootfs/bin/sh"
 cp tests/vm/guest.sh "$rootfs/init"
 chmod 755 "$rootfs/init"
-echo "$arch" >"$rootfs/etc/vm-arch"
+# What the guest needs to know of its machine (tests/vm/debian-vm.sh, vm_arch).
+printf 'arch=%s\nseccomp=%s\n' "$arch" "$vm_seccomp" >"$rootfs/etc/vm.conf"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
     >"$rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
 
-# Every library that the programs the guest runs (ip, iptables-legacy, nft), the iptables
-# extensions and those libraries themselves ask for must be in the image.
+# Every library that the programs the guest runs (ip, iptables-legacy, nft; tcpmssd and
+# vmsyn where they are not static), the iptables extensions and those libraries themselves ask
+# for must be in the image.
 lib_dirs=("lib/$vm_triplet" "usr/lib/$vm_triplet" lib usr/lib)
 absent=()
-for program in bin/ip usr/sbin/xtables-legacy-multi usr/sbin/nft; do
+for program in bin/ip usr/sbin/xtables-legacy-multi usr/sbin/nft usr/sbin/tcpmssd usr/bin/vmsyn; do
     [ -f "$rootfs/$program" ] || die "$program is not in the packages"
 done
 while IFS= read -r elf; do
@@ -118,9 +120,10 @@ while IFS= read -r elf; do
         done
         [ -n "$found" ] || absent+=("${elf#"$rootfs"/} needs $needed")
     done < <(readelf -d "$elf" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-done < <(find "$rootfs"/{bin/ip,usr/sbin/xtables-legacy-multi,usr/sbin/nft} \
-    "$rootfs"/{,usr/}"lib/$vm_triplet" -type f \
-    \( -name ip -o -name xtables-legacy-multi -o -name nft -o -name '*.so*' \))
+done < <(find "$rootfs"/{bin/ip,usr/sbin/xtables-legacy-multi,usr/sbin/nft,usr/sbin/tcpmssd} \
+    "$rootfs"/{usr/bin/vmsyn,lib/"$vm_triplet",usr/lib/"$vm_triplet"} -type f \
+    \( -name ip -o -name xtables-legacy-multi -o -name nft -o -name tcpmssd -o -name vmsyn \
+    -o -name '*.so*' \))
 ((${#absent[@]} == 0)) || die "libraries missing from the image: ${absent[*]}"
 vm_initrd "$rootfs" "$work/initrd.gz"
 rm -rf "${rootfs:?}"
