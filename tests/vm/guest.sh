@@ -339,10 +339,15 @@ diagnostics() {
     echo "--- b: IPv6 receive counters:"
     ip netns exec b grep -E 'Ip6(InDiscards|InHdrErrors|InAddrErrors|InReceives)' /proc/net/snmp6
     # A process seccomp killed is in the kernel's audit log where the kernel has one (type
-    # 1326, AUDIT_SECCOMP, with the signal and the system call's number), and, by
-    # print-fatal-signals, in its log with the signal everywhere (SIGSYS: 31, on MIPS 12).
+    # 1326, AUDIT_SECCOMP, with the signal and the system call's number); on every kernel,
+    # through print-fatal-signals, its signal is logged ("potentially unexpected fatal signal
+    # 31.", 12 on MIPS) with the registers, whose first line names the process ("CPU: 0 PID:
+    # 179 Comm: tcpmssd ..."): one line here for each such death.
     echo "--- seccomp kills (audit) and fatal signals (dmesg):"
-    dmesg | grep -e 'type=1326' -e 'potentially unexpected fatal signal' || echo "none"
+    dmesg | grep 'type=1326' || echo "no audit lines"
+    dmesg | awk '/potentially unexpected fatal signal/ { signal = $0; next }
+        signal != "" && / Comm: / { print "fatal:" substr(signal, index(signal, "]") + 1) " by" \
+            substr($0, index($0, " PID: ")); signal = "" }'
 }
 
 # The order matters: each case starts from what the one before left (the daemon running, the

@@ -11,19 +11,20 @@
 #   TCPMSSD_BIN=path bash tests/vm/run.sh ARCH     test a prebuilt binary for ARCH instead
 #                                                  (tests/vm/seccomp-gap.sh does)
 #
-# ARCH is arm64 (aarch64-unknown-linux-musl, stable), armhf (armv7-unknown-linux-musleabihf)
-# or mipsel (mipsel-unknown-linux-musl); the last two are built on nightly with std from
-# source, as .ci/routers.sh builds them.
+# ARCH is arm64 (aarch64-unknown-linux-musl, stable), armhf (armv7-unknown-linux-musleabihf),
+# mipsel (mipsel-unknown-linux-musl), both built on nightly with std from source as
+# .ci/routers.sh builds them, or s390x (s390x-unknown-linux-gnu, stable: the big-endian
+# kernel, unconfined; tests/vm/debian-vm.sh says why).
 # Needs root (apt-get download of the architecture's packages), the qemu-system for ARCH
-# (packages qemu-system-arm, qemu-system-mips), cargo-zigbuild and cpio. The packages are
-# cached in ${TCPMSSD_VM_CACHE:-target/vm}/ARCH/debs (target/ is CARGO_TARGET_DIR when set);
-# the last run's console is ARCH/work/console.log there. A missing prerequisite or an
-# unreachable Debian archive is one "!!! SKIPPED:" line and exit status 0, as the other
-# optional CI steps. Nothing is left running or changed on the host but the cache and apt's
+# (packages qemu-system-arm, qemu-system-mips, qemu-system-misc), cargo-zigbuild and cpio.
+# The packages are cached in ${TCPMSSD_VM_CACHE:-target/vm}/ARCH/debs (target/ is
+# CARGO_TARGET_DIR when set); the last run's console is ARCH/work/console.log there. A
+# missing prerequisite or an unreachable Debian archive is one "!!! SKIPPED:" line and exit
+# status 0, as the other optional CI steps. Nothing is left running or changed on the host but the cache and apt's
 # foreign architecture; the namespaces live and die inside the VM.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-arch=${1:?usage: tests/vm/run.sh arm64|armhf|mipsel}
+arch=${1:?usage: tests/vm/run.sh arm64|armhf|mipsel|s390x}
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 cache=${TCPMSSD_VM_CACHE:-$target_dir/vm}
 
@@ -46,9 +47,17 @@ rm -rf "${work:?}"
 for tool in "${vm_qemu[0]}" cargo-zigbuild cpio apt-get dpkg-deb readelf; do
     command -v "$tool" >/dev/null 2>&1 || skip "$tool not found (.ci/setup installs it)"
 done
-if [ "$arch" != arm64 ]; then
+case $arch in
+arm64 | s390x)
+    # std from rustup.
+    rustup target list --installed 2>/dev/null | grep -qx "$vm_target" ||
+        timeout 300 rustup target add "$vm_target" >/dev/null 2>&1 ||
+        skip "rustup cannot install $vm_target"
+    ;;
+*)
     rustup run nightly rustc --version >/dev/null 2>&1 || skip "no nightly toolchain"
-fi
+    ;;
+esac
 
 step() { printf '\n--> %s: %s\n' "$arch" "$*"; }
 

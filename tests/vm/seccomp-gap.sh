@@ -59,8 +59,8 @@ status=${PIPESTATUS[0]}
 set -e
 log=$vm_cache/work/console.log
 [ "$status" -ne 0 ] || die "run.sh PASSED a daemon without $call: the VM test cannot see this gap"
-killed=$(grep -Eo "tcpmssd/[0-9]+: potentially unexpected fatal signal $vm_sigsys\." "$log" |
-    head -n 1 || true)
+killed=$(grep -Eo "^fatal: potentially unexpected fatal signal $vm_sigsys\. by PID: [0-9]+ Comm: tcpmssd" \
+    "$log" | head -n 1 || true)
 [ -n "$killed" ] ||
     die "run.sh failed (status $status), but the kernel logged no SIGSYS ($vm_sigsys) for tcpmssd"
 audit=$(grep 'type=1326' "$log" | grep -o 'comm="tcpmssd".*syscall=[0-9]*' | head -n 1 || true)
