@@ -192,11 +192,10 @@ expected_counters() { echo "packets $seen, clamped $clamped, mss-ok $mss_ok"; }
 
 # --- The cases: each checks one thing the daemon promises --------------------------------
 
-# As deployed: detached, pidfile, -u nobody, following r-b's MTU; then confined.
-case_detached_confined() {
-    queue_with_iptables
+# start_detached ARGUMENT...: the daemon on r as deployed, detached with a pidfile; sets pid.
+start_detached() {
     rm -f /run/tcpmssd.pid
-    ip netns exec r tcpmssd -p 7 -i r-b -P /run/tcpmssd.pid -u nobody
+    ip netns exec r tcpmssd "$@" -P /run/tcpmssd.pid
     check "daemon: detached start exits" 0 $?
     pid=$(cat /run/tcpmssd.pid 2>/dev/null)
     if [ -n "$pid" ] && alive; then
@@ -206,6 +205,11 @@ case_detached_confined() {
         finish
     fi
     check "daemon: parent is init (detached)" 1 "$(status_field PPid)"
+}
+
+# check_confined: what `-u nobody` and the confinement leave the running daemon (README,
+# "Privilege"); where the daemon has no seccomp list for the CPU, that it says so.
+check_confined() {
     check "daemon: uid after -u nobody" "$(id -u nobody)" "$(status_field Uid)"
     for field in CapEff CapPrm CapBnd; do
         check "daemon: $field (CAP_NET_ADMIN only)" 0000000000001000 "$(status_field $field)"
@@ -219,6 +223,13 @@ case_detached_confined() {
         check "daemon: warns that it has no seccomp filter" 1 \
             "$(log_lines 'no seccomp filter for this architecture' | wc -l)"
     fi
+}
+
+# As deployed: NFQUEUE through iptables, detached, -u nobody, following r-b's MTU; confined.
+case_detached_confined() {
+    queue_with_iptables
+    start_detached -p 7 -i r-b -u nobody
+    check_confined
     check "daemon: start logged with r-b's limits" 1 \
         "$(log_lines "started, .*r-b MTU $mtu, MSS limit $((mtu - 40)) (IPv4), $((mtu - 60)) (IPv6)" |
             wc -l)"
@@ -352,7 +363,9 @@ diagnostics() {
 
 # The order matters: each case starts from what the one before left (the daemon running, the
 # MTU, the counts in seen, clamped and mss_ok). A mode with its own start (say eBPF, `-e -i
-# r-b`) adds its cases as functions and its list here.
+# r-b`, no queue) adds its cases as functions (its start: unqueue, start_detached -e -i r-b
+# -u nobody, check_confined; then clamped, below_limit_unchanged, bursts_none_lost and the
+# signals' cases as they are) and names them here.
 cases="detached_confined clamped below_limit_unchanged bursts_none_lost usr1_counters
     mtu_followed hup_rereads_mtu term_exits bypass_without_daemon nft_foreground"
 
