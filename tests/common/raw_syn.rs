@@ -1,5 +1,5 @@
 //! SYNs built by hand and sent from a raw IP socket: the e2e suite's flood (`flood.rs`) and the
-//! SYN sender the arm64 VM runs (`tests/vm/syn`) share them, so this file needs nothing but
+//! SYN sender the router VMs run (`tests/vm/syn`) share them, so this file needs nothing but
 //! libc and the capture's checksum (`super::capture`), which both include beside it.
 
 use std::net::IpAddr;
