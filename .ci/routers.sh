@@ -3,9 +3,10 @@
 # their sizes, the aarch64 tiny build, the unit tests on armv7, mipsel and big-endian mips under
 # qemu-user (.ci/qemu-user.sh) and those that need the CPU's own kernel on Debian's armhf and
 # mipsel kernels (tests/vm/kernel-32.sh), the VM test's own code checks, then the daemon end
-# to end on Debian's arm64 kernel (tests/vm/arm64.sh) and the proof that that test fails on a
-# daemon with a seccomp gap (tests/vm/seccomp-gap.sh). Whatever cannot run here is one
-# "!!! SKIPPED:" line, as in .ci/run.
+# to end on Debian's arm64, armhf and mipsel kernels, confined, and on its big-endian s390x
+# kernel (tests/vm/run.sh), and the proof that each confined run fails on a daemon with a
+# seccomp gap (tests/vm/seccomp-gap.sh). Whatever cannot run here is one "!!! SKIPPED:" line,
+# as in .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -102,25 +103,42 @@ step "VM test code: fmt, clippy, tests, shellcheck"
     cargo fmt --check &&
     cargo clippy --all-targets -- -D warnings &&
     cargo test)
-bash -n tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/kernel-32.sh .ci/routers.sh \
-    .ci/qemu-user.sh
+vm_scripts=(tests/vm/run.sh tests/vm/debian-vm.sh tests/vm/arm64.sh tests/vm/seccomp-gap.sh
+    tests/vm/kernel-32.sh)
+bash -n "${vm_scripts[@]}" .ci/routers.sh .ci/qemu-user.sh
 sh -n tests/vm/guest.sh
 if command -v shellcheck >/dev/null 2>&1; then
-    shellcheck tests/vm/arm64.sh tests/vm/seccomp-gap.sh tests/vm/guest.sh \
-        tests/vm/kernel-32.sh .ci/routers.sh .ci/qemu-user.sh
+    shellcheck "${vm_scripts[@]}" tests/vm/guest.sh .ci/routers.sh .ci/qemu-user.sh
     echo "shellcheck: clean"
 else
     skipped "shellcheck not installed; the VM scripts were only checked with bash -n"
 fi
 
-step "end to end on arm64: tests/vm/arm64.sh"
-bash tests/vm/arm64.sh 2>&1 | tee "$target_dir/vm-arm64.log"
+# s390x: the big-endian kernel (no seccomp list there, so no gap to plant).
+vm_archs=(arm64 armhf mipsel s390x)
+confined_archs=(arm64 armhf mipsel)
+vm_times=()
+for arch in "${vm_archs[@]}"; do
+    step "end to end on $arch: tests/vm/run.sh $arch"
+    started=$SECONDS
+    bash tests/vm/run.sh "$arch" 2>&1 | tee "$target_dir/vm-$arch.log"
+    vm_times+=("$arch end to end: $((SECONDS - started)) s")
+done
 
-step "the arm64 test fails on a seccomp gap: tests/vm/seccomp-gap.sh"
-if [ -f "${TCPMSSD_VM_CACHE:-$target_dir/vm}/work/console.log" ]; then
-    bash tests/vm/seccomp-gap.sh SYS_sendmsg
-else
-    skipped "the arm64 VM did not run, so neither did the seccomp-gap check"
-fi
-# The real run's result last, where a reader of the log looks for it.
-grep -E '^arm64: [0-9]+ passed, [0-9]+ failed$' "$target_dir/vm-arm64.log" || true
+for arch in "${confined_archs[@]}"; do
+    step "the $arch test fails on a seccomp gap: tests/vm/seccomp-gap.sh $arch"
+    if [ -f "${TCPMSSD_VM_CACHE:-$target_dir/vm}/$arch/work/console.log" ]; then
+        started=$SECONDS
+        bash tests/vm/seccomp-gap.sh "$arch" SYS_sendmsg
+        vm_times+=("$arch planted gap (its build included): $((SECONDS - started)) s")
+    else
+        skipped "the $arch VM did not run, so neither did its seccomp-gap check"
+    fi
+done
+
+step "router VMs: time per run"
+printf '%s\n' "${vm_times[@]}"
+# The real runs' results last, where a reader of the log looks for them.
+for arch in "${vm_archs[@]}"; do
+    grep -E "^$arch: [0-9]+ passed, [0-9]+ failed\$" "$target_dir/vm-$arch.log" || true
+done

@@ -1,5 +1,5 @@
-//! `vmsyn`: the SYN sender and the capture that `tests/vm/arm64.sh` runs inside its arm64 VM,
-//! each in one namespace through `ip netns exec`.
+//! `vmsyn`: the SYN sender and the capture that `tests/vm/run.sh` runs inside each router VM
+//! (arm64, armhf, mipsel), each in one namespace through `ip netns exec`.
 //!
 //! ```text
 //! vmsyn send SRC DST MSS COUNT        COUNT SYNs from SRC to DST port 9 carrying MSS, from a
