@@ -47,8 +47,9 @@ const PREFIX_LEN: usize = 192;
 /// Bytes of the `PACKET` buffer: the prefix and room after it, never handed to the core. The
 /// verifier bounds each register on its own, so it checks the core's reads as if a whole TCP
 /// header could start at the prefix's last byte (research/ebpf.md, rejection 4), and 6.1's
-/// as if an offset could be up to 511.
-const PACKET_LEN: usize = 1024;
+/// as if up to 16 KiB of IPv6 extension headers came first. The most a per-CPU map value
+/// may hold (PCPU_MIN_UNIT_SIZE).
+const PACKET_LEN: usize = 32 * 1024;
 
 /// Bytes of the longest link header `ethernet_ip_start` reads: Ethernet and two tags.
 const LINK_HEADER_MAX: usize = 22;
@@ -93,10 +94,12 @@ static LIMITS: MapDef = MapDef {
 };
 
 /// The packet's prefix, one buffer per CPU: [`PACKET_LEN`] bytes, more than any offset the
-/// verifier may think the core reads at. On the stack the buffer could be only a few hundred
-/// bytes, and Linux 6.1's verifier, which loses the bounds of some of the core's offsets
-/// to 9 bits, refused reads up to 511 bytes into it ("invalid variable-offset read from
-/// stack"); a map value is checked against its own size.
+/// verifier may think the core reads at. Linux 6.1's verifier does not narrow a register by
+/// a comparison with another non-constant one (the core's `offset < len` checks), so it
+/// bounds the core's offsets only by their arithmetic: up to 8 IPv6 extension headers of
+/// 2,048 bytes each, then a TCP header. On the stack the buffer could be a few hundred bytes
+/// ("invalid variable-offset read from stack"); a map value is checked against its own
+/// size, and a per-CPU value may be 32 KiB.
 #[no_mangle]
 #[link_section = "maps"]
 static PACKET: MapDef = MapDef {
