@@ -163,6 +163,9 @@ pub fn clamp_options<R: Record>(
     walk_options(fixed, options, max_mss)
 }
 
+/// The most option bytes a TCP header holds: 15 words less the fixed 20 bytes.
+const OPTIONS_MAX: usize = 40;
+
 /// Lowers every MSS option above `max_mss`, walking the options one by one.
 // Out of line: the walk needs registers that the known layouts' path should not save.
 // Inline on BPF, as `clamp_ipv6` (lib.rs) says why, and always: the eBPF objects' loader
@@ -182,6 +185,13 @@ fn walk_options<R: Record>(
     // Each step moves `at` on by at least one byte (a NOP, or an option of length >= 2)
     // and the walk stops at the end of the options, so the loop ends.
     let stopped = loop {
+        // Options are at most 40 bytes (a 60-byte header): past that `get` below finds
+        // nothing either. Said with a constant for the eBPF verifier of Linux 6.1, which
+        // does not carry the slice's length into the loop and otherwise let `at` grow past
+        // any buffer ("invalid access to map value").
+        if at >= OPTIONS_MAX {
+            break false;
+        }
         let Some(&kind) = options.get(at) else {
             break false;
         };

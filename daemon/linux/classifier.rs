@@ -378,10 +378,17 @@ fn load(framing: Framing, maps: &mut Maps, buf: &mut [u8]) -> Result<Loaded, Fat
         Err(ebpf::Error::Load(_)) => last_line(buf),
         _ => "",
     };
-    let (space, open, close) = if verifier_said.is_empty() {
-        ("", "", "")
-    } else {
-        (" ", "(the verifier: ", ")")
+    // A log that ends without the verifier's statistics was cut by the buffer (kernels
+    // before 6.4 keep its start): its last line is then not the reason.
+    let whole = log_text(buf).contains("\nprocessed ");
+    let (space, open, close) = match (verifier_said.is_empty(), whole) {
+        (true, _) => ("", "", ""),
+        (false, true) => (" ", "(the verifier: ", ")"),
+        (false, false) => (
+            " ",
+            "(the verifier's log did not fit 64 KiB; its last line kept: ",
+            ")",
+        ),
     };
     Err(Fatal::new(
         EX_UNAVAILABLE,
@@ -392,13 +399,23 @@ fn load(framing: Framing, maps: &mut Maps, buf: &mut [u8]) -> Result<Loaded, Fat
     ))
 }
 
-/// Returns the last non-empty line of the NUL-terminated log in `log`.
-fn last_line(log: &[u8]) -> &str {
+/// Returns the text of the NUL-terminated log in `log`.
+fn log_text(log: &[u8]) -> &str {
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-    let text = core::str::from_utf8(log.get(..end).unwrap_or_default()).unwrap_or_default();
-    text.lines()
+    core::str::from_utf8(log.get(..end).unwrap_or_default()).unwrap_or_default()
+}
+
+/// Returns the verifier's reason from the NUL-terminated log in `log`: its last non-empty
+/// line but the statistics it closes with ("processed N insns ...", "verification time ...",
+/// "stack depth ...").
+fn last_line(log: &[u8]) -> &str {
+    let statistics = ["processed ", "verification time ", "stack depth "];
+    log_text(log)
+        .lines()
         .rev()
-        .find(|line| !line.trim().is_empty())
+        .find(|line| {
+            !line.trim().is_empty() && !statistics.iter().any(|start| line.starts_with(start))
+        })
         .unwrap_or_default()
 }
 
@@ -469,10 +486,9 @@ mod tests {
 
     #[test]
     fn the_verifier_s_last_line() {
-        assert_eq!(
-            last_line(b"a\nprocessed 5 insns\n\n\0junk"),
-            "processed 5 insns"
-        );
+        let log =
+            b"0: (b7) r0 = 0\nR1 invalid mem access\nprocessed 5 insns (limit 1000000)\n\0junk";
+        assert_eq!(last_line(log), "R1 invalid mem access");
         assert_eq!(last_line(b"\0"), "");
         assert_eq!(last_line(b""), "");
     }

@@ -73,6 +73,7 @@ pub struct Maps {
     limits: Option<OwnedFd>,
     counters: Option<OwnedFd>,
     scratch: Option<OwnedFd>,
+    packet: Option<OwnedFd>,
 }
 
 impl Maps {
@@ -179,6 +180,7 @@ pub fn load_with(
             "LIMITS" => &mut maps.limits,
             "COUNTERS" => &mut maps.counters,
             "SCRATCH" => &mut maps.scratch,
+            "PACKET" => &mut maps.packet,
             _ => return Err(Error::Object("an unknown map")),
         };
         if slot.is_none() {

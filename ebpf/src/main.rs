@@ -8,7 +8,7 @@
 //! - `classifier/l3` for devices without a link header (PPP, WireGuard, ipip, tun): the
 //!   packet goes through [`clamp_prefix`].
 //!
-//! Each copies the IP packet's first [`PREFIX_LEN`] bytes to the stack with
+//! Each copies the IP packet's first [`PREFIX_LEN`] bytes into a per-CPU buffer with
 //! `bpf_skb_load_bytes`, lets the core clamp the copy, writes back only the 16-bit words
 //! the core says it changed (`bpf_skb_store_bytes`) and has the kernel apply each change
 //! to the TCP checksum (`bpf_l4_csum_replace`, size 2, no `BPF_F_PSEUDO_HDR`). The core's
@@ -23,6 +23,8 @@
 //! - `COUNTERS`: a per-CPU array of `u64`, one per [`Reason`] at `Reason::index()`, then
 //!   [`CLAMPED`], [`NO_LIMITS`] and [`HELPER_FAILED`].
 //! - `SCRATCH`: a per-CPU array of one `u64` the Ethernet program uses on its own.
+//! - `PACKET`: a per-CPU array of one [`PACKET_LEN`]-byte buffer, where the prefix is
+//!   copied.
 //!
 //! Every program returns `TC_ACT_UNSPEC` (-1; `TCX_NEXT` on a tcx link): it never drops
 //! or redirects, and the next classifier, if any, still sees the packet.
@@ -42,10 +44,12 @@ use tcpmssd_core::{clamp_prefix, ethernet_ip_start, Changes, Limits, Outcome, Re
 /// A packet whose headers run past it is left alone as `short-prefix`.
 const PREFIX_LEN: usize = 192;
 
-/// Zeroed bytes after the prefix, never handed to the core. The verifier bounds each
-/// register on its own, so it checks the core's reads as if a whole TCP header could start
-/// at the prefix's last byte (research/ebpf.md, rejection 4).
-const SLACK_LEN: usize = 64;
+/// Bytes of the `PACKET` buffer: the prefix and room after it, never handed to the core. The
+/// verifier bounds each register on its own, so it checks the core's reads as if a whole TCP
+/// header could start at the prefix's last byte (research/ebpf.md, rejection 4), and 6.1's
+/// as if up to 16 KiB of IPv6 extension headers came first. The most a per-CPU map value
+/// may hold (PCPU_MIN_UNIT_SIZE).
+const PACKET_LEN: usize = 32 * 1024;
 
 /// Bytes of the longest link header `ethernet_ip_start` reads: Ethernet and two tags.
 const LINK_HEADER_MAX: usize = 22;
@@ -85,6 +89,23 @@ static LIMITS: MapDef = MapDef {
     map_type: BPF_MAP_TYPE_ARRAY,
     key_size: 4,
     value_size: 4,
+    max_entries: 1,
+    map_flags: 0,
+};
+
+/// The packet's prefix, one buffer per CPU: [`PACKET_LEN`] bytes, more than any offset the
+/// verifier may think the core reads at. Linux 6.1's verifier does not narrow a register by
+/// a comparison with another non-constant one (the core's `offset < len` checks), so it
+/// bounds the core's offsets only by their arithmetic: up to 8 IPv6 extension headers of
+/// 2,048 bytes each, then a TCP header. On the stack the buffer could be a few hundred bytes
+/// ("invalid variable-offset read from stack"); a map value is checked against its own
+/// size, and a per-CPU value may be 32 KiB.
+#[no_mangle]
+#[link_section = "maps"]
+static PACKET: MapDef = MapDef {
+    map_type: BPF_MAP_TYPE_PERCPU_ARRAY,
+    key_size: 4,
+    value_size: PACKET_LEN as u32,
     max_entries: 1,
     map_flags: 0,
 };
@@ -162,18 +183,22 @@ mod helpers {
         buf: &mut [u8; N],
         len: usize,
     ) -> i64 {
-        // The verifier must see 0 < len <= N on the very register it is handed; opaque to
-        // LLVM, so that it neither drops this check as implied by the caller's nor moves it
-        // to a copy (research/ebpf.md, rejection 2).
-        let len = core::hint::black_box(len);
-        if len == 0 || len > N {
+        // The verifier must see 0 < len <= N on the very register it is handed. One unsigned
+        // comparison of len - 1, and len rebuilt from it: Linux before 6.8 learns nothing
+        // from `len != 0` (its JNE narrows no range), so `len == 0 || len > N` left 0 in the
+        // range on 6.1 ("invalid zero-sized read"). Opaque to LLVM, so that it neither drops
+        // the check as implied by the caller's nor hands the helper the unchecked register
+        // (research/ebpf.md, rejection 2).
+        let below = core::hint::black_box(len.wrapping_sub(1));
+        if below >= N {
             return -1;
         }
+        let len = below + 1;
         // SAFETY: helper 26 has this signature; `buf` is valid for `len` <= N writable
         // bytes across the call, which the verifier checks again.
-        let f: extern "C" fn(*mut SkBuff, u32, *mut c_void, u32) -> i64 =
+        let f: extern "C" fn(*mut SkBuff, u32, *mut c_void, u64) -> i64 =
             unsafe { core::mem::transmute(SKB_LOAD_BYTES) };
-        f(skb, offset, buf.as_mut_ptr().cast(), len as u32)
+        f(skb, offset, buf.as_mut_ptr().cast(), len as u64)
     }
 
     /// Writes two bytes into the packet at `offset`; negative on failure.
@@ -330,8 +355,15 @@ fn clamp_packet(
             Outcome::Clamped { .. } => HELPER_FAILED,
         };
     }
-    let mut buf = [0u8; PREFIX_LEN + SLACK_LEN];
-    if helpers::skb_load_bytes(skb, ip_start as u32, &mut buf, copy_len) < 0 {
+    let key = core::hint::black_box(0u32);
+    let value = helpers::map_lookup((&raw const PACKET).cast(), &key).cast::<[u8; PACKET_LEN]>();
+    if value.is_null() {
+        return HELPER_FAILED;
+    }
+    // SAFETY: a non-null lookup result points to this CPU's PACKET_LEN-byte value. TC
+    // programs run with bottom halves off: no other run on this CPU uses it meanwhile.
+    let buf = unsafe { &mut *value };
+    if helpers::skb_load_bytes(skb, ip_start as u32, buf, copy_len) < 0 {
         return HELPER_FAILED;
     }
     let Some(prefix) = buf.get_mut(..copy_len) else {

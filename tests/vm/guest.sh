@@ -207,12 +207,14 @@ start_detached() {
     check "daemon: parent is init (detached)" 1 "$(status_field PPid)"
 }
 
-# check_confined: what `-u nobody` and the confinement leave the running daemon (README,
-# "Privilege"); where the daemon has no seccomp list for the CPU, that it says so.
+# check_confined [CAPS]: what `-u nobody` and the confinement leave the running daemon
+# (README, "Privilege"): CAP_NET_ADMIN, or the CAPS given (the eBPF mode keeps CAP_BPF too);
+# where the daemon has no seccomp list for the CPU, that it says so.
 check_confined() {
+    caps=${1:-0000000000001000}
     check "daemon: uid after -u nobody" "$(id -u nobody)" "$(status_field Uid)"
     for field in CapEff CapPrm CapBnd; do
-        check "daemon: $field (CAP_NET_ADMIN only)" 0000000000001000 "$(status_field $field)"
+        check "daemon: $field" "$caps" "$(status_field $field)"
     done
     check "daemon: NoNewPrivs" 1 "$(status_field NoNewPrivs)"
     if [ "$seccomp" = 2 ]; then
@@ -333,6 +335,88 @@ case_nft_foreground() {
     check "foreground: exit status on TERM" 0 $?
 }
 
+# --- The eBPF mode: the classifier on r-b's egress, no queue, no rule -------------------
+
+# clamped_count: the "clamped N" of the counters line after a USR1 (the classifier counts
+# every packet on r-b, ARP and neighbour discovery too, so only this one is predictable).
+clamped_count() {
+    before=$(log_lines 'packets ' | wc -l)
+    kill -USR1 "$pid"
+    counters_line "$before" | sed -n 's/.*clamped \([0-9]*\).*/\1/p'
+}
+
+# As deployed, with -e: detached, -u nobody, following r-b's MTU; the start takes the
+# verifier's time (seconds under TCG), and a refusal is the one line on the console.
+# A kernel whose verifier refuses the program (Debian 12's 6.1: issue 25 is open for it)
+# makes the daemon exit 69 with one line; that is said loudly, and the eBPF cases are left
+# out rather than counted: everything else in this VM still has to pass.
+ebpf_refused=
+case_ebpf_detached_confined() {
+    unqueue
+    mtu=1400
+    ip -n r link set r-b mtu $mtu
+    started=$(date +%s)
+    # In the foreground first, to see its one line if the kernel refuses the program.
+    /bin/ip netns exec r tcpmssd -e -f -i r-b -m 1400 2>/tmp/ebpf-probe &
+    probe=$!
+    wait_until 1200 grep -q -e started -e "can't load" /tmp/ebpf-probe 2>/dev/null
+    if grep -q "can't load the eBPF classifier" /tmp/ebpf-probe; then
+        ebpf_refused=1
+        echo "!!! KNOWN: Linux $(uname -r) on $arch refuses the eBPF classifier, its cases are" \
+            "left out: $(cat /tmp/ebpf-probe) !!!"
+        wait $probe
+        return
+    fi
+    kill -TERM $probe
+    wait $probe
+    start_detached -e -i r-b -u nobody
+    echo "     (loaded, verified and attached in $(($(date +%s) - started)) s)"
+    # CAP_NET_ADMIN and CAP_BPF (README, "Privilege").
+    check_confined 0000008000001000
+    check "eBPF: start logged with r-b's limits" 1 \
+        "$(log_lines "started, .*: eBPF on r-b egress, r-b MTU $mtu, MSS limit $((mtu - 40)) (IPv4)" |
+            wc -l)"
+    dmesg | grep -i 'jit' | tail -n 2
+    echo "     (net.core.bpf_jit_enable: $(cat /proc/sys/net/core/bpf_jit_enable 2>/dev/null))"
+}
+
+case_ebpf_clamped() {
+    [ -z "$ebpf_refused" ] || return
+    expect_syns "eBPF: IPv4 SYN MSS 1460 arrives clamped, checksum valid" 4 1460 1 $((mtu - 40))
+    expect_syns "eBPF: IPv6 SYN MSS 1440 arrives clamped, checksum valid" 6 1440 1 $((mtu - 60))
+    expect_syns "eBPF: IPv4 SYN MSS 1200 arrives unchanged" 4 1200 1 1200
+    expect_syns "eBPF: burst of 3000 IPv4 SYNs: all arrive clamped, checksums valid" \
+        4 1460 3000 $((mtu - 40))
+    check "eBPF: USR1 counters: clamped" 3002 "$(clamped_count)"
+}
+
+case_ebpf_mtu_followed() {
+    [ -z "$ebpf_refused" ] || return
+    mtu=1300
+    ip -n r link set r-b mtu $mtu
+    wait_until 50 log_lines "r-b: MTU $mtu, " >/dev/null
+    expect_syns "eBPF, -i: IPv4 SYN clamped to the new MTU's MSS" 4 1460 1 $((mtu - 40))
+    expect_syns "eBPF, -i: IPv6 SYN clamped to the new MTU's MSS" 6 1440 1 $((mtu - 60))
+}
+
+# TERM takes the program off; kill -9 leaves it clamping; a new daemon replaces it.
+case_ebpf_lifetime() {
+    [ -z "$ebpf_refused" ] || return
+    kill -TERM "$pid"
+    if wait_until 50 gone; then ok "eBPF, TERM: daemon exited"; else bad "eBPF, TERM: still running"; fi
+    check "eBPF, TERM: program taken off" 1 "$(log_lines 'eBPF classifier taken off egress' | wc -l)"
+    expect_syns "eBPF, after TERM: SYN passes as it was sent" 4 1460 1 1460
+    start_detached -e -i r-b -m 1200
+    kill -KILL "$pid"
+    wait_until 50 gone
+    expect_syns "eBPF, after kill -9: still clamped to the last limit" 4 1460 1 1160
+    start_detached -e -i r-b -u nobody
+    expect_syns "eBPF, a new daemon replaces the old program" 4 1460 1 $((mtu - 40))
+    kill -TERM "$pid"
+    wait_until 50 gone
+    expect_syns "eBPF, after the last TERM: nothing left on r-b" 4 1460 1 1460
+}
+
 diagnostics() {
     echo "--- syslog:"
     cat /run/messages
@@ -367,7 +451,8 @@ diagnostics() {
 # -u nobody, check_confined; then clamped, below_limit_unchanged, bursts_none_lost and the
 # signals' cases as they are) and names them here.
 cases="detached_confined clamped below_limit_unchanged bursts_none_lost usr1_counters
-    mtu_followed hup_rereads_mtu term_exits bypass_without_daemon nft_foreground"
+    mtu_followed hup_rereads_mtu term_exits bypass_without_daemon nft_foreground
+    ebpf_detached_confined ebpf_clamped ebpf_mtu_followed ebpf_lifetime"
 
 setup
 for name in $cases; do

@@ -99,7 +99,8 @@ vm_kernel
 # nf_tables needs libcrc32c, which finds its crc32c through the crypto API: a soft
 # dependency ("softdep=pre: crc32c" in its .modinfo), loaded first by name here.
 vm_modules "$rootfs" veth nfnetlink nfnetlink_queue xt_NFQUEUE xt_tcpudp xt_tcpmss \
-    iptable_mangle iptable_raw ip6table_mangle ip6table_raw crc32c_generic nf_tables nft_queue
+    iptable_mangle iptable_raw ip6table_mangle ip6table_raw crc32c_generic nf_tables nft_queue \
+    sch_ingress cls_bpf
 
 cp "$daemon" "$rootfs/usr/sbin/tcpmssd"
 cp "$vmsyn" "$rootfs/usr/bin/vmsyn"

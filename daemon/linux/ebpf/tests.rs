@@ -44,9 +44,9 @@ fn both_objects_hold_both_programs_and_the_maps_this_loader_expects() {
             names.sort_unstable();
             names.dedup();
             let expected: &[&str] = if section == SECTION_ETHERNET {
-                &["COUNTERS", "LIMITS", "SCRATCH"]
+                &["COUNTERS", "LIMITS", "PACKET", "SCRATCH"]
             } else {
-                &["COUNTERS", "LIMITS"]
+                &["COUNTERS", "LIMITS", "PACKET"]
             };
             assert_eq!(names, expected, "{section}");
             for relocation in &relocations {
@@ -56,6 +56,8 @@ fn both_objects_hold_both_programs_and_the_maps_this_loader_expects() {
                     "LIMITS" => (2, 4, 4, 1),
                     // BPF_MAP_TYPE_PERCPU_ARRAY, u32 key, u64 per slot.
                     "COUNTERS" => (6, 4, 8, COUNTER_SLOTS as u32),
+                    // The same, one 32 KiB buffer.
+                    "PACKET" => (6, 4, 32768, 1),
                     // The same, one slot.
                     _ => (6, 4, 8, 1),
                 };
