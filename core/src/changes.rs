@@ -39,6 +39,10 @@ pub struct Changes {
     words: WordMask,
 }
 
+// The offsets below are places in a buffer (at most isize::MAX) plus a link header or a
+// few dozen bytes of TCP header: the adds cannot wrap. They are `wrapping_add`, not
+// `saturating_add`, because an eBPF verifier that cannot rule out the saturating branch
+// (Linux 6.1's) goes on with `usize::MAX` as an offset and refuses the program.
 impl Changes {
     /// Returns a record of a clamp of the segment at `segment`, words as noted.
     pub(crate) const fn new(segment: Range<usize>, words: WordMask) -> Changes {
@@ -52,8 +56,8 @@ impl Changes {
     /// Returns the same changes for a buffer that starts `by` bytes earlier (a link header).
     pub(crate) const fn shifted(self, by: usize) -> Changes {
         Changes {
-            segment_start: self.segment_start.saturating_add(by),
-            segment_end: self.segment_end.saturating_add(by),
+            segment_start: self.segment_start.wrapping_add(by),
+            segment_end: self.segment_end.wrapping_add(by),
             words: self.words,
         }
     }
@@ -68,7 +72,7 @@ impl Changes {
     /// Returns the offset of the TCP checksum field (2 bytes) in the buffer.
     #[must_use]
     pub const fn checksum_at(self) -> usize {
-        self.segment_start.saturating_add(CHECKSUM_OFFSET)
+        self.segment_start.wrapping_add(CHECKSUM_OFFSET)
     }
 
     /// Returns the offsets in the buffer of the 16-bit words that changed, in ascending
@@ -76,7 +80,7 @@ impl Changes {
     #[must_use]
     pub const fn words(self) -> Words {
         Words {
-            next_at: self.segment_start.saturating_add(tcp::HEADER_LEN),
+            next_at: self.segment_start.wrapping_add(tcp::HEADER_LEN),
             mask: self.words.0,
         }
     }
@@ -109,7 +113,7 @@ impl Record for WordMask {
             self.mark(value_at);
         }
         if from_low != to_low {
-            self.mark(value_at.saturating_add(1));
+            self.mark(value_at.wrapping_add(1));
         }
     }
 }
@@ -131,7 +135,7 @@ impl Iterator for Words {
             let changed = self.mask & 1 != 0;
             let at = self.next_at;
             self.mask = self.mask.wrapping_shr(1);
-            self.next_at = at.saturating_add(2);
+            self.next_at = at.wrapping_add(2);
             if changed {
                 return Some(at);
             }

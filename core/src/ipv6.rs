@@ -144,7 +144,12 @@ fn walk(packet: &[u8], packet_len: usize) -> Result<Range<usize>, Reason> {
         };
         // At most MAX_EXTENSION_HEADERS: no overflow.
         count = count.wrapping_add(1);
-        start = start.saturating_add(header_len);
+        // `start` is at most `end` (checked below on the last turn), at most 40 + 65535,
+        // plus at most 2,048: no overflow on any target with a 32-bit usize. Not
+        // `saturating_add`: a verifier that cannot rule out its overflow branch (Linux 6.1's,
+        // which does not compare two registers' ranges) walks on with `usize::MAX` as the
+        // offset and refuses the eBPF program for it.
+        start = start.wrapping_add(header_len);
         if start > end {
             return Err(Reason::TruncatedIp);
         }

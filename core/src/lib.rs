@@ -58,7 +58,10 @@
 //!   whole packet at hand the result is [`clamp`]'s.
 //! - [`clamp_ethernet`] does the same for an Ethernet frame, behind at most two VLAN tags
 //!   (802.1Q, 802.1ad); other frames are left alone with their reason.
-//! - Both return [`Changes`] with a clamp: where the TCP segment and its checksum are, and
+//! - [`prefix_segment`] and [`clamp_prefix_segment`] are [`clamp_prefix`] in its two steps,
+//!   as [`ethernet_ip_start`] is the first step of [`clamp_ethernet`]: for a caller whose
+//!   packet path is checked step by step (an eBPF verifier).
+//! - They return [`Changes`] with a clamp: where the TCP segment and its checksum are, and
 //!   which 16-bit words changed, so that a caller can write back just those words and update
 //!   the checksum its own way.
 //!
@@ -109,6 +112,7 @@ mod outcome;
 mod tcp;
 
 use core::net::{IpAddr, SocketAddr};
+use core::ops::Range;
 
 pub use changes::{Changes, Words};
 pub use outcome::{Outcome, Reason};
@@ -242,22 +246,79 @@ pub fn clamp_prefix(
     packet_len: usize,
     limits: Limits,
 ) -> (Outcome, Option<Changes>) {
+    match prefix_segment(prefix, packet_len) {
+        Ok(segment) => clamp_prefix_segment(prefix, packet_len, segment, limits),
+        Err(reason) => (Outcome::Unchanged(reason), None),
+    }
+}
+
+/// Returns where the TCP segment lies in the IP packet of `packet_len` bytes of which
+/// `prefix` holds the first ones, or why there is none to clamp: the first step of
+/// [`clamp_prefix`], which then clamps it as [`clamp_prefix_segment`] does.
+///
+/// The segment's end is the IP length's, so it may lie past the prefix.
+///
+/// For callers whose packet path checks the two steps apart: a TC eBPF program hands the
+/// segment's place to the second step through memory its verifier does not follow, so the
+/// verifier checks the TCP code once rather than once for each way through the IPv6
+/// extension headers (Linux 6.1's gave up after a million instructions).
+///
+/// ```
+/// use tcpmssd_core::{clamp_prefix_segment, prefix_segment, Limits, Outcome};
+///
+/// // An IPv4 SYN with MSS 1460 (as in the crate's first example), clamped in two steps.
+/// let mut syn = [
+///     0x45, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x40, 0x00, 0x40, 0x06, 0xd4, 0x95, 198, 51, 100, 1,
+///     203, 0, 113, 1, 0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+///     0x60, 0x02, 0xff, 0xff, 0x95, 0x5e, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4,
+/// ];
+/// let segment = prefix_segment(&syn, 44).expect("an IPv4 packet with TCP in it");
+/// assert_eq!(segment, 20..44);
+/// let (outcome, _) = clamp_prefix_segment(&mut syn, 44, segment, Limits::from_mtu(1492));
+/// assert_eq!(outcome, Outcome::Clamped { from: 1460, to: 1452 });
+/// ```
+#[cfg_attr(target_arch = "bpf", inline(always))]
+pub fn prefix_segment(prefix: &[u8], packet_len: usize) -> Result<Range<usize>, Reason> {
+    let prefix = match prefix.get(..packet_len) {
+        Some(packet) => packet,
+        None => prefix,
+    };
+    match prefix.first().map(|byte| byte >> 4) {
+        Some(4) => ipv4::segment(prefix, packet_len),
+        Some(6) => ipv6::segment(prefix, packet_len),
+        Some(_) => Err(Reason::NotIp),
+        None => Err(Reason::missing(Reason::TruncatedIp, 1, packet_len)),
+    }
+}
+
+/// Clamps the MSS options of the TCP segment at `segment`, as [`prefix_segment`] found it,
+/// in the IP packet of `packet_len` bytes of which `prefix` holds the first ones: the
+/// second step of [`clamp_prefix`], with its outcome and [`Changes`].
+///
+/// The limit is the one for the version in the packet's first byte. A `segment` that
+/// [`prefix_segment`] would not give leaves the packet unchanged or clamps the bytes it
+/// names, never panics, and never writes past them.
+// Inline on BPF, as `clamp_prefix`.
+#[cfg_attr(target_arch = "bpf", inline(always))]
+#[must_use]
+pub fn clamp_prefix_segment(
+    prefix: &mut [u8],
+    packet_len: usize,
+    segment: Range<usize>,
+    limits: Limits,
+) -> (Outcome, Option<Changes>) {
     let prefix = match prefix.get_mut(..packet_len) {
         Some(packet) => packet,
         None => prefix,
     };
-    let (located, max_mss) = match prefix.first().map(|byte| byte >> 4) {
-        Some(4) => (ipv4::segment(prefix, packet_len), limits.ipv4_mss),
-        Some(6) => (ipv6::segment(prefix, packet_len), limits.ipv6_mss),
+    let max_mss = match prefix.first().map(|byte| byte >> 4) {
+        Some(4) => limits.ipv4_mss,
+        Some(6) => limits.ipv6_mss,
         Some(_) => return (Outcome::Unchanged(Reason::NotIp), None),
         None => {
             let reason = Reason::missing(Reason::TruncatedIp, 1, packet_len);
             return (Outcome::Unchanged(reason), None);
         }
-    };
-    let segment = match located {
-        Ok(segment) => segment,
-        Err(reason) => return (Outcome::Unchanged(reason), None),
     };
     // The segment as far as the prefix holds it; none of it when the IP header or its
     // extensions already run past the prefix.
@@ -265,7 +326,7 @@ pub fn clamp_prefix(
     let Some(held) = prefix.get_mut(segment.start..held_end) else {
         return (Outcome::Unchanged(Reason::ShortPrefix), None);
     };
-    // At most the packet's length: no overflow (`segment` checked start <= end).
+    // `get_mut` checked start <= held_end <= end: no overflow.
     let segment_len = segment.end.wrapping_sub(segment.start);
     match tcp::syn_options_in_prefix(held, segment_len) {
         Ok((fixed, options)) => {

@@ -1,5 +1,5 @@
-//! Proves that no panic path is linked into `clamp`, `clamp_tcp`, `clamp_prefix`,
-//! `clamp_ethernet`, the `Changes` they return, or `endpoints`.
+//! Proves that no panic path is linked into `clamp`, `clamp_tcp`, `clamp_prefix` and its two
+//! steps, `clamp_ethernet`, the `Changes` they return, or `endpoints`.
 //!
 //! `core/nopanic` is a freestanding release build whose panic handler calls a symbol that
 //! exists nowhere; it links only if the optimiser removed every panic path. Its `canary`

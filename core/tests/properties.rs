@@ -14,8 +14,8 @@ use proptest::sample::Index;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{TestRng, TestRunner};
 use tcpmssd_core::{
-    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, ethernet_ip_start, Changes, Limits, Outcome,
-    Reason,
+    clamp, clamp_ethernet, clamp_prefix, clamp_prefix_segment, clamp_tcp, ethernet_ip_start,
+    prefix_segment, Changes, Limits, Outcome, Reason,
 };
 
 const FLAG_SYN: u8 = 0x02;
@@ -766,6 +766,45 @@ proptest! {
             prop_assert_eq!(outcome, expected);
             prop_assert_eq!(&steps, &bytes);
         }
+    }
+
+    /// (g) `clamp_prefix_segment` given any range, not only one `prefix_segment` found: no
+    /// panic, unchanged means byte-identical, a clamp changes only words it lists, inside the
+    /// range; with the range `prefix_segment` gives, the two steps are `clamp_prefix`.
+    #[test]
+    fn clamp_prefix_segment_with_any_range_writes_only_inside_it(
+        mut bytes in prop::collection::vec(any::<u8>(), 0..300),
+        first in prop::sample::select(vec![Some(0x45u8), Some(0x60), None]),
+        packet_len in 0usize..400,
+        start in 0usize..320,
+        end in 0usize..420,
+        limits in limits(),
+    ) {
+        if let (Some(first), Some(byte)) = (first, bytes.first_mut()) {
+            *byte = first;
+        }
+        let before = bytes.clone();
+        let (outcome, changes) =
+            clamp_prefix_segment(&mut bytes, packet_len, start..end, limits);
+        if !outcome.is_clamped() {
+            prop_assert_eq!(&before, &bytes);
+        }
+        check_changes(&before, &bytes, outcome, changes, Some(start..end))?;
+        let held_end = end.min(before.len()).min(packet_len);
+        if outcome.is_clamped() {
+            prop_assert!(start <= held_end);
+            prop_assert_eq!(&before[held_end..], &bytes[held_end..]);
+        }
+
+        let mut steps = before.clone();
+        let mut whole = before.clone();
+        let expected = clamp_prefix(&mut whole, packet_len, limits);
+        let stepped = match prefix_segment(&steps, packet_len) {
+            Ok(segment) => clamp_prefix_segment(&mut steps, packet_len, segment, limits),
+            Err(reason) => (Outcome::Unchanged(reason), None),
+        };
+        prop_assert_eq!(stepped, expected);
+        prop_assert_eq!(&steps, &whole);
     }
 
     /// (h) Behind an Ethernet header and up to two VLAN tags (802.1Q or 802.1ad, in any

@@ -7,8 +7,8 @@
 //! The program's contract with its loader, mirrored here from ebpf/src/main.rs (the tests
 //! below check the object agrees): map `LIMITS` (array, one entry: IPv4 and IPv6 MSS as
 //! native-endian `u16`, 0 = not set) and map `COUNTERS` (per-CPU array of `u64`: one per
-//! `Reason` at its index, then [`CLAMPED`], [`NO_LIMITS`], [`HELPER_FAILED`]); the Ethernet
-//! program also has `SCRATCH`, its own.
+//! `Reason` at its index, then [`CLAMPED`], [`NO_LIMITS`], [`HELPER_FAILED`]); both
+//! programs also have `SCRATCH` and `PACKET`, their own (per-CPU working memory).
 
 use std::ffi::CStr;
 use std::io;

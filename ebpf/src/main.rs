@@ -22,7 +22,7 @@
 //!   `u16`. A limit of 0 means "not set yet": nothing is clamped.
 //! - `COUNTERS`: a per-CPU array of `u64`, one per [`Reason`] at `Reason::index()`, then
 //!   [`CLAMPED`], [`NO_LIMITS`] and [`HELPER_FAILED`].
-//! - `SCRATCH`: a per-CPU array of one `u64` the Ethernet program uses on its own.
+//! - `SCRATCH`: a per-CPU array of one `u64`, where [`opaque`] hides numbers from the verifier.
 //! - `PACKET`: a per-CPU array of one [`PACKET_LEN`]-byte buffer, where the prefix is
 //!   copied.
 //!
@@ -37,12 +37,17 @@
     clippy::multiple_unsafe_ops_per_block
 )]
 
-use tcpmssd_core::{clamp_prefix, ethernet_ip_start, Changes, Limits, Outcome, Reason};
+use tcpmssd_core::{
+    clamp_prefix, clamp_prefix_segment, ethernet_ip_start, prefix_segment, Changes, Limits,
+    Outcome, Reason,
+};
 
 /// Bytes of the packet copied to the stack: Ethernet with two tags (22), an IPv6 header
 /// (40) with a few extension headers, and a TCP header with 40 bytes of options (60) fit.
 /// A packet whose headers run past it is left alone as `short-prefix`.
 const PREFIX_LEN: usize = 192;
+// `clamp_packet` passes a segment start of at most PREFIX_LEN + 1 in one byte.
+const _: () = assert!(PREFIX_LEN < 0xff);
 
 /// Bytes of the `PACKET` buffer: the prefix and room after it, never handed to the core. The
 /// verifier bounds each register on its own, so it checks the core's reads as if a whole TCP
@@ -374,7 +379,26 @@ fn clamp_packet(
             return Reason::NotIp.index() as u32;
         }
     }
-    match clamp_prefix(prefix, packet_len, limits) {
+    // `clamp_prefix` in its two steps, the segment's place passed between them through
+    // memory the verifier does not follow: it then checks the TCP code once, not once for
+    // each way out of the IPv6 extension walk, each with its own range of offsets (on Linux
+    // 6.1 that was past its million instructions).
+    let segment = match prefix_segment(prefix, packet_len) {
+        Ok(segment) => segment,
+        Err(reason) => return reason.index() as u32,
+    };
+    // A start past the prefix is one the second step gives up on as `short-prefix`, at
+    // PREFIX_LEN + 1 as much as anywhere further: so it fits a byte (asserted at PREFIX_LEN). Its bound comes from
+    // masking what is read back, not from a comparison afterwards: Linux 6.1 narrows only
+    // the compared register, not the copy LLVM may have spilled to the stack before it.
+    let start = segment.start.min(PREFIX_LEN + 1) as u64;
+    // The end is at most 40 + 65535 (IPv6's payload length).
+    let Some(opaque) = opaque(start | (segment.end as u64) << 8) else {
+        return HELPER_FAILED;
+    };
+    let start = (opaque & 0xff) as usize;
+    let end = (opaque >> 8) as usize;
+    match clamp_prefix_segment(prefix, packet_len, start..end, limits) {
         (Outcome::Clamped { .. }, Some(changes)) => write_back(skb, ip_start, prefix, &changes),
         (Outcome::Unchanged(reason), _) => reason.index() as u32,
         (Outcome::Clamped { .. }, None) => HELPER_FAILED,

@@ -1,7 +1,8 @@
 //! A freestanding program that calls every packet entry point of `tcpmssd-core` on input the
 //! optimiser cannot see, and whose panic handler refers to an undefined symbol. It links
 //! only if no panic path is reachable from `clamp`, `clamp_tcp`, `clamp_prefix`,
-//! `clamp_ethernet`, the `Changes` they return, `ethernet_ip_start` and `endpoints`.
+//! `clamp_ethernet`, the `Changes` they return, `ethernet_ip_start`, `prefix_segment`,
+//! `clamp_prefix_segment` (with any range) and `endpoints`.
 #![no_std]
 #![no_main]
 
@@ -9,7 +10,8 @@ use core::hint::black_box;
 use core::panic::PanicInfo;
 
 use tcpmssd_core::{
-    clamp, clamp_ethernet, clamp_prefix, clamp_tcp, endpoints, ethernet_ip_start, Changes, Limits,
+    clamp, clamp_ethernet, clamp_prefix, clamp_prefix_segment, clamp_tcp, endpoints,
+    ethernet_ip_start, prefix_segment, Changes, Limits,
 };
 
 extern "C" {
@@ -55,6 +57,13 @@ pub extern "C" fn _start() -> ! {
     black_box(outcome);
     use_changes(changes);
     black_box(ethernet_ip_start(black_box(&*packet), black_box(1514)));
+    black_box(prefix_segment(black_box(&*packet), black_box(1500)));
+    // The second step with a range no first step gave: as opaque as the bytes.
+    let segment = black_box(30_usize)..black_box(20_usize);
+    let (outcome, changes) =
+        clamp_prefix_segment(black_box(&mut *packet), black_box(1500), segment, limits);
+    black_box(outcome);
+    use_changes(changes);
     #[cfg(feature = "canary")]
     black_box(packet[black_box(70_000)]);
     loop {

@@ -43,12 +43,11 @@ fn both_objects_hold_both_programs_and_the_maps_this_loader_expects() {
             let mut names: Vec<_> = relocations.iter().map(|r| r.symbol).collect();
             names.sort_unstable();
             names.dedup();
-            let expected: &[&str] = if section == SECTION_ETHERNET {
-                &["COUNTERS", "LIMITS", "PACKET", "SCRATCH"]
-            } else {
-                &["COUNTERS", "LIMITS", "PACKET"]
-            };
-            assert_eq!(names, expected, "{section}");
+            assert_eq!(
+                names,
+                ["COUNTERS", "LIMITS", "PACKET", "SCRATCH"],
+                "{section}"
+            );
             for relocation in &relocations {
                 let def = object.map_def(relocation.symbol_value).unwrap();
                 let expected = match relocation.symbol {
