@@ -409,8 +409,8 @@ case_ebpf_lifetime() {
     kill -TERM "$pid"
     if wait_until 50 gone; then ok "eBPF, TERM: daemon exited"; else bad "eBPF, TERM: still running"; fi
     # syslogd may write the last line after the daemon is gone.
-    wait_until 50 log_lines 'eBPF classifier taken off egress' >/dev/null
-    check "eBPF, TERM: program taken off" 1 "$(log_lines 'eBPF classifier taken off egress' | wc -l)"
+    wait_until 50 log_lines 'r-b: eBPF classifier taken off egress' >/dev/null
+    check "eBPF, TERM: program taken off" 1 "$(log_lines 'r-b: eBPF classifier taken off egress' | wc -l)"
     expect_syns "eBPF, after TERM: SYN passes as it was sent" 4 1460 1 1460
     start_detached -e -i r-b -m 1200
     kill -KILL "$pid"
