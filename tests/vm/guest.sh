@@ -359,6 +359,10 @@ case_ebpf_detached_confined() {
     unqueue
     mtu=1400
     ip -n r link set r-b mtu $mtu
+    # Compiled where the kernel has a JIT, as routers run it: Debian's armmp kernel builds
+    # one in but leaves it off; its s390x kernel has none (the program runs interpreted).
+    jit=/proc/sys/net/core/bpf_jit_enable
+    [ ! -e $jit ] || [ "$(cat $jit)" != 0 ] || echo 1 >$jit
     started=$(date +%s)
     # In the foreground first, to see its one line if the kernel refuses the program.
     /bin/ip netns exec r tcpmssd -e -f -i r-b -m 1400 2>/tmp/ebpf-probe &
@@ -379,9 +383,11 @@ case_ebpf_detached_confined() {
     check "eBPF: start logged with r-b's limits" 1 \
         "$(log_lines "started, .*: eBPF on r-b egress, r-b MTU $mtu, MSS limit $((mtu - 40)) (IPv4)" |
             wc -l)"
-    # Debian's kernels build the JIT in; with it enabled every program loaded is compiled.
-    check "eBPF: the JIT is on (net.core.bpf_jit_enable)" 1 \
-        "$(cat /proc/sys/net/core/bpf_jit_enable 2>/dev/null)"
+    if [ -e $jit ]; then
+        check "eBPF: the JIT is on (net.core.bpf_jit_enable)" 1 "$(cat $jit)"
+    else
+        echo "     (no eBPF JIT in Linux $(uname -r) on $arch: the program runs interpreted)"
+    fi
 }
 
 case_ebpf_clamped() {
