@@ -8,15 +8,15 @@
 //! system hears interface changes on (rtnetlink on Linux, `linux/links.rs`; the routing
 //! socket on FreeBSD, `freebsd/routes.rs`).
 
-use core::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
-use crate::exit::{Fatal, EX_NOINPUT, EX_OSERR};
-use crate::log::{Log, OsError};
+use crate::exit::{fatal, Fatal, EX_NOINPUT, EX_OSERR};
+use crate::log::{info, warning, Log, OsError};
 use crate::sys::clock::Moment;
 use crate::sys::interface::{self, IFNAME_MAX};
+use crate::text::{put, Line, Piece};
 
 /// Datagrams read per wake-up at most; the rest wait for the next one.
 const READS_PER_WAKE: usize = 32;
@@ -96,10 +96,9 @@ impl<E: LinkEvents> MtuWatch<E> {
     /// when it does not exist yet (it is then waited for).
     pub fn open(interface: &str) -> Result<(Self, Option<u32>), Fatal> {
         if let Some(why) = E::impossible_name(interface) {
-            return Err(Fatal::new(
-                EX_NOINPUT,
-                format_args!("-i {interface}: cannot be an interface name: {why}"),
-            ));
+            return Err(
+                fatal!(EX_NOINPUT; "-i ", interface, ": cannot be an interface name: ", why),
+            );
         }
         // Subscribed before the MTU is read, so that no change (nor the interface's arrival)
         // falls between the two.
@@ -144,12 +143,13 @@ impl<E: LinkEvents> MtuWatch<E> {
                 }
                 Err(error) if error.raw_os_error() == Some(libc::EINTR) => break,
                 Err(error) => {
-                    log.warn(format_args!(
-                        "{}: {}: {}",
+                    warning!(log;
                         self.followed.name(),
+                        ": ",
                         E::READING,
+                        ": ",
                         OsError(&error)
-                    ));
+                    );
                     // Nothing more will come from this read: the look-up is all there is.
                     self.lost = true;
                     drained = true;
@@ -216,10 +216,12 @@ impl<E: LinkEvents> MtuWatch<E> {
         self.reread_at = Some(now + every);
         let found = self.followed.looked_up(E::look_up(self.followed.name()));
         let changed = self.followed.update(found)?;
-        log.warn(format_args!(
-            "{}: MTU {changed} found by the periodic re-read: a notification was lost",
-            self.followed.name()
-        ));
+        warning!(log;
+            self.followed.name(),
+            ": MTU ",
+            changed,
+            " found by the periodic re-read: a notification was lost"
+        );
         Some(changed)
     }
 }
@@ -251,20 +253,12 @@ impl Followed {
         let found = match found {
             Ok(found) => Some(found),
             Err(error) if matches!(error.raw_os_error(), Some(libc::ENODEV | libc::ENXIO)) => None,
-            Err(error) => {
-                return Err(Fatal::new(
-                    EX_OSERR,
-                    format_args!("-i {interface}: {}", OsError(&error)),
-                ))
-            }
+            Err(error) => return Err(fatal!(EX_OSERR; "-i ", interface, ": ", OsError(&error))),
         };
         // The command line allows no longer name; kept as the refusal it would be.
-        Followed::new(interface, found).ok_or_else(|| {
-            Fatal::new(
-                EX_NOINPUT,
-                format_args!("-i {interface}: cannot be an interface name: too long"),
-            )
-        })
+        Followed::new(interface, found).ok_or_else(
+            || fatal!(EX_NOINPUT; "-i ", interface, ": cannot be an interface name: too long"),
+        )
     }
 
     /// Returns the interface's name.
@@ -292,11 +286,7 @@ impl Followed {
     fn departed(&mut self, index: u32, log: &mut Log) {
         if self.index == Some(index) {
             self.index = None;
-            log.warn(format_args!(
-                "{}: interface gone; {}",
-                self.name,
-                Kept(self.mtu)
-            ));
+            warning!(log; self.name, ": interface gone; ", Kept(self.mtu));
         }
     }
 
@@ -312,10 +302,14 @@ impl Followed {
         } else {
             "appeared"
         };
-        log.info(format_args!(
-            "{}: interface {how} (index {index})",
-            self.name
-        ));
+        info!(log;
+            self.name,
+            ": interface ",
+            how,
+            " (index ",
+            index,
+            ")"
+        );
         true
     }
 
@@ -379,12 +373,13 @@ impl Followed {
                 Some(mtu)
             }
             Err(error) => {
-                log.warn(format_args!(
-                    "{}: {}; {}",
+                warning!(log;
                     self.name,
+                    ": ",
                     OsError(&error),
+                    "; ",
                     Kept(self.mtu)
-                ));
+                );
                 None
             }
         }
@@ -395,11 +390,11 @@ impl Followed {
 /// `packets pass unchanged until it appears` when it has never been there.
 struct Kept(Option<u32>);
 
-impl fmt::Display for Kept {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Piece for Kept {
+    fn put(&self, line: &mut Line) {
         match self.0 {
-            Some(mtu) => write!(f, "keeping MTU {mtu}"),
-            None => f.write_str("packets pass unchanged until it appears"),
+            Some(mtu) => put!(line; "keeping MTU ", mtu),
+            None => line.push_str("packets pass unchanged until it appears"),
         }
     }
 }

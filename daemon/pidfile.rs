@@ -2,7 +2,6 @@
 //! start while a stale file from a dead one is taken over; removed (or, once the directory is
 //! no longer writable after `-u`, emptied) at exit.
 
-use core::fmt::{self, Write as _};
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -11,7 +10,7 @@ use libc::c_int;
 
 use crate::log::OsError;
 use crate::sys::file;
-use crate::text::decimal;
+use crate::text::{decimal, put, Line, Piece};
 
 /// A locked pidfile; removed when dropped.
 ///
@@ -39,15 +38,15 @@ pub enum PidfileError {
     Io(io::Error),
 }
 
-impl fmt::Display for PidfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Piece for PidfileError {
+    fn put(&self, line: &mut Line) {
         match self {
             PidfileError::Running { pid: Some(pid) } => {
-                write!(f, "locked: tcpmssd already running, pid {pid}")
+                put!(line; "locked: tcpmssd already running, pid ", pid);
             }
-            PidfileError::Running { pid: None } => f.write_str("locked by another tcpmssd"),
-            PidfileError::NotAFile => f.write_str("not a regular file"),
-            PidfileError::Io(error) => OsError(error).fmt(f),
+            PidfileError::Running { pid: None } => line.push_str("locked by another tcpmssd"),
+            PidfileError::NotAFile => line.push_str("not a regular file"),
+            PidfileError::Io(error) => OsError(error).put(line),
         }
     }
 }
@@ -110,10 +109,10 @@ impl<'a> Pidfile<'a> {
 
     /// Replaces the file's contents with this process's pid and a newline.
     pub fn write_pid(&mut self) -> io::Result<()> {
-        let mut text = heapless::String::<16>::new();
         // A u32 and a newline take at most 11 bytes.
-        let _ = writeln!(text, "{}", std::process::id());
-        file::replace_contents(self.file.as_fd(), text.as_bytes())
+        let mut pid = Line::new();
+        put!(&mut pid; std::process::id(), "\n");
+        file::replace_contents(self.file.as_fd(), pid.as_str().as_bytes())
     }
 
     /// Returns the path the file was created at.
@@ -278,7 +277,7 @@ mod tests {
 
     #[test]
     fn pidfile_error_names_running_pid() {
-        let text = PidfileError::Running { pid: Some(4321) }.to_string();
+        let text = crate::text::shown!(PidfileError::Running { pid: Some(4321) });
         assert_eq!(text, "locked: tcpmssd already running, pid 4321");
     }
 }

@@ -15,9 +15,9 @@ use std::time::Duration;
 use tcpmssd_wire::divert::{self, Direction, SOCKADDR_IN_LEN};
 
 use crate::cli::Config;
-use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::OsError;
-use crate::run::{send_retrying, Backend, Event, Fds, Handler};
+use crate::exit::{fatal, Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
+use crate::log::{warning, OsError};
+use crate::run::{limited_warn, send_retrying, Backend, Event, Fds, Handler};
 use crate::sys::clock::Moment;
 
 /// Receive buffer asked for the divert socket, instead of the kernel's DIVRCVQ (64 KiB + 100,
@@ -103,16 +103,13 @@ fn open_socket<S: DivertSocket>() -> Result<S, Fatal> {
         }
     });
     opened.map_err(|e| match e.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES) => Fatal::new(
-            EX_NOPERM,
-            format_args!("can't create divert socket: {}: run as root", OsError(&e)),
-        ),
-        Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT) => Fatal::new(
-            EX_UNAVAILABLE,
-            format_args!(
-                "can't create divert socket: {} (kldload ipdivert)",
-                OsError(&e)
-            ),
+        Some(libc::EPERM | libc::EACCES) => {
+            fatal!(EX_NOPERM; "can't create divert socket: ", OsError(&e), ": run as root")
+        }
+        Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT) => fatal!(EX_UNAVAILABLE;
+            "can't create divert socket: ",
+            OsError(&e),
+            " (kldload ipdivert)"
         ),
         _ => Fatal::os(EX_OSERR, "can't create divert socket", &e),
     })
@@ -135,10 +132,11 @@ impl<S: DivertSocket> Divert<S> {
                 // (soroverflow_locked). Reported once, when the queue is read empty.
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                     handler.count(Event::RecvError);
-                    handler.warn(format_args!(
-                        "divert port {}: receive buffer full, the kernel dropped packets",
-                        self.port
-                    ));
+                    limited_warn!(handler;
+                        "divert port ",
+                        self.port,
+                        ": receive buffer full, the kernel dropped packets"
+                    );
                     continue;
                 }
                 Err(error) => return Err(error),
@@ -147,10 +145,11 @@ impl<S: DivertSocket> Divert<S> {
                 // No IP packet is larger than the buffer; a cut one cannot be sent back whole,
                 // and a part of it would be a different packet.
                 handler.count(Event::TruncatedCopy);
-                handler.warn(format_args!(
-                    "divert port {}: a packet longer than the buffer was cut and lost",
-                    self.port
-                ));
+                limited_warn!(handler;
+                    "divert port ",
+                    self.port,
+                    ": a packet longer than the buffer was cut and lost"
+                );
                 continue;
             }
             let address = address.get(..address_len).unwrap_or_default();
@@ -163,11 +162,13 @@ impl<S: DivertSocket> Divert<S> {
                 }
                 Err(why) => {
                     handler.count(Event::MalformedMessage);
-                    handler.warn(format_args!(
-                        "divert port {}: {}: packet passed unchanged",
+                    limited_warn!(handler;
+                        "divert port ",
                         self.port,
-                        why.name()
-                    ));
+                        ": ",
+                        why.name(),
+                        ": packet passed unchanged"
+                    );
                 }
             }
             self.reinject(packet, address, handler);
@@ -183,18 +184,20 @@ impl<S: DivertSocket> Divert<S> {
             Ok(sent) if sent == packet.len() => {}
             Ok(_) => {
                 handler.count(Event::SendError);
-                handler.warn(format_args!(
-                    "divert port {}: a packet was reinjected short",
-                    self.port
-                ));
+                limited_warn!(handler;
+                    "divert port ",
+                    self.port,
+                    ": a packet was reinjected short"
+                );
             }
             Err(error) => {
                 handler.count(Event::SendError);
-                handler.warn(format_args!(
-                    "divert port {}: reinjecting a packet: {}",
+                limited_warn!(handler;
+                    "divert port ",
                     self.port,
+                    ": reinjecting a packet: ",
                     OsError(&error)
-                ));
+                );
             }
         }
     }
@@ -217,17 +220,19 @@ impl<S: DivertSocket> Backend for Divert<S> {
         // Without SO_RERROR a full buffer drops packets without a word (soroverflow_locked,
         // kern/uipc_sockbuf.c); with it they are counted and logged. FreeBSD 13 and later.
         if let Err(error) = socket.report_overflows() {
-            handler.log().warn(format_args!(
-                "divert port {port}: SO_RERROR: {}: packets the kernel drops for a full \
-                 buffer go uncounted",
-                OsError(&error)
-            ));
+            warning!(handler.log();
+                "divert port ",
+                port,
+                ": SO_RERROR: ",
+                OsError(&error),
+                ": packets the kernel drops for a full \
+                 buffer go uncounted"
+            );
         }
         socket.bind(port).map_err(|e| match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!("divert port {port}: in use by another process"),
-            ),
+            Some(libc::EADDRINUSE) => {
+                fatal!(EX_UNAVAILABLE; "divert port ", port, ": in use by another process")
+            }
             _ => Fatal::os(EX_OSERR, "can't bind divert socket", &e),
         })?;
         Ok(Divert {
@@ -252,12 +257,15 @@ impl<S: DivertSocket> Backend for Divert<S> {
         let deadline = Moment::now() + self.drain_time;
         while self.pass_batch(buf, handler)? != Ended::Empty {
             if Moment::now() >= deadline {
-                handler.log().warn(format_args!(
-                    "divert port {}: still packets after {} ms of draining; leaving",
+                // u32, not as_millis()'s u128: a u128 piece would need a u128 division.
+                let millis = u32::try_from(self.drain_time.as_millis()).unwrap_or(u32::MAX);
+                warning!(handler.log();
+                    "divert port ",
                     self.port,
-                    // u32, not as_millis()'s u128, whose formatting costs 1.2 KB of the binary.
-                    u32::try_from(self.drain_time.as_millis()).unwrap_or(u32::MAX)
-                ));
+                    ": still packets after ",
+                    millis,
+                    " ms of draining; leaving"
+                );
                 break;
             }
         }

@@ -27,8 +27,8 @@ use tcpmssd_core::{Limits, Reason};
 use tcpmssd_wire::tc::{self, Hook, Item};
 
 use crate::cli::Config;
-use crate::exit::{Fatal, EX_NOINPUT, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::OsError;
+use crate::exit::{fatal, Fatal, EX_NOINPUT, EX_OSERR, EX_UNAVAILABLE};
+use crate::log::{info, warning, OsError};
 use crate::run::{Backend, Event, Fds, Handler};
 use crate::sys::file;
 use crate::sys::interface::{self, IFNAME_MAX};
@@ -158,11 +158,12 @@ impl Backend for Classifier {
 
     fn limits_changed(&mut self, limits: Limits, handler: &mut Handler) {
         if let Err(error) = self.maps.set_limits(Some(limits)) {
-            handler.log().warn(format_args!(
-                "{}: can't write the new limits into the eBPF map: {}; the old ones stay",
+            warning!(handler.log();
                 self.interface,
-                OsError(&error)
-            ));
+                ": can't write the new limits into the eBPF map: ",
+                OsError(&error),
+                "; the old ones stay"
+            );
         }
     }
 
@@ -178,18 +179,18 @@ impl Backend for Classifier {
         let framing = match framing_of(&self.interface) {
             Ok(framing) => framing,
             Err(fatal) => {
-                handler
-                    .log()
-                    .warn(format_args!("{}; not attached", fatal.line));
+                warning!(handler.log(); *fatal.line, "; not attached");
                 return;
             }
         };
         match self.attach(index, framing) {
-            Ok(()) => handler.log().info(format_args!(
-                "{}: eBPF classifier attached (index {index})",
-                self.interface
-            )),
-            Err(fatal) => handler.log().warn(format_args!("{}", fatal.line)),
+            Ok(()) => info!(handler.log();
+                self.interface,
+                ": eBPF classifier attached (index ",
+                index,
+                ")"
+            ),
+            Err(fatal) => warning!(handler.log(); *fatal.line),
         }
     }
 
@@ -208,11 +209,11 @@ impl Backend for Classifier {
                     .counters_mut()
                     .set_totals(totals[CLAMPED], unchanged, &events);
             }
-            Err(error) => handler.log().warn(format_args!(
-                "{}: can't read the eBPF counters: {}",
+            Err(error) => warning!(handler.log();
                 self.interface,
+                ": can't read the eBPF counters: ",
                 OsError(&error)
-            )),
+            ),
         }
     }
 
@@ -232,12 +233,15 @@ impl Backend for Classifier {
             let detached = match self.filter_program(index, hook) {
                 // Another daemon put its program there since: not ours to take off.
                 Ok(Some(id)) if id != ours => {
-                    handler.log().info(format_args!(
-                        "{}: the eBPF classifier on {} is another's now (program {id}); \
-                         left attached",
+                    info!(handler.log();
                         self.interface,
-                        hook_name(hook)
-                    ));
+                        ": the eBPF classifier on ",
+                        hook_name(hook),
+                        " is another's now (program ",
+                        id,
+                        "); \
+                         left attached"
+                    );
                     continue;
                 }
                 // Gone already (with its interface, or taken off by hand).
@@ -246,17 +250,19 @@ impl Backend for Classifier {
                 Err(error) => Err(error),
             };
             match detached {
-                Ok(()) => handler.log().info(format_args!(
-                    "{}: eBPF classifier taken off {}",
+                Ok(()) => info!(handler.log();
                     self.interface,
+                    ": eBPF classifier taken off ",
                     hook_name(hook)
-                )),
-                Err(error) => handler.log().warn(format_args!(
-                    "{}: can't take the eBPF classifier off {}: {}; it stays, clamping",
+                ),
+                Err(error) => warning!(handler.log();
                     self.interface,
+                    ": can't take the eBPF classifier off ",
                     hook_name(hook),
-                    OsError(&error)
-                )),
+                    ": ",
+                    OsError(&error),
+                    "; it stays, clamping"
+                ),
             }
         }
         Ok(())
@@ -271,13 +277,10 @@ impl Classifier {
             .as_ref()
             .map(|loaded| loaded.fd.as_raw_fd())
         else {
-            return Err(Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!(
-                    "{}: came back as another kind of link than the program loaded at start \
-                     is for; restart tcpmssd",
-                    self.interface
-                ),
+            return Err(fatal!(EX_UNAVAILABLE;
+                self.interface,
+                ": came back as another kind of link than the program loaded at start \
+                 is for; restart tcpmssd"
             ));
         };
         let seq = self.next_seq();
@@ -299,14 +302,14 @@ impl Classifier {
     /// The failure of an attach `step`.
     #[cold]
     fn attach_failed(&self, step: &str, error: &io::Error) -> Fatal {
-        Fatal::new(
-            EX_UNAVAILABLE,
-            format_args!(
-                "{}: can't attach the eBPF classifier ({step}): {}; the kernel needs \
-                 CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS, or use the NFQUEUE mode (-p)",
-                self.interface,
-                OsError(error)
-            ),
+        fatal!(EX_UNAVAILABLE;
+            self.interface,
+            ": can't attach the eBPF classifier (",
+            step,
+            "): ",
+            OsError(error),
+            "; the kernel needs \
+             CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS, or use the NFQUEUE mode (-p)"
         )
     }
 
@@ -390,12 +393,17 @@ fn load(framing: Framing, maps: &mut Maps, buf: &mut [u8]) -> Result<Loaded, Fat
             ")",
         ),
     };
-    Err(Fatal::new(
-        EX_UNAVAILABLE,
-        format_args!(
-            "can't load the eBPF classifier ({section}): {error}{space}{open}{verifier_said}{close}; \
-             the NFQUEUE mode (-p) needs no eBPF"
-        ),
+    Err(fatal!(EX_UNAVAILABLE;
+        "can't load the eBPF classifier (",
+        section,
+        "): ",
+        error,
+        space,
+        open,
+        verifier_said,
+        close,
+        "; \
+         the NFQUEUE mode (-p) needs no eBPF"
     ))
 }
 
@@ -430,14 +438,14 @@ fn hook_name(hook: Hook) -> &'static str {
 /// go on it.
 fn framing_of(name: &str) -> Result<Framing, Fatal> {
     let arphrd = interface::link_type(name)
-        .map_err(|e| Fatal::new(EX_OSERR, format_args!("{name}: link type: {}", OsError(&e))))?;
+        .map_err(|e| fatal!(EX_OSERR; name, ": link type: ", OsError(&e)))?;
     Framing::of(arphrd).ok_or_else(|| {
-        Fatal::new(
-            EX_NOINPUT,
-            format_args!(
-                "{name}: link type {arphrd} is neither Ethernet nor IP-only (PPP, WireGuard, \
-                 tun, ipip): the eBPF mode cannot read its packets; use the NFQUEUE mode (-p)"
-            ),
+        fatal!(EX_NOINPUT;
+            name,
+            ": link type ",
+            arphrd,
+            " is neither Ethernet nor IP-only (PPP, WireGuard, \
+             tun, ipip): the eBPF mode cannot read its packets; use the NFQUEUE mode (-p)"
         )
     })
 }

@@ -19,6 +19,7 @@ use tcpmssd_wire::elf::{self, Object, R_BPF_64_64};
 
 use crate::log::OsError;
 use crate::sys::linux::bpf;
+use crate::text::{put, Line, Piece};
 
 /// The object for this machine's byte order.
 #[cfg(target_endian = "little")]
@@ -55,13 +56,21 @@ pub enum Error {
     Load(io::Error),
 }
 
+impl Piece for Error {
+    fn put(&self, line: &mut Line) {
+        match self {
+            Error::Object(what) => put!(line; "the eBPF object: ", what),
+            Error::Map(error) => put!(line; "bpf(BPF_MAP_CREATE): ", OsError(error)),
+            Error::Load(error) => put!(line; "bpf(BPF_PROG_LOAD): ", OsError(error)),
+        }
+    }
+}
+
+// The tests of the programs name a load failure in their panic messages.
+#[cfg(test)]
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Error::Object(what) => write!(f, "the eBPF object: {what}"),
-            Error::Map(error) => write!(f, "bpf(BPF_MAP_CREATE): {}", OsError(error)),
-            Error::Load(error) => write!(f, "bpf(BPF_PROG_LOAD): {}", OsError(error)),
-        }
+        f.write_str(&crate::text::shown!(self))
     }
 }
 

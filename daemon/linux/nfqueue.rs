@@ -15,9 +15,9 @@ use static_assertions::const_assert;
 use tcpmssd_wire::nfqueue::{self, Item, Packet};
 
 use crate::cli::Config;
-use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::OsError;
-use crate::run::{send_retrying, Backend, Event, Fds, Handler, PACKET_BUF_LEN};
+use crate::exit::{fatal, Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
+use crate::log::{warning, OsError};
+use crate::run::{limited_warn, send_retrying, Backend, Event, Fds, Handler, PACKET_BUF_LEN};
 use crate::sys::clock::Moment;
 use crate::sys::linux::netlink::{Received, Socket, MAX_SLOTS};
 use crate::sys::linux::privilege;
@@ -217,21 +217,23 @@ impl Queue {
                     if errno != 0 {
                         handler.count(Event::SendError);
                         let error = io::Error::from_raw_os_error(errno);
-                        handler.warn(format_args!(
-                            "NFQUEUE {}: the kernel refused a verdict: {}",
+                        limited_warn!(handler;
+                            "NFQUEUE ",
                             self.number,
+                            ": the kernel refused a verdict: ",
                             OsError(&error)
-                        ));
+                        );
                     }
                 }
                 Item::Other => {}
                 Item::Malformed(why) => {
                     handler.count(Event::MalformedMessage);
-                    handler.warn(format_args!(
-                        "NFQUEUE {}: unreadable message from the kernel: {}",
+                    limited_warn!(handler;
+                        "NFQUEUE ",
                         self.number,
+                        ": unreadable message from the kernel: ",
                         why.name()
-                    ));
+                    );
                 }
             }
         }
@@ -330,11 +332,12 @@ impl Queue {
             Ok(_) => self.owed = None,
             Err(error) => {
                 handler.count(Event::SendError);
-                handler.warn(format_args!(
-                    "NFQUEUE {}: sending verdicts: {}",
+                limited_warn!(handler;
+                    "NFQUEUE ",
                     self.number,
+                    ": sending verdicts: ",
                     OsError(&error)
-                ));
+                );
                 // The packets stay queued: the next batch verdict accepts them (clamped ones
                 // unclamped, which is better than held).
                 self.owed = batch.max_id.or(max_id);
@@ -378,22 +381,21 @@ impl Backend for Queue {
             .map_err(|e| Fatal::os(EX_OSERR, "can't send the NFQUEUE bind request", &e))?;
         match answer {
             Some(0) => Ok(queue),
-            None => Err(Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!("NFQUEUE {port}: no answer from the kernel to the bind request"),
+            None => Err(fatal!(EX_UNAVAILABLE;
+                "NFQUEUE ",
+                port,
+                ": no answer from the kernel to the bind request"
             )),
             // nfq.c answers EPERM both without CAP_NET_ADMIN and for a queue another socket
             // has bound; the capability tells which.
-            Some(libc::EPERM) if privilege::has_net_admin().unwrap_or(false) => Err(Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!("NFQUEUE {port}: queue in use by another process"),
-            )),
-            Some(libc::EPERM) => Err(Fatal::new(
-                EX_NOPERM,
-                format_args!(
-                    "NFQUEUE {port}: not permitted to bind the queue: \
-                     run as root or with CAP_NET_ADMIN"
-                ),
+            Some(libc::EPERM) if privilege::has_net_admin().unwrap_or(false) => {
+                Err(fatal!(EX_UNAVAILABLE; "NFQUEUE ", port, ": queue in use by another process"))
+            }
+            Some(libc::EPERM) => Err(fatal!(EX_NOPERM;
+                "NFQUEUE ",
+                port,
+                ": not permitted to bind the queue: \
+                 run as root or with CAP_NET_ADMIN"
             )),
             Some(errno) => Err(Fatal::os(
                 EX_UNAVAILABLE,
@@ -430,13 +432,17 @@ impl Backend for Queue {
         let close_door = nfqueue::config_max_len(number, 0, 2);
         match self.request(&close_door, 2, buf, handler)? {
             Some(0) => {}
-            Some(errno) => handler.log().warn(format_args!(
-                "NFQUEUE {number}: can't stop new packets before leaving: {}",
+            Some(errno) => warning!(handler.log();
+                "NFQUEUE ",
+                number,
+                ": can't stop new packets before leaving: ",
                 OsError(&io::Error::from_raw_os_error(errno))
-            )),
-            None => handler.log().warn(format_args!(
-                "NFQUEUE {number}: no answer to the request to stop new packets"
-            )),
+            ),
+            None => warning!(handler.log();
+                "NFQUEUE ",
+                number,
+                ": no answer to the request to stop new packets"
+            ),
         }
         // Every packet queued before the door closed already sits in our socket (nfq.c sends
         // the message while it queues the packet): drain them all.
@@ -448,10 +454,12 @@ impl Backend for Queue {
         }
         let unbind = nfqueue::config_unbind(number, 3);
         if let Some(errno) = self.request(&unbind, 3, buf, handler)?.filter(|&e| e != 0) {
-            handler.log().warn(format_args!(
-                "NFQUEUE {number}: unbinding: {}",
+            warning!(handler.log();
+                "NFQUEUE ",
+                number,
+                ": unbinding: ",
                 OsError(&io::Error::from_raw_os_error(errno))
-            ));
+            );
         }
         Ok(())
     }
