@@ -1,9 +1,7 @@
 //! How the daemon ends when it cannot run: the exit statuses of sysexits(3), and the start-up
 //! failure that carries one with its message.
 
-use std::io;
-
-use crate::log::OsError;
+use crate::sys::errno::Errno;
 use crate::text::Line;
 
 /// Exit status for a bad command line (sysexits(3) `EX_USAGE`).
@@ -32,7 +30,7 @@ pub struct Fatal {
 }
 
 /// Returns a [`Fatal`] with exit status `status` and a line built from pieces as
-/// [`crate::text::put!`] appends them: `fatal!(EX_OSERR; "-i ", name, ": ", OsError(&e))`.
+/// [`crate::text::put!`] appends them: `fatal!(EX_OSERR; "-i ", name, ": ", e)`.
 macro_rules! fatal {
     ($status:expr; $($piece:expr),* $(,)?) => {{
         let mut fatal = $crate::exit::Fatal::empty($status);
@@ -57,7 +55,7 @@ impl Fatal {
     /// Returns a failure of the system call `step`: `<step>: <strerror> (errno N)`.
     #[cold]
     #[inline(never)]
-    pub fn os(status: u8, step: &str, error: &io::Error) -> Fatal {
-        fatal!(status; step, ": ", OsError(error))
+    pub fn os(status: u8, step: &str, error: &Errno) -> Fatal {
+        fatal!(status; step, ": ", error)
     }
 }

@@ -6,13 +6,11 @@
 //! so that a flood of odd packets cannot fill the disk behind syslogd.
 
 use std::ffi::CStr;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::sys::address::{address_text, ADDRESS_TEXT_LEN};
 use crate::sys::clock::Moment;
-use crate::sys::errno::strerror;
 use crate::sys::{stdio, syslog};
 use crate::text::{put, Line, Piece, LINE_LEN};
 
@@ -262,31 +260,6 @@ impl Piece for Endpoint {
     }
 }
 
-/// Shows an `io::Error` as `<description> (errno <n>)` without allocating.
-///
-/// `io::Error`'s own `Display` builds the `strerror` text in a `String`; this one asks
-/// `strerror_r` for it in a stack buffer.
-pub struct OsError<'a>(pub &'a io::Error);
-
-impl Piece for OsError<'_> {
-    fn put(&self, line: &mut Line) {
-        match self.0.raw_os_error() {
-            Some(errno) => {
-                let mut buf = [0u8; 128];
-                put!(line; strerror(errno, &mut buf), " (errno ", errno, ")");
-            }
-            // Errors made without an errno carry a kind only: the daemon makes two, named here
-            // in std's words. std's Display for the whole error, or for every kind, would cost
-            // 2.1 KB or 1.2 KB of the release binary.
-            None => line.push_str(match self.0.kind() {
-                io::ErrorKind::WriteZero => "write zero",
-                io::ErrorKind::InvalidInput => "invalid input parameter",
-                _ => "error without an errno",
-            }),
-        }
-    }
-}
-
 /// Lets at most `per_second` lines of one kind through per second, and counts the rest.
 ///
 /// When a new second starts after lines were held back, the next admitted line is preceded by
@@ -422,24 +395,6 @@ mod tests {
         for text in endpoints {
             let address: SocketAddr = text.parse().unwrap();
             assert_eq!(shown!(Endpoint(address)), address.to_string(), "{text}");
-        }
-    }
-
-    #[test]
-    fn os_error_shows_errno_and_text() {
-        let error = io::Error::from_raw_os_error(libc::ENOENT);
-        let line = shown!(OsError(&error));
-        assert!(line.ends_with(&format!("(errno {})", libc::ENOENT)));
-        assert!(line.len() > "(errno 2)".len() + 1, "{line}");
-    }
-
-    #[test]
-    fn os_error_without_errno_shows_kind_as_std_does() {
-        // The kinds the daemon makes without an errno: sys::file::write_all,
-        // sys::signals::wait_readable.
-        for kind in [io::ErrorKind::WriteZero, io::ErrorKind::InvalidInput] {
-            let error = io::Error::from(kind);
-            assert_eq!(shown!(OsError(&error)), error.to_string());
         }
     }
 

@@ -32,7 +32,7 @@ use std::sync::{Mutex, PoisonError};
 
 use cli::{Command, Config, MtuSource};
 use exit::{fatal, Fatal, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE, EX_USAGE};
-use log::{err, info, Log, OsError};
+use log::{err, info, Log};
 use mtu::{LinkEvents, MtuWatch};
 use pidfile::{Pidfile, PidfileError};
 use run::{Backend, Handler, LimitsShown, PACKET_BUF_LEN};
@@ -110,7 +110,7 @@ fn daemon<B: Backend, E: LinkEvents>(config: &Config) -> u8 {
     let status = match result {
         Ok(()) => 0,
         Err(error) => {
-            err!(handler.log(); "packet loop: ", OsError(&error));
+            err!(handler.log(); "packet loop: ", error);
             EX_OSERR
         }
     };
@@ -226,7 +226,7 @@ fn settle<E: LinkEvents>(
             let fatal = fatal!(EX_CANTCREAT;
                 Shown::bytes(pidfile.path().to_bytes()),
                 ": ",
-                OsError(&error)
+                error
             );
             return Err(fail(handler.log(), &fatal));
         }

@@ -3,12 +3,11 @@
 //! no longer writable after `-u`, emptied) at exit.
 
 use std::ffi::CStr;
-use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
 use libc::c_int;
 
-use crate::log::OsError;
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::file;
 use crate::text::{decimal, put, Line, Piece};
 
@@ -35,7 +34,7 @@ pub enum PidfileError {
     /// The path names something other than a regular file.
     NotAFile,
     /// open, fstat or flock failed (a symbolic link gives `ELOOP`, `EMLINK` on FreeBSD).
-    Io(io::Error),
+    Io(Errno),
 }
 
 impl Piece for PidfileError {
@@ -46,19 +45,19 @@ impl Piece for PidfileError {
             }
             PidfileError::Running { pid: None } => line.push_str("locked by another tcpmssd"),
             PidfileError::NotAFile => line.push_str("not a regular file"),
-            PidfileError::Io(error) => OsError(error).put(line),
+            PidfileError::Io(error) => error.put(line),
         }
     }
 }
 
-impl From<io::Error> for PidfileError {
-    fn from(error: io::Error) -> Self {
+impl From<Errno> for PidfileError {
+    fn from(error: Errno) -> Self {
         PidfileError::Io(error)
     }
 }
 
 /// Opens `path` without following a symbolic link and without blocking on a FIFO.
-fn open_no_follow(path: &CStr, flags: c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+fn open_no_follow(path: &CStr, flags: c_int, mode: libc::mode_t) -> SysResult<OwnedFd> {
     file::open(path, flags | libc::O_NOFOLLOW | libc::O_NONBLOCK, mode)
 }
 
@@ -108,7 +107,7 @@ impl<'a> Pidfile<'a> {
     }
 
     /// Replaces the file's contents with this process's pid and a newline.
-    pub fn write_pid(&mut self) -> io::Result<()> {
+    pub fn write_pid(&mut self) -> SysResult<()> {
         // A u32 and a newline take at most 11 bytes.
         let mut pid = Line::new();
         put!(&mut pid; std::process::id(), "\n");

@@ -17,7 +17,6 @@
 //! sizes or messages. A backend may wait on several descriptors (OpenBSD's divert has one
 //! socket per address family) or on none (a backend that clamps in the kernel).
 
-use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
@@ -28,6 +27,7 @@ use crate::exit::Fatal;
 use crate::log::{info, Endpoint, Log, RateLimit};
 use crate::mtu::{LinkEvents, MtuWatch};
 use crate::sys::clock::Moment;
+use crate::sys::errno::SysResult;
 use crate::sys::signals::{self, WaitMask, MAX_WAIT_FDS};
 use crate::text::{put, Line, Piece, LINE_LEN};
 
@@ -78,7 +78,7 @@ pub trait Backend: Sized {
     /// Reads what is ready without blocking, hands each packet to `handler`, and gives every
     /// one back to the kernel, changed or not. Returns after a bounded amount of work, so that
     /// a flood cannot keep the loop from its signals. An error ends the daemon.
-    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()>;
+    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()>;
 
     /// Returns true when the path has work left without new packets (verdicts the kernel
     /// could not take yet); the loop then calls [`Backend::pass`] again soon.
@@ -100,7 +100,7 @@ pub trait Backend: Sized {
 
     /// Leaves without losing a packet: stops new packets from reaching the daemon where the
     /// kernel allows it, passes the ones still queued, then lets go of the port.
-    fn shut_down(self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()>;
+    fn shut_down(self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()>;
 }
 
 /// What the loop knows about each packet: the limits, the direction rule, the counters and
@@ -281,7 +281,7 @@ pub fn run<B: Backend, E: LinkEvents>(
     buf: &mut [u8],
     handler: &mut Handler,
     mask: &WaitMask,
-) -> io::Result<()> {
+) -> SysResult<()> {
     // The interface's index as the backend last heard it (it had it from `open`).
     let mut link = watch.as_ref().and_then(MtuWatch::index);
     let ended = loop {
@@ -384,7 +384,7 @@ const SEND_ATTEMPTS: usize = 3;
 /// an error that a second attempt may not meet (`EINTR`, and `ENOBUFS`, `ENOMEM`, `EAGAIN`:
 /// the kernel short of memory or queue room for a moment). Both kernels free what a failed
 /// send carried, so sending it again is no duplicate.
-pub fn send_retrying(mut send: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+pub fn send_retrying(mut send: impl FnMut() -> SysResult<usize>) -> SysResult<usize> {
     let mut attempts = 1;
     loop {
         match send() {

@@ -20,7 +20,6 @@
 //! of link, or both while the interface does not exist yet. Later, `bpf(2)` is allowed only
 //! for the map commands (`linux/mod.rs`).
 
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use tcpmssd_core::{Limits, Reason};
@@ -28,8 +27,9 @@ use tcpmssd_wire::tc::{self, Hook, Item};
 
 use crate::cli::Config;
 use crate::exit::{fatal, Fatal, EX_NOINPUT, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::{info, warning, OsError};
+use crate::log::{info, warning};
 use crate::run::{Backend, Event, Fds, Handler};
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::file;
 use crate::sys::interface::{self, IFNAME_MAX};
 use crate::sys::linux::bpf;
@@ -152,7 +152,7 @@ impl Backend for Classifier {
         Fds::new()
     }
 
-    fn pass(&mut self, _buf: &mut [u8], _handler: &mut Handler) -> io::Result<()> {
+    fn pass(&mut self, _buf: &mut [u8], _handler: &mut Handler) -> SysResult<()> {
         Ok(())
     }
 
@@ -161,7 +161,7 @@ impl Backend for Classifier {
             warning!(handler.log();
                 self.interface,
                 ": can't write the new limits into the eBPF map: ",
-                OsError(&error),
+                error,
                 "; the old ones stay"
             );
         }
@@ -212,12 +212,12 @@ impl Backend for Classifier {
             Err(error) => warning!(handler.log();
                 self.interface,
                 ": can't read the eBPF counters: ",
-                OsError(&error)
+                error
             ),
         }
     }
 
-    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         self.update_counters(buf, handler);
         let Some((index, framing)) = self.attached else {
             return Ok(());
@@ -260,7 +260,7 @@ impl Backend for Classifier {
                     ": can't take the eBPF classifier off ",
                     hook_name(hook),
                     ": ",
-                    OsError(&error),
+                    error,
                     "; it stays, clamping"
                 ),
             }
@@ -301,13 +301,13 @@ impl Classifier {
 
     /// The failure of an attach `step`.
     #[cold]
-    fn attach_failed(&self, step: &str, error: &io::Error) -> Fatal {
+    fn attach_failed(&self, step: &str, error: &Errno) -> Fatal {
         fatal!(EX_UNAVAILABLE;
             self.interface,
             ": can't attach the eBPF classifier (",
             step,
             "): ",
-            OsError(error),
+            error,
             "; the kernel needs \
              CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS, or use the NFQUEUE mode (-p)"
         )
@@ -315,7 +315,7 @@ impl Classifier {
 
     /// Returns the id of the program in the filter at tcpmssd's place on `hook` of interface
     /// `index`, `None` when there is no filter there.
-    fn filter_program(&mut self, index: u32, hook: Hook) -> io::Result<Option<u32>> {
+    fn filter_program(&mut self, index: u32, hook: Hook) -> SysResult<Option<u32>> {
         let seq = self.next_seq();
         let mut found = None;
         match self.exchange(&tc::get_filter(index, hook, seq), |id| found = id) {
@@ -326,13 +326,13 @@ impl Classifier {
     }
 
     /// Sends one request and waits for its acknowledgement.
-    fn request(&self, msg: &[u8]) -> io::Result<()> {
+    fn request(&self, msg: &[u8]) -> SysResult<()> {
         self.exchange(msg, |_| {})
     }
 
     /// Sends one request, hands the program id of each filter message in the answer to
     /// `filter`, and returns the acknowledgement's result.
-    fn exchange(&self, msg: &[u8], mut filter: impl FnMut(Option<u32>)) -> io::Result<()> {
+    fn exchange(&self, msg: &[u8], mut filter: impl FnMut(Option<u32>)) -> SysResult<()> {
         let seq = msg
             .get(8..12)
             .and_then(|seq| seq.try_into().ok())
@@ -350,7 +350,12 @@ impl Classifier {
                 match item {
                     Item::Filter { program_id } => filter(program_id),
                     Item::Error { errno, seq: acked } if acked == seq => {
-                        return tcpmssd_wire::netlink::ack_result(errno);
+                        // As tcpmssd_wire::netlink::ack_result, without its io::Error.
+                        return if errno == 0 {
+                            Ok(())
+                        } else {
+                            Err(Errno(errno))
+                        };
                     }
                     Item::Error { .. } | Item::Other | Item::Malformed(_) => {}
                 }
@@ -437,8 +442,8 @@ fn hook_name(hook: Hook) -> &'static str {
 /// Returns how the interface called `name` frames its packets, or why the classifier cannot
 /// go on it.
 fn framing_of(name: &str) -> Result<Framing, Fatal> {
-    let arphrd = interface::link_type(name)
-        .map_err(|e| fatal!(EX_OSERR; name, ": link type: ", OsError(&e)))?;
+    let arphrd =
+        interface::link_type(name).map_err(|e| fatal!(EX_OSERR; name, ": link type: ", e))?;
     Framing::of(arphrd).ok_or_else(|| {
         fatal!(EX_NOINPUT;
             name,
@@ -452,7 +457,7 @@ fn framing_of(name: &str) -> Result<Framing, Fatal> {
 
 /// Reads the number of possible CPUs from `/sys/devices/system/cpu/possible` ("0-3"): the
 /// kernel sizes per-CPU values by it, not by the CPUs online.
-fn possible_cpus() -> io::Result<usize> {
+fn possible_cpus() -> SysResult<usize> {
     let fd = file::open(
         c"/sys/devices/system/cpu/possible",
         libc::O_RDONLY | libc::O_CLOEXEC,
@@ -465,11 +470,11 @@ fn possible_cpus() -> io::Result<usize> {
         .rsplit(|&b| b == b',' || b == b'-')
         .next()
         .and_then(decimal)
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        .ok_or(Errno(libc::EINVAL))?;
     usize::try_from(last)
         .ok()
         .and_then(|last| last.checked_add(1))
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+        .ok_or(Errno(libc::EINVAL))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! `net/netfilter/nfnetlink_queue.c` (nfq.c below).
 
 use core::ops::Range;
-use std::io::{self, IoSlice};
+use std::io::IoSlice;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
@@ -16,9 +16,10 @@ use tcpmssd_wire::nfqueue::{self, Item, Packet};
 
 use crate::cli::Config;
 use crate::exit::{fatal, Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::{warning, OsError};
+use crate::log::warning;
 use crate::run::{limited_warn, send_retrying, Backend, Event, Fds, Handler, PACKET_BUF_LEN};
 use crate::sys::clock::Moment;
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::linux::netlink::{Received, Socket, MAX_SLOTS};
 use crate::sys::linux::privilege;
 use crate::sys::signals;
@@ -118,7 +119,7 @@ impl Queue {
         seq: u32,
         buf: &mut [u8],
         handler: &mut Handler,
-    ) -> io::Result<Option<i32>> {
+    ) -> SysResult<Option<i32>> {
         self.seq = seq;
         self.answer = None;
         self.socket.send(msg)?;
@@ -149,7 +150,7 @@ impl Queue {
     /// whole. The packet of a cut one gets `NF_REPEAT` (it is queued again) instead of passing
     /// unclamped, and the reads after it take one datagram at a time, into the whole buffer,
     /// until it is back ([`ONE_BY_ONE_READS`]).
-    fn batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<usize> {
+    fn batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<usize> {
         let wanted = if self.one_by_one > 0 { 1 } else { SLOTS };
         let mut received = [Received::NONE; SLOTS];
         let out = received.get_mut(..wanted).unwrap_or_default();
@@ -216,12 +217,12 @@ impl Queue {
                     // Verdicts go without NLM_F_ACK: only their failures are answered.
                     if errno != 0 {
                         handler.count(Event::SendError);
-                        let error = io::Error::from_raw_os_error(errno);
+                        let error = Errno(errno);
                         limited_warn!(handler;
                             "NFQUEUE ",
                             self.number,
                             ": the kernel refused a verdict: ",
-                            OsError(&error)
+                            error
                         );
                     }
                 }
@@ -336,7 +337,7 @@ impl Queue {
                     "NFQUEUE ",
                     self.number,
                     ": sending verdicts: ",
-                    OsError(&error)
+                    error
                 );
                 // The packets stay queued: the next batch verdict accepts them (clamped ones
                 // unclamped, which is better than held).
@@ -400,7 +401,7 @@ impl Backend for Queue {
             Some(errno) => Err(Fatal::os(
                 EX_UNAVAILABLE,
                 "can't bind the NFQUEUE queue (is nfnetlink_queue available?)",
-                &io::Error::from_raw_os_error(errno),
+                &Errno(errno),
             )),
         }
     }
@@ -409,7 +410,7 @@ impl Backend for Queue {
         Fds::from_iter([self.socket.as_fd()])
     }
 
-    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         // Until the socket is empty (a read returns fewer datagrams than asked for): each
         // wake-up then costs one ppoll for as many packets as arrived meanwhile.
         for _ in 0..BATCHES_PER_PASS {
@@ -425,7 +426,7 @@ impl Backend for Queue {
         self.owed.is_some()
     }
 
-    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         // An unbind drops every packet still queued (nfq.c instance_destroy), so first stop
         // new ones: with fail-open, a maximum length of 0 makes the kernel accept them itself.
         let number = self.number;
@@ -436,7 +437,7 @@ impl Backend for Queue {
                 "NFQUEUE ",
                 number,
                 ": can't stop new packets before leaving: ",
-                OsError(&io::Error::from_raw_os_error(errno))
+                Errno(errno)
             ),
             None => warning!(handler.log();
                 "NFQUEUE ",
@@ -458,7 +459,7 @@ impl Backend for Queue {
                 "NFQUEUE ",
                 number,
                 ": unbinding: ",
-                OsError(&io::Error::from_raw_os_error(errno))
+                Errno(errno)
             );
         }
         Ok(())
