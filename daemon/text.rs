@@ -4,8 +4,14 @@
 //!
 //! Lines are built with [`put!`] (and the macros over it: `log::info!`, `exit::fatal!`, …)
 //! instead of `format_args!`: each piece becomes one direct call at the call site, with no
-//! formatting machinery, no `Display` impls and no table of arguments behind it (issue 24;
-//! what that saved is measured in the commit that brought it in).
+//! formatting machinery, no `Display` impls and no table of arguments behind it (issue 24:
+//! 3,200 bytes of the firmware build, 59,056 → 55,856, 2026-12-07; a first version that
+//! passed `&[&dyn Piece]` as `fmt::Arguments` passes its arguments was 4 KB larger than
+//! `core::fmt`, each literal a promoted `&str` with a relocation).
+//!
+//! What is left of `core::fmt` in the binary is lexopt's own (`Parser::format_last_option`
+//! names an option with `format!`): about 1.5 KB of symbols (`String::write_fmt`, `char`'s
+//! `Display`, the function), out of the daemon's reach.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -102,7 +108,9 @@ impl Line {
     /// Appends the decimal digits of `value`.
     ///
     /// Written here rather than taken from `core::fmt`, whose integer `Display` brings the
-    /// formatter with it (padding, flags, the two-digit table).
+    /// formatter with it (padding, flags, the two-digit table): `u64`'s `Display` through a
+    /// `fmt::Write` adapter in its place made the firmware build 928 bytes larger (55,344
+    /// against 54,416, 2026-12-07).
     pub fn push_decimal(&mut self, value: u64) {
         let mut digits = [0u8; 20];
         let mut rest = value;

@@ -3,8 +3,8 @@
 //!
 //! `std::io::Error` buys the daemon nothing: it never builds one with a payload, never asks
 //! for a kind beyond the number, and its text comes from [`strerror`] anyway. Its tagged
-//! pointer and drop glue at every `?` cost the firmware build bytes (issue 24; the saving is
-//! measured in the commit that brought `Errno` in).
+//! pointer and drop glue at every `?` cost the firmware build 1,440 bytes (issue 24: 55,856
+//! → 54,416 with `Errno`, 2026-12-07).
 
 use std::ffi::CStr;
 
