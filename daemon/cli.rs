@@ -4,12 +4,11 @@
 //! `tcpmssd -e [-bfv] -i iface [-m mtu] [-P pidfile] [-u user]`. Every exit-64 message is
 //! written here.
 
-use core::fmt::{self, Write as _};
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::sys::interface::IFNAME_MAX;
-use crate::text::{decimal, Line, Shown, LINE_LEN};
+use crate::text::{decimal, put, Line, Shown};
 
 /// Whether this build has the eBPF mode (`-e`): Linux with the `ebpf` feature.
 pub const HAS_EBPF: bool = cfg!(all(target_os = "linux", feature = "ebpf"));
@@ -145,17 +144,26 @@ pub enum Command {
 /// exit with [`crate::exit::EX_USAGE`].
 pub struct UsageError {
     // Boxed as `exit::Fatal`'s line: the parser's many `?` then pass a pointer, not 264 bytes.
-    line: Box<Line<LINE_LEN>>,
+    line: Box<Line>,
+}
+
+/// Returns a [`UsageError`] built from pieces as [`crate::text::put!`] appends them.
+macro_rules! usage {
+    ($($piece:expr),* $(,)?) => {{
+        let mut error = UsageError::empty();
+        $crate::text::put!(&mut error.line; $($piece),*);
+        error
+    }};
 }
 
 impl UsageError {
-    // Out of line: each of the twenty-odd call sites is then a call, not a copy of the
-    // formatting (about 2 KB of the binary).
+    /// Returns the error with its line started, for [`usage!`] to fill.
+    // Out of line and cold: the twenty-odd call sites are then a call each.
     #[cold]
     #[inline(never)]
-    fn new(args: fmt::Arguments<'_>) -> UsageError {
+    fn empty() -> UsageError {
         let mut line = Box::new(Line::new());
-        let _ = write!(line, "tcpmssd: {args}");
+        line.push_str("tcpmssd: ");
         UsageError { line }
     }
 
@@ -166,47 +174,38 @@ impl UsageError {
     }
 }
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.line())
-    }
-}
-
-impl fmt::Debug for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.line(), f)
+// The tests show a parse result in their assertion messages; the daemon never formats one.
+#[cfg(test)]
+impl core::fmt::Debug for UsageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.line(), f)
     }
 }
 
 fn parse_port(value: &OsStr) -> Result<u16, UsageError> {
     let shown = Shown(value);
-    let n = decimal(value.as_bytes()).ok_or_else(|| {
-        UsageError::new(format_args!("-p {shown}: port must be a decimal number"))
-    })?;
-    u16::try_from(n).map_err(|_| UsageError::new(format_args!("-p {shown}: port must be 0..65535")))
+    let n = decimal(value.as_bytes())
+        .ok_or_else(|| usage!("-p ", shown, ": port must be a decimal number"))?;
+    u16::try_from(n).map_err(|_| usage!("-p ", shown, ": port must be 0..65535"))
 }
 
 fn parse_mtu(value: &OsStr) -> Result<u16, UsageError> {
     let shown = Shown(value);
     let n = decimal(value.as_bytes())
-        .ok_or_else(|| UsageError::new(format_args!("-m {shown}: MTU must be a decimal number")))?;
+        .ok_or_else(|| usage!("-m ", shown, ": MTU must be a decimal number"))?;
     u16::try_from(n)
         .ok()
         .filter(|&mtu| mtu >= MTU_MIN)
-        .ok_or_else(|| UsageError::new(format_args!("-m {shown}: MTU must be 68..65535")))
+        .ok_or_else(|| usage!("-m ", shown, ": MTU must be 68..65535"))
 }
 
 fn parse_interface(value: &OsStr) -> Result<heapless::String<IFNAME_MAX>, UsageError> {
     let shown = Shown(value);
     if value.is_empty() || value.len() > IFNAME_MAX {
-        return Err(UsageError::new(format_args!(
-            "-i {shown}: interface name must be 1..15 bytes"
-        )));
+        return Err(usage!("-i ", shown, ": interface name must be 1..15 bytes"));
     }
     let Some(name) = value.to_str() else {
-        return Err(UsageError::new(format_args!(
-            "-i {shown}: interface name must be UTF-8"
-        )));
+        return Err(usage!("-i ", shown, ": interface name must be UTF-8"));
     };
     // '/' would put the default pidfile outside /var/run; control characters (NUL among
     // them) would reach terminals and logs raw. Linux's dev_valid_name() refuses '/' and
@@ -215,31 +214,32 @@ fn parse_interface(value: &OsStr) -> Result<heapless::String<IFNAME_MAX>, UsageE
         .bytes()
         .any(|b| b == b'/' || b.is_ascii_whitespace() || b.is_ascii_control())
     {
-        return Err(UsageError::new(format_args!(
-            "-i {shown}: interface name must not contain '/', white space or control characters"
-        )));
+        return Err(usage!(
+            "-i ",
+            shown,
+            ": interface name must not contain '/', white space or control characters"
+        ));
     }
-    heapless::String::try_from(name).map_err(|()| {
-        UsageError::new(format_args!(
-            "-i {shown}: interface name must be 1..15 bytes"
-        ))
-    })
+    heapless::String::try_from(name)
+        .map_err(|()| usage!("-i ", shown, ": interface name must be 1..15 bytes"))
 }
 
 fn parse_pidfile(value: &OsStr) -> Result<CString, UsageError> {
     // The daemon changes to `/`: a relative path would be removed in the wrong place at exit.
     if value.as_bytes().first() != Some(&b'/') {
-        return Err(UsageError::new(format_args!(
-            "-P {}: pidfile must be an absolute path",
-            Shown(value)
-        )));
+        return Err(usage!(
+            "-P ",
+            Shown(value),
+            ": pidfile must be an absolute path"
+        ));
     }
     // An argument from the kernel cannot hold a NUL; one from a caller of `parse` can.
     CString::new(value.as_bytes()).map_err(|error| {
-        UsageError::new(format_args!(
-            "-P {}: pidfile path holds a NUL byte",
-            Shown::bytes(&error.into_vec())
-        ))
+        usage!(
+            "-P ",
+            Shown::bytes(&error.into_vec()),
+            ": pidfile path holds a NUL byte"
+        )
     })
 }
 
@@ -259,17 +259,19 @@ fn parse_user(value: &OsStr) -> Result<heapless::String<USER_MAX>, UsageError> {
         .and_then(|name| heapless::String::try_from(name).ok())
         .filter(|name| !name.is_empty())
         .ok_or_else(|| {
-            UsageError::new(format_args!(
-                "-u {shown}: user name must be 1..32 characters of A-Z a-z 0-9 . _ -, \
+            usage!(
+                "-u ",
+                shown,
+                ": user name must be 1..32 characters of A-Z a-z 0-9 . _ -, \
                  not starting with -"
-            ))
+            )
         })
 }
 
 /// Refuses an option given twice: a second `-p` is a typo, not an override.
 fn once<T>(slot: &mut Option<T>, option: char, value: T) -> Result<(), UsageError> {
     if slot.is_some() {
-        return Err(UsageError::new(format_args!("-{option} given twice")));
+        return Err(usage!("-", option, " given twice"));
     }
     *slot = Some(value);
     Ok(())
@@ -306,10 +308,7 @@ pub fn parse_args<'a>(args: impl Iterator<Item = &'a OsStr>) -> Result<Command, 
                 let (command, option) = long_option(name)?;
                 // `--help=me` is a mistake worth reporting, not a request for help.
                 return match parser.optional_value() {
-                    Some(value) => Err(UsageError::new(format_args!(
-                        "{option} takes no value, got {}",
-                        Shown(&value)
-                    ))),
+                    Some(value) => Err(usage!(option, " takes no value, got ", Shown(&value))),
                     None => Ok(command),
                 };
             }
@@ -338,20 +337,19 @@ fn lexopt_error(error: lexopt::Error) -> UsageError {
     match error {
         lexopt::Error::MissingValue {
             option: Some(option),
-        } => UsageError::new(format_args!("{option} needs a value")),
+        } => usage!(option.as_str(), " needs a value"),
         // `-b=x`: a flag with a value after `=`.
-        lexopt::Error::UnexpectedValue { option, value } => UsageError::new(format_args!(
-            "{option} takes no value, got {}",
-            Shown(&value)
-        )),
+        lexopt::Error::UnexpectedValue { option, value } => {
+            usage!(option.as_str(), " takes no value, got ", Shown(&value))
+        }
         // MissingValue without an option, UnexpectedOption, UnexpectedArgument,
         // NonUnicodeValue, ParsingFailed and Custom come only from calls not made here.
-        _ => UsageError::new(format_args!("bad command line")),
+        _ => usage!("bad command line"),
     }
 }
 
 fn unexpected_argument(arg: &OsStr) -> UsageError {
-    UsageError::new(format_args!("unexpected argument {}", Shown(arg)))
+    usage!("unexpected argument ", Shown(arg))
 }
 
 /// An unknown `-x`. lexopt hands over a character: bytes that are no UTF-8 arrive as U+FFFD,
@@ -359,10 +357,10 @@ fn unexpected_argument(arg: &OsStr) -> UsageError {
 fn unknown_short_option(option: char) -> UsageError {
     let mut name = [b'-'; 5];
     let len = option.encode_utf8(&mut name[1..]).len();
-    UsageError::new(format_args!(
-        "unknown option {}",
+    usage!(
+        "unknown option ",
         Shown::bytes(name.get(..=len).unwrap_or_default())
-    ))
+    )
 }
 
 /// `--help` or `--version` (`name` comes without its dashes), with the option's name.
@@ -372,12 +370,12 @@ fn long_option(name: &str) -> Result<(Command, &'static str), UsageError> {
         "version" => Ok((Command::Version, "--version")),
         _ => {
             // Shown whole, dashes included, so that `--=x` reads `unknown option --`.
-            let mut option = Line::<LINE_LEN>::new();
-            let _ = write!(option, "--{name}");
-            Err(UsageError::new(format_args!(
-                "unknown option {}",
+            let mut option = Line::new();
+            put!(&mut option; "--", name);
+            Err(usage!(
+                "unknown option ",
                 Shown::bytes(option.as_str().as_bytes())
-            )))
+            ))
         }
     }
 }
@@ -422,14 +420,12 @@ impl Seen {
         let (port, mtu_source, ebpf) = match self.ebpf {
             Some(()) => {
                 if self.port.is_some() {
-                    return Err(UsageError::new(format_args!(
+                    return Err(usage!(
                         "-p has no meaning with -e: the kernel clamps, no queue is read"
-                    )));
+                    ));
                 }
                 let Some(interface) = self.interface else {
-                    return Err(UsageError::new(format_args!(
-                        "-e needs -i iface: the interface to clamp on"
-                    )));
+                    return Err(usage!("-e needs -i iface: the interface to clamp on"));
                 };
                 let source = match self.mtu {
                     Some(mtu) => MtuSource::Fixed(mtu),
@@ -439,21 +435,13 @@ impl Seen {
             }
             None => {
                 let Some(port) = self.port else {
-                    return Err(UsageError::new(format_args!("-p port is required")));
+                    return Err(usage!("-p port is required"));
                 };
                 let source = match (self.interface, self.mtu) {
                     (Some(name), None) => MtuSource::Interface(name),
                     (None, Some(mtu)) => MtuSource::Fixed(mtu),
-                    (Some(_), Some(_)) => {
-                        return Err(UsageError::new(format_args!(
-                            "-i and -m cannot be used together"
-                        )))
-                    }
-                    (None, None) => {
-                        return Err(UsageError::new(format_args!(
-                            "-i iface or -m mtu is required"
-                        )))
-                    }
+                    (Some(_), Some(_)) => return Err(usage!("-i and -m cannot be used together")),
+                    (None, None) => return Err(usage!("-i iface or -m mtu is required")),
                 };
                 (port, source, None)
             }
@@ -483,11 +471,9 @@ impl Seen {
 /// `-e` in a build without the eBPF mode.
 fn no_ebpf() -> UsageError {
     if cfg!(target_os = "linux") {
-        UsageError::new(format_args!(
-            "-e: this build has no eBPF mode (built without the ebpf feature)"
-        ))
+        usage!("-e: this build has no eBPF mode (built without the ebpf feature)")
     } else {
-        UsageError::new(format_args!("-e: the eBPF mode is Linux only"))
+        usage!("-e: the eBPF mode is Linux only")
     }
 }
 
@@ -495,12 +481,12 @@ fn no_ebpf() -> UsageError {
 /// mode) or `/var/run/tcpmssd.<port>.pid`.
 fn default_pidfile(ebpf: Option<&str>, source: &MtuSource, port: u16) -> CString {
     // 17 + 15 (IFNAME_MAX) + 4 bytes at most.
-    let mut path = Line::<40>::new();
-    let _ = match (ebpf, source) {
-        (Some(name), _) => write!(path, "/var/run/tcpmssd.{name}.pid"),
-        (None, MtuSource::Interface(name)) => write!(path, "/var/run/tcpmssd.{name}.pid"),
-        (None, MtuSource::Fixed(_)) => write!(path, "/var/run/tcpmssd.{port}.pid"),
-    };
+    let mut path = Line::new();
+    match (ebpf, source) {
+        (Some(name), _) => put!(&mut path; "/var/run/tcpmssd.", name, ".pid"),
+        (None, MtuSource::Interface(name)) => put!(&mut path; "/var/run/tcpmssd.", name, ".pid"),
+        (None, MtuSource::Fixed(_)) => put!(&mut path; "/var/run/tcpmssd.", port, ".pid"),
+    }
     // Interface names with a NUL are refused by parse_interface.
     CString::new(path.as_str()).unwrap_or_default()
 }
@@ -510,6 +496,7 @@ mod tests {
     use std::ffi::OsString;
 
     use super::*;
+    use crate::text::LINE_LEN;
 
     fn run(args: &[&str]) -> Config {
         match parse(args) {

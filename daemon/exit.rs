@@ -1,11 +1,8 @@
 //! How the daemon ends when it cannot run: the exit statuses of sysexits(3), and the start-up
 //! failure that carries one with its message.
 
-use core::fmt::{self, Write as _};
-use std::io;
-
-use crate::log::OsError;
-use crate::text::{Line, LINE_LEN};
+use crate::sys::errno::Errno;
+use crate::text::Line;
 
 /// Exit status for a bad command line (sysexits(3) `EX_USAGE`).
 pub const EX_USAGE: u8 = 64;
@@ -29,24 +26,36 @@ pub struct Fatal {
     pub status: u8,
     /// What went wrong, without the `tcpmssd: ` prefix. Boxed: a failure happens once, and
     /// a `Result` of 16 bytes is passed on by every `?` of start-up without copying 264.
-    pub line: Box<Line<LINE_LEN>>,
+    pub line: Box<Line>,
 }
 
+/// Returns a [`Fatal`] with exit status `status` and a line built from pieces as
+/// [`crate::text::put!`] appends them: `fatal!(EX_OSERR; "-i ", name, ": ", e)`.
+macro_rules! fatal {
+    ($status:expr; $($piece:expr),* $(,)?) => {{
+        let mut fatal = $crate::exit::Fatal::empty($status);
+        $crate::text::put!(&mut fatal.line; $($piece),*);
+        fatal
+    }};
+}
+pub(crate) use fatal;
+
 impl Fatal {
-    /// Returns a failure with a message built from `args`.
-    // Out of line, as `cli::UsageError::new`: start-up has dozens of these (about 3 KB).
+    /// Returns a failure with an empty line, for [`fatal!`] to fill.
+    // Out of line and cold: start-up has dozens of failures, each then a call.
     #[cold]
     #[inline(never)]
-    pub fn new(status: u8, args: fmt::Arguments<'_>) -> Fatal {
-        let mut line = Box::new(Line::new());
-        let _ = line.write_fmt(args);
-        Fatal { status, line }
+    pub fn empty(status: u8) -> Fatal {
+        Fatal {
+            status,
+            line: Box::new(Line::new()),
+        }
     }
 
     /// Returns a failure of the system call `step`: `<step>: <strerror> (errno N)`.
     #[cold]
     #[inline(never)]
-    pub fn os(status: u8, step: &str, error: &io::Error) -> Fatal {
-        Fatal::new(status, format_args!("{step}: {}", OsError(error)))
+    pub fn os(status: u8, step: &str, error: &Errno) -> Fatal {
+        fatal!(status; step, ": ", error)
     }
 }

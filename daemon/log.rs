@@ -5,17 +5,14 @@
 //! a log line must not be able to fail. Lines that packets cause go through a [`RateLimit`]
 //! so that a flood of odd packets cannot fill the disk behind syslogd.
 
-use core::fmt::{self, Write as _};
 use std::ffi::CStr;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::sys::address::{address_text, ADDRESS_TEXT_LEN};
 use crate::sys::clock::Moment;
-use crate::sys::errno::strerror;
 use crate::sys::{stdio, syslog};
-use crate::text::{Line, LINE_LEN};
+use crate::text::{put, Line, Piece, LINE_LEN};
 
 /// How serious a line is; it picks the syslog priority.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,13 +49,49 @@ static_assertions::const_assert!(HELD_LEN >= "tcpmssd: ".len() + LINE_LEN + "\n"
 /// whole, never interleaved with another writer's (pipe(7)). 58 clamp lines of 70 bytes.
 const HELD_LEN: usize = 4096;
 
+/// Logs one line at `level`, built from pieces as [`put!`] appends them:
+/// `log_line!(log, Level::Warn; "MSS ", from)`, `log` a `&mut Log`.
+macro_rules! log_line {
+    ($log:expr, $level:expr; $($piece:expr),* $(,)?) => {{
+        let log: &mut $crate::log::Log = $log;
+        $crate::text::put!(log.begin(); $($piece),*);
+        log.end($level);
+    }};
+}
+pub(crate) use log_line;
+
+/// Logs one informational line: `info!(log; "MSS ", from, " -> ", to)`.
+macro_rules! info {
+    ($log:expr; $($piece:expr),* $(,)?) => {
+        $crate::log::log_line!($log, $crate::log::Level::Info; $($piece),*)
+    };
+}
+pub(crate) use info;
+
+/// Logs one warning line.
+macro_rules! warning {
+    ($log:expr; $($piece:expr),* $(,)?) => {
+        $crate::log::log_line!($log, $crate::log::Level::Warn; $($piece),*)
+    };
+}
+pub(crate) use warning;
+
+/// Logs one error line.
+macro_rules! err {
+    ($log:expr; $($piece:expr),* $(,)?) => {
+        $crate::log::log_line!($log, $crate::log::Level::Err; $($piece),*)
+    };
+}
+pub(crate) use err;
+
 /// The daemon's one logger: stderr in the foreground, syslog (`LOG_DAEMON`) once detached.
-#[derive(Debug)]
 pub struct Log {
     sink: Sink,
     /// Between [`Log::hold`] and [`Log::release`]: stderr lines are gathered in `held`.
     holding: bool,
     held: Held,
+    /// The line being built, between [`Log::begin`] and [`Log::end`].
+    line: Line,
 }
 
 /// Whole lines waiting for their write, in `bytes[..len]`.
@@ -109,6 +142,7 @@ impl Log {
                 bytes: [0; HELD_LEN],
                 len: 0,
             },
+            line: Line::new(),
         }
     }
 
@@ -140,42 +174,17 @@ impl Log {
         Log::to(Sink::Syslog)
     }
 
-    /// Logs one informational line.
-    pub fn info(&mut self, args: fmt::Arguments<'_>) {
-        self.line(Level::Info, args);
+    /// Starts a line: returns it empty, to append pieces to ([`log_line!`] does).
+    // Out of line: one call at each of the forty-odd places that log (576 bytes inlined).
+    #[inline(never)]
+    pub fn begin(&mut self) -> &mut Line {
+        self.line.clear();
+        &mut self.line
     }
 
-    /// Logs one warning line.
-    pub fn warn(&mut self, args: fmt::Arguments<'_>) {
-        self.line(Level::Warn, args);
-    }
-
-    /// Logs one error line.
-    pub fn err(&mut self, args: fmt::Arguments<'_>) {
-        self.line(Level::Err, args);
-    }
-
-    /// Builds one line from `args` and writes it at `level`.
-    pub fn line(&mut self, level: Level, args: fmt::Arguments<'_>) {
-        let mut line = Line::<LINE_LEN>::new();
-        let _ = line.write_fmt(args);
-        self.write(level, line.as_str());
-    }
-
-    /// Logs `args` unless `limit` has used up this second's lines; reports what it held back.
-    pub fn limited(
-        &mut self,
-        limit: &mut RateLimit,
-        now: Moment,
-        level: Level,
-        args: fmt::Arguments<'_>,
-    ) {
-        if limit.admit(self, now) {
-            self.line(level, args);
-        }
-    }
-
-    fn write(&mut self, level: Level, text: &str) {
+    /// Writes the line built since [`Log::begin`] at `level`.
+    pub fn end(&mut self, level: Level) {
+        let text = self.line.as_str();
         match self.sink {
             Sink::Stderr => {
                 // Whole lines in one write (with others while held): lines of one write are
@@ -217,91 +226,37 @@ impl Drop for Log {
     }
 }
 
-/// Displays a packet's address and port as std does (`198.51.100.1:80`, `[2001:db8::1]:80`),
+/// Shows a packet's address and port as std does (`198.51.100.1:80`, `[2001:db8::1]:80`),
 /// with the C library's address formatter (see [`address_text`]).
 pub struct Endpoint(pub SocketAddr);
 
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // "[" + the longest address + "]:" + the longest port.
-        let mut out = [0u8; 1 + ADDRESS_TEXT_LEN + 2 + 5];
-        let mut len = 0;
+impl Piece for Endpoint {
+    fn put(&self, line: &mut Line) {
         match self.0 {
             // Dotted quad written here: with -v under a flood this runs per clamp, and the C
             // library's inet_ntop formats IPv4 with sprintf, 6 % of the daemon's CPU time then
             // (perf, benches/throughput.sh --perf; 1.11 x the clamped rate with -v, 9 paired
-            // rounds). For speed, not size: it costs 160 bytes of the firmware build more than
+            // rounds). For speed, not size: it cost 160 bytes of the firmware build more than
             // inet_ntop would, and std's Display of the address 960 more (2026-12-07). IPv6
             // keeps its RFC 5952 text from inet_ntop.
             SocketAddr::V4(v4) => {
                 for (i, octet) in v4.ip().octets().into_iter().enumerate() {
                     if i > 0 {
-                        push(&mut out, &mut len, b".");
+                        line.push_str(".");
                     }
-                    push_decimal(&mut out, &mut len, u16::from(octet));
+                    line.push_decimal(u64::from(octet));
                 }
             }
             SocketAddr::V6(v6) => {
                 let mut buf = [0; ADDRESS_TEXT_LEN];
-                let text = address_text(IpAddr::V6(*v6.ip()), &mut buf);
-                push(&mut out, &mut len, b"[");
-                push(&mut out, &mut len, text.as_bytes());
-                push(&mut out, &mut len, b"]");
+                put!(line;
+                    "[",
+                    address_text(IpAddr::V6(*v6.ip()), &mut buf),
+                    "]"
+                );
             }
         }
-        push(&mut out, &mut len, b":");
-        push_decimal(&mut out, &mut len, self.0.port());
-        // ASCII only, so the check cannot fail.
-        f.write_str(core::str::from_utf8(&out[..len]).unwrap_or_default())
-    }
-}
-
-/// Appends `bytes` to `out[..*len]` as far as they fit.
-fn push(out: &mut [u8], len: &mut usize, bytes: &[u8]) {
-    let end = (*len + bytes.len()).min(out.len());
-    out[*len..end].copy_from_slice(&bytes[..end - *len]);
-    *len = end;
-}
-
-/// Appends the decimal digits of `value` to `out[..*len]`.
-fn push_decimal(out: &mut [u8], len: &mut usize, value: u16) {
-    let mut digits = [0u8; 5];
-    let mut rest = value;
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    push(out, len, &digits[start..]);
-}
-
-/// Displays an `io::Error` as `<description> (errno <n>)` without allocating.
-///
-/// `io::Error`'s own `Display` builds the `strerror` text in a `String`; this one asks
-/// `strerror_r` for it in a stack buffer.
-pub struct OsError<'a>(pub &'a io::Error);
-
-impl fmt::Display for OsError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.raw_os_error() {
-            Some(errno) => {
-                let mut buf = [0u8; 128];
-                let text = strerror(errno, &mut buf);
-                write!(f, "{text} (errno {errno})")
-            }
-            // Errors made without an errno carry a kind only: the daemon makes two, named here
-            // in std's words. std's Display for the whole error, or for every kind, would cost
-            // 2.1 KB or 1.2 KB of the release binary.
-            None => f.write_str(match self.0.kind() {
-                io::ErrorKind::WriteZero => "write zero",
-                io::ErrorKind::InvalidInput => "invalid input parameter",
-                _ => "error without an errno",
-            }),
-        }
+        put!(line; ":", self.0.port());
     }
 }
 
@@ -375,10 +330,12 @@ impl RateLimit {
 
     fn report(&mut self, log: &mut Log) {
         if self.suppressed > 0 {
-            log.warn(format_args!(
-                "{}: {} messages suppressed",
-                self.kind, self.suppressed
-            ));
+            warning!(log;
+                self.kind,
+                ": ",
+                self.suppressed,
+                " messages suppressed"
+            );
             self.suppressed = 0;
         }
     }
@@ -387,6 +344,7 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::shown;
 
     // Held lines leave in as few writes as fit, each of whole lines, in order.
     #[test]
@@ -436,32 +394,7 @@ mod tests {
         ];
         for text in endpoints {
             let address: SocketAddr = text.parse().unwrap();
-            let mut line = Line::<LINE_LEN>::new();
-            write!(line, "{}", Endpoint(address)).unwrap();
-            assert_eq!(line.as_str(), address.to_string(), "{text}");
-        }
-    }
-
-    #[test]
-    fn os_error_shows_errno_and_text() {
-        let mut line = Line::<LINE_LEN>::new();
-        let error = io::Error::from_raw_os_error(libc::ENOENT);
-        write!(line, "{}", OsError(&error)).unwrap();
-        assert!(line
-            .as_str()
-            .ends_with(&format!("(errno {})", libc::ENOENT)));
-        assert!(line.as_str().len() > "(errno 2)".len() + 1, "{line}");
-    }
-
-    #[test]
-    fn os_error_without_errno_shows_kind_as_std_does() {
-        // The kinds the daemon makes without an errno: sys::file::write_all,
-        // sys::signals::wait_readable.
-        for kind in [io::ErrorKind::WriteZero, io::ErrorKind::InvalidInput] {
-            let mut line = Line::<LINE_LEN>::new();
-            let error = io::Error::from(kind);
-            write!(line, "{}", OsError(&error)).unwrap();
-            assert_eq!(line.as_str(), error.to_string());
+            assert_eq!(shown!(Endpoint(address)), address.to_string(), "{text}");
         }
     }
 

@@ -27,19 +27,18 @@ mod freebsd;
 #[cfg(target_os = "linux")]
 mod linux;
 
-use core::fmt::Write as _;
 use std::ffi::OsStr;
 use std::sync::{Mutex, PoisonError};
 
 use cli::{Command, Config, MtuSource};
-use exit::{Fatal, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE, EX_USAGE};
-use log::{Log, OsError};
+use exit::{fatal, Fatal, EX_CANTCREAT, EX_NOUSER, EX_OSERR, EX_UNAVAILABLE, EX_USAGE};
+use log::{err, info, Log};
 use mtu::{LinkEvents, MtuWatch};
 use pidfile::{Pidfile, PidfileError};
 use run::{Backend, Handler, LimitsShown, PACKET_BUF_LEN};
 use sys::privilege;
 use sys::{detach, signals, stdio};
-use text::{Line, Shown, LINE_LEN};
+use text::{put, Line, Shown, LINE_LEN};
 
 /// This system's backends, MTU source and privilege (build.rs refuses other systems).
 #[cfg(target_os = "freebsd")]
@@ -65,12 +64,16 @@ fn tcpmssd<'a>(args: impl Iterator<Item = &'a OsStr>) -> u8 {
         }
         Ok(Command::Run(config)) => os::run(&config),
         Err(error) => {
-            // One write, as every log line: the two lines arrive together.
-            let mut message = Line::<{ 2 * LINE_LEN }>::new();
+            // One write, as every log line: the two lines arrive together. The error line
+            // holds at most LINE_LEN bytes, so both fit.
+            static_assertions::const_assert!(cli::USAGE.len() + 2 <= LINE_LEN);
+            let mut message = [0u8; 2 * LINE_LEN];
+            let mut len = 0;
             for part in [error.line(), "\n", cli::USAGE, "\n"] {
-                let _ = message.write_str(part);
+                message[len..len + part.len()].copy_from_slice(part.as_bytes());
+                len += part.len();
             }
-            let _ = stdio::write_stderr(message.as_str().as_bytes());
+            let _ = stdio::write_stderr(&message[..len]);
             EX_USAGE
         }
     }
@@ -107,13 +110,11 @@ fn daemon<B: Backend, E: LinkEvents>(config: &Config) -> u8 {
     let status = match result {
         Ok(()) => 0,
         Err(error) => {
-            handler
-                .log()
-                .err(format_args!("packet loop: {}", OsError(&error)));
+            err!(handler.log(); "packet loop: ", error);
             EX_OSERR
         }
     };
-    handler.log().info(format_args!("exiting"));
+    info!(handler.log(); "exiting");
     handler.report();
     // The pidfile goes only now, after the queue: a new instance may start as soon as it does.
     drop(pidfile);
@@ -157,7 +158,7 @@ fn start<E: LinkEvents>(config: &Config) -> Result<Started<'_, E>, u8> {
         Some(name) => match privilege::lookup_user(name) {
             Ok(Some(user)) => Some(user),
             Ok(None) => {
-                let fatal = Fatal::new(EX_NOUSER, format_args!("-u {name}: no such user"));
+                let fatal = fatal!(EX_NOUSER; "-u ", name, ": no such user");
                 return Err(fail(&mut log, &fatal));
             }
             Err(error) => {
@@ -176,7 +177,7 @@ fn start<E: LinkEvents>(config: &Config) -> Result<Started<'_, E>, u8> {
                     PidfileError::NotAFile | PidfileError::Io(_) => EX_CANTCREAT,
                 };
                 let path = Shown::bytes(path.to_bytes());
-                let fatal = Fatal::new(status, format_args!("{path}: {error}"));
+                let fatal = fatal!(status; path, ": ", error);
                 return Err(fail(&mut log, &fatal));
             }
         },
@@ -222,13 +223,10 @@ fn settle<E: LinkEvents>(
     let handler = &mut started.handler;
     if let Some(pidfile) = &mut started.pidfile {
         if let Err(error) = pidfile.write_pid() {
-            let fatal = Fatal::new(
-                EX_CANTCREAT,
-                format_args!(
-                    "{}: {}",
-                    Shown::bytes(pidfile.path().to_bytes()),
-                    OsError(&error)
-                ),
+            let fatal = fatal!(EX_CANTCREAT;
+                Shown::bytes(pidfile.path().to_bytes()),
+                ": ",
+                error
             );
             return Err(fail(handler.log(), &fatal));
         }
@@ -283,21 +281,21 @@ fn announce<E: LinkEvents>(
     };
     let version = env!("CARGO_PKG_VERSION");
     // "NFQUEUE 100" or "divert port 100"; "eBPF on ppp0 egress" with -e.
-    let mut path = Line::<LINE_LEN>::new();
-    let _ = match &config.ebpf {
-        None => write!(path, "{port_name} {}", config.port),
+    let mut path = Line::new();
+    match &config.ebpf {
+        None => put!(&mut path; port_name, " ", config.port),
         Some(interface) => {
             let hooks = if config.both {
                 "egress and ingress"
             } else {
                 "egress"
             };
-            write!(path, "{port_name} on {interface} {hooks}")
+            put!(&mut path; port_name, " on ", interface, " ", hooks);
         }
-    };
+    }
     // With -m the MTU is known; the interface may still be missing.
     if config.ebpf.is_some() && handler.mtu_fixed() && watch.is_some_and(|w| w.index().is_none()) {
-        let _ = path.write_str(" once it exists (waiting for interface)");
+        path.push_str(" once it exists (waiting for interface)");
     }
     // "em0 MTU 1500" with -i, "MTU 1500" with -m.
     let (interface, space) = match watch.filter(|_| !handler.mtu_fixed()) {
@@ -307,20 +305,38 @@ fn announce<E: LinkEvents>(
     match (mtu, handler.limits()) {
         (Some(mtu), Some(limits)) => {
             let limits = LimitsShown(limits);
-            handler.log().info(format_args!(
-                "started, version {version}: {path}, {interface}{space}MTU {mtu}, {limits}, {direction}"
-            ));
+            info!(handler.log();
+                "started, version ",
+                version,
+                ": ",
+                path,
+                ", ",
+                interface,
+                space,
+                "MTU ",
+                mtu,
+                ", ",
+                limits,
+                ", ",
+                direction
+            );
         }
-        _ => handler.log().info(format_args!(
-            "started, version {version}: {path}, waiting for interface {interface}: \
-             packets pass unchanged until it appears, {direction}"
-        )),
+        _ => info!(handler.log();
+            "started, version ",
+            version,
+            ": ",
+            path,
+            ", waiting for interface ",
+            interface,
+            ": packets pass unchanged until it appears, ",
+            direction
+        ),
     }
     if config.verbose && config.ebpf.is_some() {
-        handler.log().info(format_args!(
+        info!(handler.log();
             "-v with -e: the kernel clamps, so there is no line per clamp; \
              USR1 logs the counters"
-        ));
+        );
     }
 }
 
@@ -329,6 +345,6 @@ fn announce<E: LinkEvents>(
 #[cold]
 #[inline(never)]
 fn fail(log: &mut Log, fatal: &Fatal) -> u8 {
-    log.err(format_args!("{}", fatal.line));
+    err!(log; *fatal.line);
     fatal.status
 }

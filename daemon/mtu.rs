@@ -8,15 +8,15 @@
 //! system hears interface changes on (rtnetlink on Linux, `linux/links.rs`; the routing
 //! socket on FreeBSD, `freebsd/routes.rs`).
 
-use core::fmt;
-use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
-use crate::exit::{Fatal, EX_NOINPUT, EX_OSERR};
-use crate::log::{Log, OsError};
+use crate::exit::{fatal, Fatal, EX_NOINPUT, EX_OSERR};
+use crate::log::{info, warning, Log};
 use crate::sys::clock::Moment;
+use crate::sys::errno::SysResult;
 use crate::sys::interface::{self, IFNAME_MAX};
+use crate::text::{put, Line, Piece};
 
 /// Datagrams read per wake-up at most; the rest wait for the next one.
 const READS_PER_WAKE: usize = 32;
@@ -63,19 +63,19 @@ pub trait LinkEvents: AsFd + Sized {
 
     /// Reads one datagram into `buf`: its length and whether it was cut, or `None` for one
     /// to ignore unread (not from the kernel).
-    fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>>;
+    fn recv(&self, buf: &mut [u8]) -> SysResult<Option<(usize, bool)>>;
 
     /// Hands what each message of `datagram` says to `notice`.
     fn notices(datagram: &[u8], notice: impl FnMut(Notice<'_>));
 
     /// Looks interface `name` up: its index and MTU. The same on both systems; a trait
     /// function so that the tests can stand in for the system.
-    fn look_up(name: &str) -> io::Result<(u32, u32)> {
+    fn look_up(name: &str) -> SysResult<(u32, u32)> {
         Ok((interface::index(name)?, interface::mtu(name)?))
     }
 
     /// Reads interface `name`'s MTU.
-    fn mtu(name: &str) -> io::Result<u32> {
+    fn mtu(name: &str) -> SysResult<u32> {
         interface::mtu(name)
     }
 }
@@ -96,10 +96,9 @@ impl<E: LinkEvents> MtuWatch<E> {
     /// when it does not exist yet (it is then waited for).
     pub fn open(interface: &str) -> Result<(Self, Option<u32>), Fatal> {
         if let Some(why) = E::impossible_name(interface) {
-            return Err(Fatal::new(
-                EX_NOINPUT,
-                format_args!("-i {interface}: cannot be an interface name: {why}"),
-            ));
+            return Err(
+                fatal!(EX_NOINPUT; "-i ", interface, ": cannot be an interface name: ", why),
+            );
         }
         // Subscribed before the MTU is read, so that no change (nor the interface's arrival)
         // falls between the two.
@@ -144,12 +143,13 @@ impl<E: LinkEvents> MtuWatch<E> {
                 }
                 Err(error) if error.raw_os_error() == Some(libc::EINTR) => break,
                 Err(error) => {
-                    log.warn(format_args!(
-                        "{}: {}: {}",
+                    warning!(log;
                         self.followed.name(),
+                        ": ",
                         E::READING,
-                        OsError(&error)
-                    ));
+                        ": ",
+                        error
+                    );
                     // Nothing more will come from this read: the look-up is all there is.
                     self.lost = true;
                     drained = true;
@@ -216,10 +216,12 @@ impl<E: LinkEvents> MtuWatch<E> {
         self.reread_at = Some(now + every);
         let found = self.followed.looked_up(E::look_up(self.followed.name()));
         let changed = self.followed.update(found)?;
-        log.warn(format_args!(
-            "{}: MTU {changed} found by the periodic re-read: a notification was lost",
-            self.followed.name()
-        ));
+        warning!(log;
+            self.followed.name(),
+            ": MTU ",
+            changed,
+            " found by the periodic re-read: a notification was lost"
+        );
         Some(changed)
     }
 }
@@ -247,24 +249,16 @@ impl Followed {
     /// Starts following `interface` from its first look-up (index and MTU): an interface that
     /// is not there (ENODEV on Linux, ENXIO on FreeBSD) is waited for, any other failure is
     /// `EX_OSERR`.
-    fn start(interface: &str, found: io::Result<(u32, u32)>) -> Result<Followed, Fatal> {
+    fn start(interface: &str, found: SysResult<(u32, u32)>) -> Result<Followed, Fatal> {
         let found = match found {
             Ok(found) => Some(found),
             Err(error) if matches!(error.raw_os_error(), Some(libc::ENODEV | libc::ENXIO)) => None,
-            Err(error) => {
-                return Err(Fatal::new(
-                    EX_OSERR,
-                    format_args!("-i {interface}: {}", OsError(&error)),
-                ))
-            }
+            Err(error) => return Err(fatal!(EX_OSERR; "-i ", interface, ": ", error)),
         };
         // The command line allows no longer name; kept as the refusal it would be.
-        Followed::new(interface, found).ok_or_else(|| {
-            Fatal::new(
-                EX_NOINPUT,
-                format_args!("-i {interface}: cannot be an interface name: too long"),
-            )
-        })
+        Followed::new(interface, found).ok_or_else(
+            || fatal!(EX_NOINPUT; "-i ", interface, ": cannot be an interface name: too long"),
+        )
     }
 
     /// Returns the interface's name.
@@ -292,11 +286,7 @@ impl Followed {
     fn departed(&mut self, index: u32, log: &mut Log) {
         if self.index == Some(index) {
             self.index = None;
-            log.warn(format_args!(
-                "{}: interface gone; {}",
-                self.name,
-                Kept(self.mtu)
-            ));
+            warning!(log; self.name, ": interface gone; ", Kept(self.mtu));
         }
     }
 
@@ -312,10 +302,14 @@ impl Followed {
         } else {
             "appeared"
         };
-        log.info(format_args!(
-            "{}: interface {how} (index {index})",
-            self.name
-        ));
+        info!(log;
+            self.name,
+            ": interface ",
+            how,
+            " (index ",
+            index,
+            ")"
+        );
         true
     }
 
@@ -325,7 +319,7 @@ impl Followed {
         &mut self,
         notice: Notice<'_>,
         log: &mut Log,
-        mtu: impl FnOnce(&str) -> io::Result<u32>,
+        mtu: impl FnOnce(&str) -> SysResult<u32>,
     ) -> Option<u32> {
         match notice {
             Notice::Present {
@@ -348,7 +342,7 @@ impl Followed {
 
     /// Takes the result of looking the interface up by name again: index and MTU, or the
     /// error that says it is not there (then the last MTU stays).
-    fn looked_up(&mut self, found: io::Result<(u32, u32)>) -> Option<u32> {
+    fn looked_up(&mut self, found: SysResult<(u32, u32)>) -> Option<u32> {
         match found {
             Ok((index, mtu)) => {
                 self.index = Some(index);
@@ -371,7 +365,7 @@ impl Followed {
 
     /// SIGHUP: takes the MTU read by name, or logs why there is none and keeps the last one.
     /// Returns the MTU read, changed or not, so that it is logged.
-    fn reread(&mut self, found: io::Result<(u32, u32)>, log: &mut Log) -> Option<u32> {
+    fn reread(&mut self, found: SysResult<(u32, u32)>, log: &mut Log) -> Option<u32> {
         match found {
             Ok((index, mtu)) => {
                 self.index = Some(index);
@@ -379,12 +373,13 @@ impl Followed {
                 Some(mtu)
             }
             Err(error) => {
-                log.warn(format_args!(
-                    "{}: {}; {}",
+                warning!(log;
                     self.name,
-                    OsError(&error),
+                    ": ",
+                    error,
+                    "; ",
                     Kept(self.mtu)
-                ));
+                );
                 None
             }
         }
@@ -395,11 +390,11 @@ impl Followed {
 /// `packets pass unchanged until it appears` when it has never been there.
 struct Kept(Option<u32>);
 
-impl fmt::Display for Kept {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Piece for Kept {
+    fn put(&self, line: &mut Line) {
         match self.0 {
-            Some(mtu) => write!(f, "keeping MTU {mtu}"),
-            None => f.write_str("packets pass unchanged until it appears"),
+            Some(mtu) => put!(line; "keeping MTU ", mtu),
+            None => line.push_str("packets pass unchanged until it appears"),
         }
     }
 }
@@ -407,6 +402,7 @@ impl fmt::Display for Kept {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::errno::Errno;
 
     #[test]
     fn follows_by_index_then_by_name() {
@@ -436,7 +432,7 @@ mod tests {
     fn notices_follow_the_interface() {
         let mut log = Log::stderr();
         let mut eth = Followed::new("eth0", Some((3, 1500))).unwrap();
-        let unreadable = |_: &str| -> io::Result<u32> { panic!("no MTU read expected") };
+        let unreadable = |_: &str| -> SysResult<u32> { panic!("no MTU read expected") };
         let present = |index, name, mtu| Notice::Present { index, name, mtu };
         assert_eq!(
             eth.notice(present(3, None, Some(1400)), &mut log, unreadable),
@@ -470,12 +466,11 @@ mod tests {
     #[test]
     fn a_missing_interface_is_waited_for_other_failures_are_fatal() {
         for errno in [libc::ENODEV, libc::ENXIO] {
-            let eth = Followed::start("ppp0", Err(io::Error::from_raw_os_error(errno)))
-                .unwrap_or_else(|f| panic!("{}", f.line));
+            let eth =
+                Followed::start("ppp0", Err(Errno(errno))).unwrap_or_else(|f| panic!("{}", f.line));
             assert_eq!((eth.exists(), eth.mtu()), (false, None), "errno {errno}");
         }
-        let Err(fatal) = Followed::start("ppp0", Err(io::Error::from_raw_os_error(libc::EACCES)))
-        else {
+        let Err(fatal) = Followed::start("ppp0", Err(Errno(libc::EACCES))) else {
             panic!("EACCES is no missing interface");
         };
         assert_eq!(fatal.status, EX_OSERR);
@@ -491,7 +486,7 @@ mod tests {
     #[test]
     fn a_waited_for_interface_appears_with_or_without_its_mtu() {
         let mut log = Log::stderr();
-        let unreadable = |_: &str| -> io::Result<u32> { panic!("no MTU read expected") };
+        let unreadable = |_: &str| -> SysResult<u32> { panic!("no MTU read expected") };
         let present = |index, name, mtu| Notice::Present { index, name, mtu };
         // rtnetlink's RTM_NEWLINK carries the MTU.
         let mut ppp = Followed::new("ppp0", None).unwrap();
@@ -526,7 +521,7 @@ mod tests {
     struct Replay(std::fs::File);
 
     thread_local! {
-        static READS: std::cell::RefCell<Vec<io::Result<Option<Vec<Notice<'static>>>>>> =
+        static READS: std::cell::RefCell<Vec<SysResult<Option<Vec<Notice<'static>>>>>> =
             const { std::cell::RefCell::new(Vec::new()) };
         static LOOK_UP: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((3, 1500)) };
         /// The interface does not exist: look-ups fail with ENODEV.
@@ -549,11 +544,11 @@ mod tests {
             Ok(Replay(std::fs::File::open("/dev/null").unwrap()))
         }
 
-        fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
+        fn recv(&self, buf: &mut [u8]) -> SysResult<Option<(usize, bool)>> {
             // The datagram is an index into `DATAGRAMS`: one byte.
             let next = READS.with_borrow_mut(|reads| {
                 if reads.is_empty() {
-                    Err(io::Error::from_raw_os_error(libc::EAGAIN))
+                    Err(Errno(libc::EAGAIN))
                 } else {
                     reads.remove(0)
                 }
@@ -575,21 +570,21 @@ mod tests {
             name.contains('!').then_some("no '!' here")
         }
 
-        fn look_up(name: &str) -> io::Result<(u32, u32)> {
+        fn look_up(name: &str) -> SysResult<(u32, u32)> {
             assert_eq!(name, "eth0");
             LOOK_UPS.set(LOOK_UPS.get() + 1);
             if MISSING.get() {
-                return Err(io::Error::from_raw_os_error(libc::ENODEV));
+                return Err(Errno(libc::ENODEV));
             }
             Ok(LOOK_UP.get())
         }
 
-        fn mtu(name: &str) -> io::Result<u32> {
+        fn mtu(name: &str) -> SysResult<u32> {
             Self::look_up(name).map(|found| found.1)
         }
     }
 
-    fn replay(reads: Vec<io::Result<Option<Vec<Notice<'static>>>>>) {
+    fn replay(reads: Vec<SysResult<Option<Vec<Notice<'static>>>>>) {
         READS.set(reads);
     }
 
@@ -624,11 +619,11 @@ mod tests {
         let (mut watch, _) =
             MtuWatch::<Replay>::open("eth0").unwrap_or_else(|f| panic!("{}", f.line));
         let mut buf = [0u8; 16];
-        let lost = || Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+        let lost = || Err(Errno(libc::ENOBUFS));
         for reads in [
             vec![lost()],
             vec![Ok(Some(vec![Notice::Unreadable]))],
-            vec![Err(io::Error::from_raw_os_error(libc::EIO))],
+            vec![Err(Errno(libc::EIO))],
         ] {
             let before = LOOK_UPS.get();
             let mtu = LOOK_UP.get().1 - 8;
@@ -656,7 +651,7 @@ mod tests {
             }]))
         };
         // The overflow, then more datagrams than one wake-up reads.
-        let mut reads = vec![Err(io::Error::from_raw_os_error(libc::ENOBUFS))];
+        let mut reads = vec![Err(Errno(libc::ENOBUFS))];
         reads.extend((0..READS_PER_WAKE).map(|_| other()));
         replay(reads);
         let before = LOOK_UPS.get();
@@ -681,7 +676,7 @@ mod tests {
     fn lookups_and_rereads() {
         let mut log = Log::stderr();
         let mut eth = Followed::new("eth0", Some((3, 1500))).unwrap();
-        let gone = || Err(io::Error::from_raw_os_error(libc::ENODEV));
+        let gone = || Err(Errno(libc::ENODEV));
         assert_eq!(eth.looked_up(gone()), None);
         assert!(!eth.exists());
         assert_eq!(eth.reread(gone(), &mut log), None);

@@ -2,16 +2,14 @@
 //! start while a stale file from a dead one is taken over; removed (or, once the directory is
 //! no longer writable after `-u`, emptied) at exit.
 
-use core::fmt::{self, Write as _};
 use std::ffi::CStr;
-use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
 use libc::c_int;
 
-use crate::log::OsError;
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::file;
-use crate::text::decimal;
+use crate::text::{decimal, put, Line, Piece};
 
 /// A locked pidfile; removed when dropped.
 ///
@@ -36,30 +34,30 @@ pub enum PidfileError {
     /// The path names something other than a regular file.
     NotAFile,
     /// open, fstat or flock failed (a symbolic link gives `ELOOP`, `EMLINK` on FreeBSD).
-    Io(io::Error),
+    Io(Errno),
 }
 
-impl fmt::Display for PidfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Piece for PidfileError {
+    fn put(&self, line: &mut Line) {
         match self {
             PidfileError::Running { pid: Some(pid) } => {
-                write!(f, "locked: tcpmssd already running, pid {pid}")
+                put!(line; "locked: tcpmssd already running, pid ", pid);
             }
-            PidfileError::Running { pid: None } => f.write_str("locked by another tcpmssd"),
-            PidfileError::NotAFile => f.write_str("not a regular file"),
-            PidfileError::Io(error) => OsError(error).fmt(f),
+            PidfileError::Running { pid: None } => line.push_str("locked by another tcpmssd"),
+            PidfileError::NotAFile => line.push_str("not a regular file"),
+            PidfileError::Io(error) => error.put(line),
         }
     }
 }
 
-impl From<io::Error> for PidfileError {
-    fn from(error: io::Error) -> Self {
+impl From<Errno> for PidfileError {
+    fn from(error: Errno) -> Self {
         PidfileError::Io(error)
     }
 }
 
 /// Opens `path` without following a symbolic link and without blocking on a FIFO.
-fn open_no_follow(path: &CStr, flags: c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+fn open_no_follow(path: &CStr, flags: c_int, mode: libc::mode_t) -> SysResult<OwnedFd> {
     file::open(path, flags | libc::O_NOFOLLOW | libc::O_NONBLOCK, mode)
 }
 
@@ -109,11 +107,11 @@ impl<'a> Pidfile<'a> {
     }
 
     /// Replaces the file's contents with this process's pid and a newline.
-    pub fn write_pid(&mut self) -> io::Result<()> {
-        let mut text = heapless::String::<16>::new();
+    pub fn write_pid(&mut self) -> SysResult<()> {
         // A u32 and a newline take at most 11 bytes.
-        let _ = writeln!(text, "{}", std::process::id());
-        file::replace_contents(self.file.as_fd(), text.as_bytes())
+        let mut pid = Line::new();
+        put!(&mut pid; std::process::id(), "\n");
+        file::replace_contents(self.file.as_fd(), pid.as_str().as_bytes())
     }
 
     /// Returns the path the file was created at.
@@ -278,7 +276,7 @@ mod tests {
 
     #[test]
     fn pidfile_error_names_running_pid() {
-        let text = PidfileError::Running { pid: Some(4321) }.to_string();
+        let text = crate::text::shown!(PidfileError::Running { pid: Some(4321) });
         assert_eq!(text, "locked: tcpmssd already running, pid 4321");
     }
 }

@@ -17,8 +17,6 @@
 //! sizes or messages. A backend may wait on several descriptors (OpenBSD's divert has one
 //! socket per address family) or on none (a backend that clamps in the kernel).
 
-use core::fmt::{self, Write as _};
-use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
@@ -26,11 +24,23 @@ use tcpmssd_core::{clamp, endpoints, Limits, Outcome, Reason};
 
 use crate::cli::Config;
 use crate::exit::Fatal;
-use crate::log::{Endpoint, Level, Log, RateLimit};
+use crate::log::{info, Endpoint, Log, RateLimit};
 use crate::mtu::{LinkEvents, MtuWatch};
 use crate::sys::clock::Moment;
+use crate::sys::errno::SysResult;
 use crate::sys::signals::{self, WaitMask, MAX_WAIT_FDS};
-use crate::text::{Line, LINE_LEN};
+use crate::text::{put, Line, Piece, LINE_LEN};
+
+/// Logs a warning that a packet or a kernel message caused, unless this second's warnings
+/// are used up (see [`Handler::admit_warning`]): `limited_warn!(handler; "NFQUEUE ", n)`.
+macro_rules! limited_warn {
+    ($handler:expr; $($piece:expr),* $(,)?) => {{
+        if let Some(log) = $handler.admit_warning() {
+            $crate::log::warning!(log; $($piece),*);
+        }
+    }};
+}
+pub(crate) use limited_warn;
 
 /// Bytes in the one packet buffer, as the brief asks: 64 KiB. Every backend reads into it;
 /// a packet whose kernel message does not fit (a SYN with more than about 65,400 bytes of
@@ -68,7 +78,7 @@ pub trait Backend: Sized {
     /// Reads what is ready without blocking, hands each packet to `handler`, and gives every
     /// one back to the kernel, changed or not. Returns after a bounded amount of work, so that
     /// a flood cannot keep the loop from its signals. An error ends the daemon.
-    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()>;
+    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()>;
 
     /// Returns true when the path has work left without new packets (verdicts the kernel
     /// could not take yet); the loop then calls [`Backend::pass`] again soon.
@@ -90,7 +100,7 @@ pub trait Backend: Sized {
 
     /// Leaves without losing a packet: stops new packets from reaching the daemon where the
     /// kernel allows it, passes the ones still queued, then lets go of the port.
-    fn shut_down(self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()>;
+    fn shut_down(self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()>;
 }
 
 /// What the loop knows about each packet: the limits, the direction rule, the counters and
@@ -143,10 +153,18 @@ impl Handler {
             match endpoints(packet) {
                 Some((source, destination)) => {
                     let (source, destination) = (Endpoint(source), Endpoint(destination));
-                    self.log
-                        .info(format_args!("MSS {from} -> {to} {source} -> {destination}"));
+                    info!(&mut self.log;
+                        "MSS ",
+                        from,
+                        " -> ",
+                        to,
+                        " ",
+                        source,
+                        " -> ",
+                        destination
+                    );
                 }
-                None => self.log.info(format_args!("MSS {from} -> {to}")),
+                None => info!(&mut self.log; "MSS ", from, " -> ", to),
             }
         }
         true
@@ -163,11 +181,15 @@ impl Handler {
         self.counters.count(event);
     }
 
-    /// Logs a warning that a packet or a kernel message caused, at most
-    /// [`WARNINGS_PER_SECOND`] a second: a flood must not fill the disk behind syslogd.
-    pub fn warn(&mut self, args: fmt::Arguments<'_>) {
-        self.log
-            .limited(&mut self.warnings, Moment::now(), Level::Warn, args);
+    /// Returns the log when one more warning that a packet or a kernel message caused may be
+    /// written now: at most [`WARNINGS_PER_SECOND`] a second, as a flood must not fill the
+    /// disk behind syslogd ([`limited_warn!`] asks).
+    pub fn admit_warning(&mut self) -> Option<&mut Log> {
+        if self.warnings.admit(&mut self.log, Moment::now()) {
+            Some(&mut self.log)
+        } else {
+            None
+        }
     }
 
     /// Returns the log, for lines that are not caused by packets (start-up, MTU changes).
@@ -193,10 +215,7 @@ impl Handler {
     /// Logs the counters and the heap allocations since start (which stay flat in the loop).
     pub fn report(&mut self) {
         self.counters.log_to(&mut self.log);
-        self.log.info(format_args!(
-            "heap allocations {}",
-            crate::sys::alloc::allocations()
-        ));
+        info!(&mut self.log; "heap allocations ", crate::sys::alloc::allocations());
     }
 
     /// Keeps the limits as they are whatever MTU the interface reports (`-e` with `-m`).
@@ -218,10 +237,7 @@ impl Handler {
         }
         let limits = limits_for(mtu);
         self.limits = Some(limits);
-        self.log.info(format_args!(
-            "{interface}: MTU {mtu}, {}",
-            LimitsShown(limits)
-        ));
+        info!(&mut self.log; interface, ": MTU ", mtu, ", ", LimitsShown(limits));
         Some(limits)
     }
 
@@ -244,14 +260,15 @@ pub fn limits_for(mtu: u32) -> Limits {
 /// Shows limits as `MSS limit 1360 (IPv4), 1340 (IPv6)`.
 pub struct LimitsShown(pub Limits);
 
-impl fmt::Display for LimitsShown {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "MSS limit {} (IPv4), {} (IPv6)",
+impl Piece for LimitsShown {
+    fn put(&self, line: &mut Line) {
+        put!(line;
+            "MSS limit ",
             self.0.ipv4_mss(),
-            self.0.ipv6_mss()
-        )
+            " (IPv4), ",
+            self.0.ipv6_mss(),
+            " (IPv6)"
+        );
     }
 }
 
@@ -264,7 +281,7 @@ pub fn run<B: Backend, E: LinkEvents>(
     buf: &mut [u8],
     handler: &mut Handler,
     mask: &WaitMask,
-) -> io::Result<()> {
+) -> SysResult<()> {
     // The interface's index as the backend last heard it (it had it from `open`).
     let mut link = watch.as_ref().and_then(MtuWatch::index);
     let ended = loop {
@@ -314,9 +331,8 @@ pub fn run<B: Backend, E: LinkEvents>(
                         new_mtu(&mut backend, handler, watch.interface(), mtu);
                     }
                 }
-                None => handler.log().info(format_args!(
-                    "SIGHUP: the MTU is fixed (-m), nothing to re-read"
-                )),
+                None => info!(handler
+                    .log(); "SIGHUP: the MTU is fixed (-m), nothing to re-read"),
             }
         }
         // The lines of one wake-up (with -v, a line per clamp) go out in one write.
@@ -368,7 +384,7 @@ const SEND_ATTEMPTS: usize = 3;
 /// an error that a second attempt may not meet (`EINTR`, and `ENOBUFS`, `ENOMEM`, `EAGAIN`:
 /// the kernel short of memory or queue room for a moment). Both kernels free what a failed
 /// send carried, so sending it again is no duplicate.
-pub fn send_retrying(mut send: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+pub fn send_retrying(mut send: impl FnMut() -> SysResult<usize>) -> SysResult<usize> {
     let mut attempts = 1;
     loop {
         match send() {
@@ -533,27 +549,27 @@ impl Counters {
     /// `packets 1234, clamped 17, not-syn 1200, mss-ok 17`. More than one line when they do
     /// not fit in one.
     pub fn log_to(&self, log: &mut Log) {
-        self.for_each_line(|line| log.info(format_args!("{line}")));
+        self.for_each_line(|line| info!(log; line));
     }
 
     /// Builds the summary lines and hands each to `emit`.
     fn for_each_line(&self, mut emit: impl FnMut(&str)) {
-        let mut line = Line::<LINE_LEN>::new();
-        let _ = write!(line, "packets {}", self.packets);
+        let mut line = Line::new();
+        put!(&mut line; "packets ", self.packets);
         let mut add = |name: &str, value: u64| {
             if value == 0 {
                 return;
             }
             // Longest item: ", " + 17-byte name + " " + 20 digits = 40 bytes.
-            let mut item = Line::<48>::new();
-            let _ = write!(item, ", {name} {value}");
+            let mut item = Line::new();
+            put!(&mut item; ", ", name, " ", value);
             if line.as_str().len() + item.as_str().len() > LINE_LEN {
                 emit(line.as_str());
                 line.clear();
                 // Syslog may interleave other lines: say this one continues the summary.
-                let _ = write!(line, "counters (cont.): {name} {value}");
+                put!(&mut line; "counters (cont.): ", name, " ", value);
             } else {
-                let _ = line.write_str(item.as_str());
+                line.push_str(item.as_str());
             }
         };
         add("clamped", self.clamped);

@@ -8,17 +8,17 @@
 //! (kern/uipc_socket.c) do, so that this loop, not only the address parser (tcpmssd-wire's
 //! `divert.rs`), runs in `cargo test`.
 
-use std::io;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
 use tcpmssd_wire::divert::{self, Direction, SOCKADDR_IN_LEN};
 
 use crate::cli::Config;
-use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::OsError;
-use crate::run::{send_retrying, Backend, Event, Fds, Handler};
+use crate::exit::{fatal, Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
+use crate::log::warning;
+use crate::run::{limited_warn, send_retrying, Backend, Event, Fds, Handler};
 use crate::sys::clock::Moment;
+use crate::sys::errno::SysResult;
 
 /// Receive buffer asked for the divert socket, instead of the kernel's DIVRCVQ (64 KiB + 100,
 /// ip_divert.c). `sbappendaddr_locked()` (kern/uipc_sockbuf.c) charges a packet its length
@@ -46,26 +46,26 @@ pub const PF_DIVERT_RELEASE: i32 = 1_400_000;
 /// tests.
 pub trait DivertSocket: AsFd + Sized {
     /// Opens a PF_DIVERT socket (FreeBSD 14 and later).
-    fn open() -> io::Result<Self>;
+    fn open() -> SysResult<Self>;
     /// Opens a socket the pre-14 way, `socket(PF_INET, SOCK_RAW, IPPROTO_DIVERT)`.
-    fn open_legacy() -> io::Result<Self>;
+    fn open_legacy() -> SysResult<Self>;
     /// Returns the kernel's `__FreeBSD_version` (`kern.osreldate`).
-    fn os_release() -> io::Result<i32>;
+    fn os_release() -> SysResult<i32>;
     /// Asks for a receive buffer of `len` bytes (`SO_RCVBUF`).
-    fn set_receive_buffer(&self, len: usize) -> io::Result<()>;
+    fn set_receive_buffer(&self, len: usize) -> SysResult<()>;
     /// Asks for receive-buffer overflows to be reported as `ENOBUFS` (`SO_RERROR`).
-    fn report_overflows(&self) -> io::Result<()>;
+    fn report_overflows(&self) -> SysResult<()>;
     /// Binds to divert port `port`.
-    fn bind(&self, port: u16) -> io::Result<()>;
+    fn bind(&self, port: u16) -> SysResult<()>;
     /// Receives one packet without blocking: the bytes copied into `buf` (a longer packet is
     /// cut to it) and the bytes of `address` the kernel wrote.
     fn recv(
         &self,
         buf: &mut [u8],
         address: &mut [u8; SOCKADDR_IN_LEN],
-    ) -> io::Result<(usize, usize)>;
+    ) -> SysResult<(usize, usize)>;
     /// Sends `packet` back with `address`; returns the bytes sent.
-    fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize>;
+    fn send(&self, packet: &[u8], address: &[u8]) -> SysResult<usize>;
 }
 
 /// A bound divert socket.
@@ -103,16 +103,13 @@ fn open_socket<S: DivertSocket>() -> Result<S, Fatal> {
         }
     });
     opened.map_err(|e| match e.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES) => Fatal::new(
-            EX_NOPERM,
-            format_args!("can't create divert socket: {}: run as root", OsError(&e)),
-        ),
-        Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT) => Fatal::new(
-            EX_UNAVAILABLE,
-            format_args!(
-                "can't create divert socket: {} (kldload ipdivert)",
-                OsError(&e)
-            ),
+        Some(libc::EPERM | libc::EACCES) => {
+            fatal!(EX_NOPERM; "can't create divert socket: ", e, ": run as root")
+        }
+        Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT) => fatal!(EX_UNAVAILABLE;
+            "can't create divert socket: ",
+            e,
+            " (kldload ipdivert)"
         ),
         _ => Fatal::os(EX_OSERR, "can't create divert socket", &e),
     })
@@ -120,7 +117,7 @@ fn open_socket<S: DivertSocket>() -> Result<S, Fatal> {
 
 impl<S: DivertSocket> Divert<S> {
     /// Reads and answers up to one batch.
-    fn pass_batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<Ended> {
+    fn pass_batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<Ended> {
         for _ in 0..BATCH_PACKETS {
             let mut address = [0u8; SOCKADDR_IN_LEN];
             let (len, address_len) = match self.socket.recv(buf, &mut address) {
@@ -135,10 +132,11 @@ impl<S: DivertSocket> Divert<S> {
                 // (soroverflow_locked). Reported once, when the queue is read empty.
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {
                     handler.count(Event::RecvError);
-                    handler.warn(format_args!(
-                        "divert port {}: receive buffer full, the kernel dropped packets",
-                        self.port
-                    ));
+                    limited_warn!(handler;
+                        "divert port ",
+                        self.port,
+                        ": receive buffer full, the kernel dropped packets"
+                    );
                     continue;
                 }
                 Err(error) => return Err(error),
@@ -147,10 +145,11 @@ impl<S: DivertSocket> Divert<S> {
                 // No IP packet is larger than the buffer; a cut one cannot be sent back whole,
                 // and a part of it would be a different packet.
                 handler.count(Event::TruncatedCopy);
-                handler.warn(format_args!(
-                    "divert port {}: a packet longer than the buffer was cut and lost",
-                    self.port
-                ));
+                limited_warn!(handler;
+                    "divert port ",
+                    self.port,
+                    ": a packet longer than the buffer was cut and lost"
+                );
                 continue;
             }
             let address = address.get(..address_len).unwrap_or_default();
@@ -163,11 +162,13 @@ impl<S: DivertSocket> Divert<S> {
                 }
                 Err(why) => {
                     handler.count(Event::MalformedMessage);
-                    handler.warn(format_args!(
-                        "divert port {}: {}: packet passed unchanged",
+                    limited_warn!(handler;
+                        "divert port ",
                         self.port,
-                        why.name()
-                    ));
+                        ": ",
+                        why.name(),
+                        ": packet passed unchanged"
+                    );
                 }
             }
             self.reinject(packet, address, handler);
@@ -183,18 +184,20 @@ impl<S: DivertSocket> Divert<S> {
             Ok(sent) if sent == packet.len() => {}
             Ok(_) => {
                 handler.count(Event::SendError);
-                handler.warn(format_args!(
-                    "divert port {}: a packet was reinjected short",
-                    self.port
-                ));
+                limited_warn!(handler;
+                    "divert port ",
+                    self.port,
+                    ": a packet was reinjected short"
+                );
             }
             Err(error) => {
                 handler.count(Event::SendError);
-                handler.warn(format_args!(
-                    "divert port {}: reinjecting a packet: {}",
+                limited_warn!(handler;
+                    "divert port ",
                     self.port,
-                    OsError(&error)
-                ));
+                    ": reinjecting a packet: ",
+                    error
+                );
             }
         }
     }
@@ -217,17 +220,19 @@ impl<S: DivertSocket> Backend for Divert<S> {
         // Without SO_RERROR a full buffer drops packets without a word (soroverflow_locked,
         // kern/uipc_sockbuf.c); with it they are counted and logged. FreeBSD 13 and later.
         if let Err(error) = socket.report_overflows() {
-            handler.log().warn(format_args!(
-                "divert port {port}: SO_RERROR: {}: packets the kernel drops for a full \
-                 buffer go uncounted",
-                OsError(&error)
-            ));
+            warning!(handler.log();
+                "divert port ",
+                port,
+                ": SO_RERROR: ",
+                error,
+                ": packets the kernel drops for a full \
+                 buffer go uncounted"
+            );
         }
         socket.bind(port).map_err(|e| match e.raw_os_error() {
-            Some(libc::EADDRINUSE) => Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!("divert port {port}: in use by another process"),
-            ),
+            Some(libc::EADDRINUSE) => {
+                fatal!(EX_UNAVAILABLE; "divert port ", port, ": in use by another process")
+            }
             _ => Fatal::os(EX_OSERR, "can't bind divert socket", &e),
         })?;
         Ok(Divert {
@@ -241,23 +246,26 @@ impl<S: DivertSocket> Backend for Divert<S> {
         Fds::from_iter([self.socket.as_fd()])
     }
 
-    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         self.pass_batch(buf, handler).map(|_| ())
     }
 
-    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         // Divert has no queue to close: answer what waits in the socket until it is empty,
         // then close it. Packets diverted after that are dropped by ipfw (divert_packet()
         // counts them `noport` and frees them) until a new daemon binds the port.
         let deadline = Moment::now() + self.drain_time;
         while self.pass_batch(buf, handler)? != Ended::Empty {
             if Moment::now() >= deadline {
-                handler.log().warn(format_args!(
-                    "divert port {}: still packets after {} ms of draining; leaving",
+                // u32, not as_millis()'s u128: a u128 piece would need a u128 division.
+                let millis = u32::try_from(self.drain_time.as_millis()).unwrap_or(u32::MAX);
+                warning!(handler.log();
+                    "divert port ",
                     self.port,
-                    // u32, not as_millis()'s u128, whose formatting costs 1.2 KB of the binary.
-                    u32::try_from(self.drain_time.as_millis()).unwrap_or(u32::MAX)
-                ));
+                    ": still packets after ",
+                    millis,
+                    " ms of draining; leaving"
+                );
                 break;
             }
         }
@@ -275,6 +283,7 @@ pub(super) mod tests {
     use super::*;
     use crate::log::Log;
     use crate::run::limits_for;
+    use crate::sys::errno::Errno;
     use std::cell::RefCell;
     use std::collections::VecDeque;
     use std::os::fd::BorrowedFd;
@@ -475,8 +484,8 @@ pub(super) mod tests {
         }
 
         /// `div_send()` and `div_output_outbound()`/`div_output_inbound()`.
-        fn div_send(&mut self, packet: &[u8], address: &[u8]) -> io::Result<usize> {
-            let error = |errno| Err(io::Error::from_raw_os_error(errno));
+        fn div_send(&mut self, packet: &[u8], address: &[u8]) -> SysResult<usize> {
+            let error = |errno| Err(Errno(errno));
             // getsockaddr() (kern/uipc_syscalls.c) sets sa_len to the length passed;
             // div_send() wants AF_INET and sizeof(struct sockaddr_in).
             if address.len() != 16 {
@@ -562,7 +571,7 @@ pub(super) mod tests {
     }
 
     impl DivertSocket for FakeDivert {
-        fn open() -> io::Result<FakeDivert> {
+        fn open() -> SysResult<FakeDivert> {
             let kernel = next_kernel();
             // socreate(): no PF_DIVERT domain without the module, or before 14.
             let exists = {
@@ -571,39 +580,39 @@ pub(super) mod tests {
             };
             kernel.borrow_mut().opened.push("PF_DIVERT");
             if !exists {
-                return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT));
+                return Err(Errno(libc::EAFNOSUPPORT));
             }
             Ok(FakeDivert::attach(kernel))
         }
 
-        fn open_legacy() -> io::Result<FakeDivert> {
+        fn open_legacy() -> SysResult<FakeDivert> {
             let kernel = next_kernel();
             kernel.borrow_mut().opened.push("legacy");
             if !kernel.borrow().module {
-                return Err(io::Error::from_raw_os_error(libc::EPROTONOSUPPORT));
+                return Err(Errno(libc::EPROTONOSUPPORT));
             }
             Ok(FakeDivert::attach(kernel))
         }
 
-        fn os_release() -> io::Result<i32> {
+        fn os_release() -> SysResult<i32> {
             Ok(next_kernel().borrow().release)
         }
 
-        fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
+        fn set_receive_buffer(&self, len: usize) -> SysResult<()> {
             // sbreserve_locked_limit(): refused past sb_max.
             if len > SB_MAX {
-                return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+                return Err(Errno(libc::ENOBUFS));
             }
             self.kernel.borrow_mut().hiwat = len;
             Ok(())
         }
 
-        fn report_overflows(&self) -> io::Result<()> {
+        fn report_overflows(&self) -> SysResult<()> {
             self.kernel.borrow_mut().rerror_option = true;
             Ok(())
         }
 
-        fn bind(&self, port: u16) -> io::Result<()> {
+        fn bind(&self, port: u16) -> SysResult<()> {
             self.kernel.borrow_mut().bound = Some(port);
             Ok(())
         }
@@ -612,11 +621,11 @@ pub(super) mod tests {
             &self,
             buf: &mut [u8],
             address: &mut [u8; SOCKADDR_IN_LEN],
-        ) -> io::Result<(usize, usize)> {
+        ) -> SysResult<(usize, usize)> {
             let mut k = self.kernel.borrow_mut();
             k.recv_calls += 1;
             if let Some(errno) = k.recv_errors.pop_front() {
-                return Err(io::Error::from_raw_os_error(errno));
+                return Err(Errno(errno));
             }
             if let Some((packet, left)) = k.flood.take() {
                 if left > 0 {
@@ -638,18 +647,18 @@ pub(super) mod tests {
                 }
                 None if k.rerror => {
                     k.rerror = false;
-                    Err(io::Error::from_raw_os_error(libc::ENOBUFS))
+                    Err(Errno(libc::ENOBUFS))
                 }
-                None => Err(io::Error::from_raw_os_error(libc::EAGAIN)),
+                None => Err(Errno(libc::EAGAIN)),
             }
         }
 
-        fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize> {
+        fn send(&self, packet: &[u8], address: &[u8]) -> SysResult<usize> {
             let mut k = self.kernel.borrow_mut();
             k.send_calls += 1;
             if let Some(errno) = k.send_errors.pop_front() {
                 // div_send() has freed the packet: nothing reaches ip_output().
-                return Err(io::Error::from_raw_os_error(errno));
+                return Err(Errno(errno));
             }
             k.div_send(packet, address)
         }

@@ -12,7 +12,6 @@
 //! The socket calls go through [`RouteSocket`], so that the watch runs in the tests below on
 //! any OS against a double that behaves as FreeBSD's routing socket.
 
-use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
@@ -20,6 +19,7 @@ use tcpmssd_wire::route::{self, Item};
 
 use crate::exit::{Fatal, EX_OSERR};
 use crate::mtu::{LinkEvents, Notice};
+use crate::sys::errno::SysResult;
 use crate::sys::interface;
 
 /// Receive buffer asked for the routing socket (the default, `net.rtsock.recvspace`, is
@@ -34,22 +34,22 @@ const REREAD_EVERY: Duration = Duration::from_secs(60);
 /// in the tests) and about interfaces.
 pub trait RouteSocket: AsFd + Sized {
     /// Opens a PF_ROUTE socket that hears of every address family.
-    fn open() -> io::Result<Self>;
+    fn open() -> SysResult<Self>;
     /// Asks for a receive buffer of `len` bytes (`SO_RCVBUF`).
-    fn set_receive_buffer(&self, len: usize) -> io::Result<()>;
+    fn set_receive_buffer(&self, len: usize) -> SysResult<()>;
     /// Asks for receive-buffer overflows to be reported as `ENOBUFS` (`SO_RERROR`).
-    fn report_overflows(&self) -> io::Result<()>;
+    fn report_overflows(&self) -> SysResult<()>;
     /// Receives one datagram without blocking; returns the bytes copied into `buf` (a longer
     /// one is cut to it).
-    fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn recv(&self, buf: &mut [u8]) -> SysResult<usize>;
 
     /// Looks interface `name` up: its index and MTU.
-    fn look_up(name: &str) -> io::Result<(u32, u32)> {
+    fn look_up(name: &str) -> SysResult<(u32, u32)> {
         Ok((interface::index(name)?, interface::mtu(name)?))
     }
 
     /// Reads interface `name`'s MTU.
-    fn mtu(name: &str) -> io::Result<u32> {
+    fn mtu(name: &str) -> SysResult<u32> {
         interface::mtu(name)
     }
 }
@@ -78,7 +78,7 @@ impl<S: RouteSocket> LinkEvents for Routes<S> {
         Ok(Routes(socket))
     }
 
-    fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
+    fn recv(&self, buf: &mut [u8]) -> SysResult<Option<(usize, bool)>> {
         // Only the kernel writes to a routing socket's readers.
         let len = self.0.recv(buf)?;
         Ok(Some((len, len >= buf.len())))
@@ -106,11 +106,11 @@ impl<S: RouteSocket> LinkEvents for Routes<S> {
         }
     }
 
-    fn look_up(name: &str) -> io::Result<(u32, u32)> {
+    fn look_up(name: &str) -> SysResult<(u32, u32)> {
         S::look_up(name)
     }
 
-    fn mtu(name: &str) -> io::Result<u32> {
+    fn mtu(name: &str) -> SysResult<u32> {
         S::mtu(name)
     }
 }
@@ -128,6 +128,7 @@ mod tests {
     use crate::mtu::MtuWatch;
     use crate::run::{Event, Handler};
     use crate::sys::clock::Moment;
+    use crate::sys::errno::Errno;
     use std::cell::RefCell;
     use std::collections::VecDeque;
 
@@ -240,21 +241,21 @@ mod tests {
     }
 
     impl RouteSocket for Rtsock {
-        fn open() -> io::Result<Rtsock> {
+        fn open() -> SysResult<Rtsock> {
             Ok(Rtsock(std::fs::File::open("/dev/null")?))
         }
 
-        fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
+        fn set_receive_buffer(&self, len: usize) -> SysResult<()> {
             KERNEL.with_borrow_mut(|k| k.hiwat = len);
             Ok(())
         }
 
-        fn report_overflows(&self) -> io::Result<()> {
+        fn report_overflows(&self) -> SysResult<()> {
             KERNEL.with_borrow_mut(|k| k.rerror_option = true);
             Ok(())
         }
 
-        fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        fn recv(&self, buf: &mut [u8]) -> SysResult<usize> {
             KERNEL.with_borrow_mut(|k| match k.queue.pop_front() {
                 Some(message) => {
                     k.queued -= ROUTE_SRC_LEN + message.len();
@@ -265,24 +266,24 @@ mod tests {
                 // soreceive_generic(): so_rerror once the buffer is read empty.
                 None if k.rerror => {
                     k.rerror = false;
-                    Err(io::Error::from_raw_os_error(libc::ENOBUFS))
+                    Err(Errno(libc::ENOBUFS))
                 }
-                None => Err(io::Error::from_raw_os_error(libc::EAGAIN)),
+                None => Err(Errno(libc::EAGAIN)),
             })
         }
 
-        fn look_up(name: &str) -> io::Result<(u32, u32)> {
+        fn look_up(name: &str) -> SysResult<(u32, u32)> {
             KERNEL.with_borrow_mut(|k| {
                 k.look_ups += 1;
                 k.interfaces
                     .iter()
                     .find(|i| i.0 == name)
                     .map(|i| (u32::from(i.1), i.2))
-                    .ok_or_else(|| io::Error::from_raw_os_error(libc::ENXIO))
+                    .ok_or(Errno(libc::ENXIO))
             })
         }
 
-        fn mtu(name: &str) -> io::Result<u32> {
+        fn mtu(name: &str) -> SysResult<u32> {
             Self::look_up(name).map(|found| found.1)
         }
     }

@@ -20,16 +20,16 @@
 //! of link, or both while the interface does not exist yet. Later, `bpf(2)` is allowed only
 //! for the map commands (`linux/mod.rs`).
 
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use tcpmssd_core::{Limits, Reason};
 use tcpmssd_wire::tc::{self, Hook, Item};
 
 use crate::cli::Config;
-use crate::exit::{Fatal, EX_NOINPUT, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::OsError;
+use crate::exit::{fatal, Fatal, EX_NOINPUT, EX_OSERR, EX_UNAVAILABLE};
+use crate::log::{info, warning};
 use crate::run::{Backend, Event, Fds, Handler};
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::file;
 use crate::sys::interface::{self, IFNAME_MAX};
 use crate::sys::linux::bpf;
@@ -152,17 +152,18 @@ impl Backend for Classifier {
         Fds::new()
     }
 
-    fn pass(&mut self, _buf: &mut [u8], _handler: &mut Handler) -> io::Result<()> {
+    fn pass(&mut self, _buf: &mut [u8], _handler: &mut Handler) -> SysResult<()> {
         Ok(())
     }
 
     fn limits_changed(&mut self, limits: Limits, handler: &mut Handler) {
         if let Err(error) = self.maps.set_limits(Some(limits)) {
-            handler.log().warn(format_args!(
-                "{}: can't write the new limits into the eBPF map: {}; the old ones stay",
+            warning!(handler.log();
                 self.interface,
-                OsError(&error)
-            ));
+                ": can't write the new limits into the eBPF map: ",
+                error,
+                "; the old ones stay"
+            );
         }
     }
 
@@ -178,18 +179,18 @@ impl Backend for Classifier {
         let framing = match framing_of(&self.interface) {
             Ok(framing) => framing,
             Err(fatal) => {
-                handler
-                    .log()
-                    .warn(format_args!("{}; not attached", fatal.line));
+                warning!(handler.log(); *fatal.line, "; not attached");
                 return;
             }
         };
         match self.attach(index, framing) {
-            Ok(()) => handler.log().info(format_args!(
-                "{}: eBPF classifier attached (index {index})",
-                self.interface
-            )),
-            Err(fatal) => handler.log().warn(format_args!("{}", fatal.line)),
+            Ok(()) => info!(handler.log();
+                self.interface,
+                ": eBPF classifier attached (index ",
+                index,
+                ")"
+            ),
+            Err(fatal) => warning!(handler.log(); *fatal.line),
         }
     }
 
@@ -208,15 +209,15 @@ impl Backend for Classifier {
                     .counters_mut()
                     .set_totals(totals[CLAMPED], unchanged, &events);
             }
-            Err(error) => handler.log().warn(format_args!(
-                "{}: can't read the eBPF counters: {}",
+            Err(error) => warning!(handler.log();
                 self.interface,
-                OsError(&error)
-            )),
+                ": can't read the eBPF counters: ",
+                error
+            ),
         }
     }
 
-    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         self.update_counters(buf, handler);
         let Some((index, framing)) = self.attached else {
             return Ok(());
@@ -232,12 +233,15 @@ impl Backend for Classifier {
             let detached = match self.filter_program(index, hook) {
                 // Another daemon put its program there since: not ours to take off.
                 Ok(Some(id)) if id != ours => {
-                    handler.log().info(format_args!(
-                        "{}: the eBPF classifier on {} is another's now (program {id}); \
-                         left attached",
+                    info!(handler.log();
                         self.interface,
-                        hook_name(hook)
-                    ));
+                        ": the eBPF classifier on ",
+                        hook_name(hook),
+                        " is another's now (program ",
+                        id,
+                        "); \
+                         left attached"
+                    );
                     continue;
                 }
                 // Gone already (with its interface, or taken off by hand).
@@ -246,17 +250,19 @@ impl Backend for Classifier {
                 Err(error) => Err(error),
             };
             match detached {
-                Ok(()) => handler.log().info(format_args!(
-                    "{}: eBPF classifier taken off {}",
+                Ok(()) => info!(handler.log();
                     self.interface,
+                    ": eBPF classifier taken off ",
                     hook_name(hook)
-                )),
-                Err(error) => handler.log().warn(format_args!(
-                    "{}: can't take the eBPF classifier off {}: {}; it stays, clamping",
+                ),
+                Err(error) => warning!(handler.log();
                     self.interface,
+                    ": can't take the eBPF classifier off ",
                     hook_name(hook),
-                    OsError(&error)
-                )),
+                    ": ",
+                    error,
+                    "; it stays, clamping"
+                ),
             }
         }
         Ok(())
@@ -271,13 +277,10 @@ impl Classifier {
             .as_ref()
             .map(|loaded| loaded.fd.as_raw_fd())
         else {
-            return Err(Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!(
-                    "{}: came back as another kind of link than the program loaded at start \
-                     is for; restart tcpmssd",
-                    self.interface
-                ),
+            return Err(fatal!(EX_UNAVAILABLE;
+                self.interface,
+                ": came back as another kind of link than the program loaded at start \
+                 is for; restart tcpmssd"
             ));
         };
         let seq = self.next_seq();
@@ -298,21 +301,21 @@ impl Classifier {
 
     /// The failure of an attach `step`.
     #[cold]
-    fn attach_failed(&self, step: &str, error: &io::Error) -> Fatal {
-        Fatal::new(
-            EX_UNAVAILABLE,
-            format_args!(
-                "{}: can't attach the eBPF classifier ({step}): {}; the kernel needs \
-                 CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS, or use the NFQUEUE mode (-p)",
-                self.interface,
-                OsError(error)
-            ),
+    fn attach_failed(&self, step: &str, error: &Errno) -> Fatal {
+        fatal!(EX_UNAVAILABLE;
+            self.interface,
+            ": can't attach the eBPF classifier (",
+            step,
+            "): ",
+            error,
+            "; the kernel needs \
+             CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS, or use the NFQUEUE mode (-p)"
         )
     }
 
     /// Returns the id of the program in the filter at tcpmssd's place on `hook` of interface
     /// `index`, `None` when there is no filter there.
-    fn filter_program(&mut self, index: u32, hook: Hook) -> io::Result<Option<u32>> {
+    fn filter_program(&mut self, index: u32, hook: Hook) -> SysResult<Option<u32>> {
         let seq = self.next_seq();
         let mut found = None;
         match self.exchange(&tc::get_filter(index, hook, seq), |id| found = id) {
@@ -323,13 +326,13 @@ impl Classifier {
     }
 
     /// Sends one request and waits for its acknowledgement.
-    fn request(&self, msg: &[u8]) -> io::Result<()> {
+    fn request(&self, msg: &[u8]) -> SysResult<()> {
         self.exchange(msg, |_| {})
     }
 
     /// Sends one request, hands the program id of each filter message in the answer to
     /// `filter`, and returns the acknowledgement's result.
-    fn exchange(&self, msg: &[u8], mut filter: impl FnMut(Option<u32>)) -> io::Result<()> {
+    fn exchange(&self, msg: &[u8], mut filter: impl FnMut(Option<u32>)) -> SysResult<()> {
         let seq = msg
             .get(8..12)
             .and_then(|seq| seq.try_into().ok())
@@ -347,7 +350,12 @@ impl Classifier {
                 match item {
                     Item::Filter { program_id } => filter(program_id),
                     Item::Error { errno, seq: acked } if acked == seq => {
-                        return tcpmssd_wire::netlink::ack_result(errno);
+                        // As tcpmssd_wire::netlink::ack_result, without its io::Error.
+                        return if errno == 0 {
+                            Ok(())
+                        } else {
+                            Err(Errno(errno))
+                        };
                     }
                     Item::Error { .. } | Item::Other | Item::Malformed(_) => {}
                 }
@@ -390,12 +398,17 @@ fn load(framing: Framing, maps: &mut Maps, buf: &mut [u8]) -> Result<Loaded, Fat
             ")",
         ),
     };
-    Err(Fatal::new(
-        EX_UNAVAILABLE,
-        format_args!(
-            "can't load the eBPF classifier ({section}): {error}{space}{open}{verifier_said}{close}; \
-             the NFQUEUE mode (-p) needs no eBPF"
-        ),
+    Err(fatal!(EX_UNAVAILABLE;
+        "can't load the eBPF classifier (",
+        section,
+        "): ",
+        error,
+        space,
+        open,
+        verifier_said,
+        close,
+        "; \
+         the NFQUEUE mode (-p) needs no eBPF"
     ))
 }
 
@@ -429,22 +442,22 @@ fn hook_name(hook: Hook) -> &'static str {
 /// Returns how the interface called `name` frames its packets, or why the classifier cannot
 /// go on it.
 fn framing_of(name: &str) -> Result<Framing, Fatal> {
-    let arphrd = interface::link_type(name)
-        .map_err(|e| Fatal::new(EX_OSERR, format_args!("{name}: link type: {}", OsError(&e))))?;
+    let arphrd =
+        interface::link_type(name).map_err(|e| fatal!(EX_OSERR; name, ": link type: ", e))?;
     Framing::of(arphrd).ok_or_else(|| {
-        Fatal::new(
-            EX_NOINPUT,
-            format_args!(
-                "{name}: link type {arphrd} is neither Ethernet nor IP-only (PPP, WireGuard, \
-                 tun, ipip): the eBPF mode cannot read its packets; use the NFQUEUE mode (-p)"
-            ),
+        fatal!(EX_NOINPUT;
+            name,
+            ": link type ",
+            arphrd,
+            " is neither Ethernet nor IP-only (PPP, WireGuard, \
+             tun, ipip): the eBPF mode cannot read its packets; use the NFQUEUE mode (-p)"
         )
     })
 }
 
 /// Reads the number of possible CPUs from `/sys/devices/system/cpu/possible` ("0-3"): the
 /// kernel sizes per-CPU values by it, not by the CPUs online.
-fn possible_cpus() -> io::Result<usize> {
+fn possible_cpus() -> SysResult<usize> {
     let fd = file::open(
         c"/sys/devices/system/cpu/possible",
         libc::O_RDONLY | libc::O_CLOEXEC,
@@ -457,11 +470,11 @@ fn possible_cpus() -> io::Result<usize> {
         .rsplit(|&b| b == b',' || b == b'-')
         .next()
         .and_then(decimal)
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        .ok_or(Errno(libc::EINVAL))?;
     usize::try_from(last)
         .ok()
         .and_then(|last| last.checked_add(1))
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+        .ok_or(Errno(libc::EINVAL))
 }
 
 #[cfg(test)]

@@ -11,14 +11,14 @@
 //! programs also have `SCRATCH` and `PACKET`, their own (per-CPU working memory).
 
 use std::ffi::CStr;
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use tcpmssd_core::{Limits, Reason};
 use tcpmssd_wire::elf::{self, Object, R_BPF_64_64};
 
-use crate::log::OsError;
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::linux::bpf;
+use crate::text::{put, Line, Piece};
 
 /// The object for this machine's byte order.
 #[cfg(target_endian = "little")]
@@ -50,18 +50,26 @@ pub enum Error {
     /// The object is not what this loader reads: which part.
     Object(&'static str),
     /// Creating a map failed.
-    Map(io::Error),
+    Map(Errno),
     /// The verifier (or the kernel before it) refused the program.
-    Load(io::Error),
+    Load(Errno),
 }
 
+impl Piece for Error {
+    fn put(&self, line: &mut Line) {
+        match self {
+            Error::Object(what) => put!(line; "the eBPF object: ", what),
+            Error::Map(error) => put!(line; "bpf(BPF_MAP_CREATE): ", error),
+            Error::Load(error) => put!(line; "bpf(BPF_PROG_LOAD): ", error),
+        }
+    }
+}
+
+// The tests of the programs name a load failure in their panic messages.
+#[cfg(test)]
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Error::Object(what) => write!(f, "the eBPF object: {what}"),
-            Error::Map(error) => write!(f, "bpf(BPF_MAP_CREATE): {}", OsError(error)),
-            Error::Load(error) => write!(f, "bpf(BPF_PROG_LOAD): {}", OsError(error)),
-        }
+        f.write_str(&crate::text::shown!(self))
     }
 }
 
@@ -78,8 +86,8 @@ pub struct Maps {
 
 impl Maps {
     /// Writes the limits the programs clamp to; `None`: 0, nothing is clamped.
-    pub fn set_limits(&self, limits: Option<Limits>) -> io::Result<()> {
-        let map = self.limits.as_ref().ok_or(io::ErrorKind::NotFound)?;
+    pub fn set_limits(&self, limits: Option<Limits>) -> SysResult<()> {
+        let map = self.limits.as_ref().ok_or(Errno::NO_ERRNO)?;
         let (ipv4_mss, ipv6_mss) = limits.map_or((0, 0), |l| (l.ipv4_mss(), l.ipv6_mss()));
         let mut value = [0u8; 4];
         let (ipv4, ipv6) = value.split_at_mut(2);
@@ -90,12 +98,12 @@ impl Maps {
 
     /// Returns each counter summed over `cpus` possible CPUs, read through `buf` (8 bytes a
     /// CPU; `EINVAL` when it is shorter).
-    pub fn counters(&self, cpus: usize, buf: &mut [u8]) -> io::Result<[u64; COUNTER_SLOTS]> {
-        let map = self.counters.as_ref().ok_or(io::ErrorKind::NotFound)?;
+    pub fn counters(&self, cpus: usize, buf: &mut [u8]) -> SysResult<[u64; COUNTER_SLOTS]> {
+        let map = self.counters.as_ref().ok_or(Errno::NO_ERRNO)?;
         let values = cpus
             .checked_mul(8)
             .and_then(|len| buf.get_mut(..len))
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+            .ok_or(Errno(libc::EINVAL))?;
         let mut sums = [0u64; COUNTER_SLOTS];
         for (slot, sum) in (0u32..).zip(sums.iter_mut()) {
             bpf::map_lookup(map.as_fd(), &slot.to_ne_bytes(), values)?;
@@ -122,12 +130,12 @@ pub struct Program {
 #[cfg(test)]
 impl Program {
     /// Writes the limits the program clamps to.
-    pub fn set_limits(&self, limits: Limits) -> io::Result<()> {
+    pub fn set_limits(&self, limits: Limits) -> SysResult<()> {
         self.maps.set_limits(Some(limits))
     }
 
     /// Returns each counter summed over `cpus` possible CPUs.
-    pub fn counters(&self, cpus: usize) -> io::Result<[u64; COUNTER_SLOTS]> {
+    pub fn counters(&self, cpus: usize) -> SysResult<[u64; COUNTER_SLOTS]> {
         self.maps.counters(cpus, &mut vec![0u8; cpus * 8])
     }
 }

@@ -5,13 +5,13 @@
 //! message that could not be read is answered by reading the MTU again, so the limit never
 //! stays wrong.
 
-use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use tcpmssd_wire::rtnetlink::{self, Item, LinkKind};
 
 use crate::exit::{Fatal, EX_OSERR};
 use crate::mtu::{LinkEvents, Notice};
+use crate::sys::errno::SysResult;
 use crate::sys::linux::netlink::Socket;
 
 /// An rtnetlink socket subscribed to link changes.
@@ -51,7 +51,7 @@ impl LinkEvents for Links {
         }
     }
 
-    fn recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
+    fn recv(&self, buf: &mut [u8]) -> SysResult<Option<(usize, bool)>> {
         let received = self.0.recv(buf, true)?;
         // Link notifications come from the kernel only; another process could forge one.
         Ok(Some((received.len, received.truncated)).filter(|_| received.from_kernel))

@@ -12,7 +12,7 @@ pub mod seccomp;
 
 use crate::cli::Config;
 use crate::exit::{Fatal, EX_OSERR};
-use crate::log::Log;
+use crate::log::{warning, Log};
 use crate::sys::linux::privilege as caps;
 use crate::sys::privilege::{self, User};
 
@@ -53,9 +53,9 @@ pub fn give_up_privilege(config: &Config, user: Option<User>, log: &mut Log) -> 
     let narrowed = caps::narrow_bounding_set(keep)
         .map_err(|e| Fatal::os(EX_OSERR, "can't narrow the capability bounding set", &e))?;
     if narrowed.bounding_set_kept {
-        log.warn(format_args!(
+        warning!(log;
             "no CAP_SETPCAP: the capability bounding set is left as it was"
-        ));
+        );
     }
     if let Some(user) = user {
         privilege::switch_user(user)
@@ -77,9 +77,9 @@ pub fn confine(config: &Config, log: &mut Log) -> Result<(), Fatal> {
         Some(program) => caps::install_filter(&program)
             .map_err(|e| Fatal::os(EX_OSERR, "can't install the seccomp filter", &e)),
         None => {
-            log.warn(format_args!(
+            warning!(log;
                 "no seccomp filter for this architecture: system calls are not restricted"
-            ));
+            );
             Ok(())
         }
     }

@@ -7,7 +7,7 @@
 //! `net/netfilter/nfnetlink_queue.c` (nfq.c below).
 
 use core::ops::Range;
-use std::io::{self, IoSlice};
+use std::io::IoSlice;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
@@ -15,10 +15,11 @@ use static_assertions::const_assert;
 use tcpmssd_wire::nfqueue::{self, Item, Packet};
 
 use crate::cli::Config;
-use crate::exit::{Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
-use crate::log::OsError;
-use crate::run::{send_retrying, Backend, Event, Fds, Handler, PACKET_BUF_LEN};
+use crate::exit::{fatal, Fatal, EX_NOPERM, EX_OSERR, EX_UNAVAILABLE};
+use crate::log::warning;
+use crate::run::{limited_warn, send_retrying, Backend, Event, Fds, Handler, PACKET_BUF_LEN};
 use crate::sys::clock::Moment;
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::linux::netlink::{Received, Socket, MAX_SLOTS};
 use crate::sys::linux::privilege;
 use crate::sys::signals;
@@ -118,7 +119,7 @@ impl Queue {
         seq: u32,
         buf: &mut [u8],
         handler: &mut Handler,
-    ) -> io::Result<Option<i32>> {
+    ) -> SysResult<Option<i32>> {
         self.seq = seq;
         self.answer = None;
         self.socket.send(msg)?;
@@ -149,7 +150,7 @@ impl Queue {
     /// whole. The packet of a cut one gets `NF_REPEAT` (it is queued again) instead of passing
     /// unclamped, and the reads after it take one datagram at a time, into the whole buffer,
     /// until it is back ([`ONE_BY_ONE_READS`]).
-    fn batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<usize> {
+    fn batch(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<usize> {
         let wanted = if self.one_by_one > 0 { 1 } else { SLOTS };
         let mut received = [Received::NONE; SLOTS];
         let out = received.get_mut(..wanted).unwrap_or_default();
@@ -216,22 +217,24 @@ impl Queue {
                     // Verdicts go without NLM_F_ACK: only their failures are answered.
                     if errno != 0 {
                         handler.count(Event::SendError);
-                        let error = io::Error::from_raw_os_error(errno);
-                        handler.warn(format_args!(
-                            "NFQUEUE {}: the kernel refused a verdict: {}",
+                        let error = Errno(errno);
+                        limited_warn!(handler;
+                            "NFQUEUE ",
                             self.number,
-                            OsError(&error)
-                        ));
+                            ": the kernel refused a verdict: ",
+                            error
+                        );
                     }
                 }
                 Item::Other => {}
                 Item::Malformed(why) => {
                     handler.count(Event::MalformedMessage);
-                    handler.warn(format_args!(
-                        "NFQUEUE {}: unreadable message from the kernel: {}",
+                    limited_warn!(handler;
+                        "NFQUEUE ",
                         self.number,
+                        ": unreadable message from the kernel: ",
                         why.name()
-                    ));
+                    );
                 }
             }
         }
@@ -330,11 +333,12 @@ impl Queue {
             Ok(_) => self.owed = None,
             Err(error) => {
                 handler.count(Event::SendError);
-                handler.warn(format_args!(
-                    "NFQUEUE {}: sending verdicts: {}",
+                limited_warn!(handler;
+                    "NFQUEUE ",
                     self.number,
-                    OsError(&error)
-                ));
+                    ": sending verdicts: ",
+                    error
+                );
                 // The packets stay queued: the next batch verdict accepts them (clamped ones
                 // unclamped, which is better than held).
                 self.owed = batch.max_id.or(max_id);
@@ -378,27 +382,26 @@ impl Backend for Queue {
             .map_err(|e| Fatal::os(EX_OSERR, "can't send the NFQUEUE bind request", &e))?;
         match answer {
             Some(0) => Ok(queue),
-            None => Err(Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!("NFQUEUE {port}: no answer from the kernel to the bind request"),
+            None => Err(fatal!(EX_UNAVAILABLE;
+                "NFQUEUE ",
+                port,
+                ": no answer from the kernel to the bind request"
             )),
             // nfq.c answers EPERM both without CAP_NET_ADMIN and for a queue another socket
             // has bound; the capability tells which.
-            Some(libc::EPERM) if privilege::has_net_admin().unwrap_or(false) => Err(Fatal::new(
-                EX_UNAVAILABLE,
-                format_args!("NFQUEUE {port}: queue in use by another process"),
-            )),
-            Some(libc::EPERM) => Err(Fatal::new(
-                EX_NOPERM,
-                format_args!(
-                    "NFQUEUE {port}: not permitted to bind the queue: \
-                     run as root or with CAP_NET_ADMIN"
-                ),
+            Some(libc::EPERM) if privilege::has_net_admin().unwrap_or(false) => {
+                Err(fatal!(EX_UNAVAILABLE; "NFQUEUE ", port, ": queue in use by another process"))
+            }
+            Some(libc::EPERM) => Err(fatal!(EX_NOPERM;
+                "NFQUEUE ",
+                port,
+                ": not permitted to bind the queue: \
+                 run as root or with CAP_NET_ADMIN"
             )),
             Some(errno) => Err(Fatal::os(
                 EX_UNAVAILABLE,
                 "can't bind the NFQUEUE queue (is nfnetlink_queue available?)",
-                &io::Error::from_raw_os_error(errno),
+                &Errno(errno),
             )),
         }
     }
@@ -407,7 +410,7 @@ impl Backend for Queue {
         Fds::from_iter([self.socket.as_fd()])
     }
 
-    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn pass(&mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         // Until the socket is empty (a read returns fewer datagrams than asked for): each
         // wake-up then costs one ppoll for as many packets as arrived meanwhile.
         for _ in 0..BATCHES_PER_PASS {
@@ -423,20 +426,24 @@ impl Backend for Queue {
         self.owed.is_some()
     }
 
-    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> io::Result<()> {
+    fn shut_down(mut self, buf: &mut [u8], handler: &mut Handler) -> SysResult<()> {
         // An unbind drops every packet still queued (nfq.c instance_destroy), so first stop
         // new ones: with fail-open, a maximum length of 0 makes the kernel accept them itself.
         let number = self.number;
         let close_door = nfqueue::config_max_len(number, 0, 2);
         match self.request(&close_door, 2, buf, handler)? {
             Some(0) => {}
-            Some(errno) => handler.log().warn(format_args!(
-                "NFQUEUE {number}: can't stop new packets before leaving: {}",
-                OsError(&io::Error::from_raw_os_error(errno))
-            )),
-            None => handler.log().warn(format_args!(
-                "NFQUEUE {number}: no answer to the request to stop new packets"
-            )),
+            Some(errno) => warning!(handler.log();
+                "NFQUEUE ",
+                number,
+                ": can't stop new packets before leaving: ",
+                Errno(errno)
+            ),
+            None => warning!(handler.log();
+                "NFQUEUE ",
+                number,
+                ": no answer to the request to stop new packets"
+            ),
         }
         // Every packet queued before the door closed already sits in our socket (nfq.c sends
         // the message while it queues the packet): drain them all.
@@ -448,10 +455,12 @@ impl Backend for Queue {
         }
         let unbind = nfqueue::config_unbind(number, 3);
         if let Some(errno) = self.request(&unbind, 3, buf, handler)?.filter(|&e| e != 0) {
-            handler.log().warn(format_args!(
-                "NFQUEUE {number}: unbinding: {}",
-                OsError(&io::Error::from_raw_os_error(errno))
-            ));
+            warning!(handler.log();
+                "NFQUEUE ",
+                number,
+                ": unbinding: ",
+                Errno(errno)
+            );
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// A reading of `CLOCK_MONOTONIC`: std's `Instant` without the 2 KB of code its `now` brings
-/// along (an `unwrap` of the clock's result, and with it the `Debug` of `io::Error`).
+/// along (an `unwrap` of the clock's result, and with it the `Debug` of `Errno`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Moment(Duration);
 

@@ -1,12 +1,12 @@
 //! Detaching from the terminal: fork, a new session, `/` as the working directory, and a
 //! pipe on which the child tells the waiting parent that start-up succeeded.
 
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 use libc::c_int;
 
 use super::{cvt, file};
+use crate::sys::errno::SysResult;
 
 /// A child process detached from the terminal that has not yet told its parent it runs.
 ///
@@ -27,7 +27,7 @@ pub struct Detached {
 /// session (`setsid`), `/` as its working directory, and `/dev/null` open for `ready`.
 ///
 /// Call it while the process has one thread: after `fork` only the calling thread exists.
-pub fn daemonize() -> io::Result<Detached> {
+pub fn daemonize() -> SysResult<Detached> {
     let mut ends = [-1 as c_int; 2];
     // SAFETY: `ends` has room for the two descriptors pipe2 writes.
     cvt(unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) })?;
@@ -89,7 +89,7 @@ impl Detached {
     /// the parent exit 0. Opens nothing, so it works after a chroot or a user switch.
     ///
     /// Call it once start-up succeeded, the pidfile holds this pid and the log goes to syslog.
-    pub fn ready(self) -> io::Result<()> {
+    pub fn ready(self) -> SysResult<()> {
         for target in [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO] {
             // SAFETY: `self.null` is an open descriptor; dup2 onto 0..2 replaces the terminal
             // descriptors, which std's handles keep using by number, not by ownership. dup2

@@ -5,13 +5,13 @@
 //! 8,416 bytes more of the firmware build (56,512 → 64,928), 2,848 of the release build.
 
 use std::ffi::CStr;
-use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::cvt;
+use crate::sys::errno::{Errno, SysResult};
 
 /// Opens `path` with `flags` (`O_CLOEXEC` always added) and, with `O_CREAT`, `mode`.
-pub fn open(path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+pub fn open(path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> SysResult<OwnedFd> {
     // SAFETY: `path` is NUL-terminated and alive for the call; the mode is passed as the
     // variadic unsigned int open(2) reads only with O_CREAT.
     let fd = cvt(unsafe {
@@ -26,7 +26,7 @@ pub fn open(path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<O
 }
 
 /// Reads at most `buf.len()` bytes; retries on EINTR.
-pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> SysResult<usize> {
     loop {
         // SAFETY: `buf` is valid for `buf.len()` writable bytes for the whole call.
         match cvt(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }) {
@@ -39,7 +39,7 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Reads until `buf` is full or the file ends; returns the bytes read.
-pub fn read_to_fill<'a>(fd: BorrowedFd<'_>, buf: &'a mut [u8]) -> io::Result<&'a [u8]> {
+pub fn read_to_fill<'a>(fd: BorrowedFd<'_>, buf: &'a mut [u8]) -> SysResult<&'a [u8]> {
     let mut filled = 0;
     while let Some(room) = buf.get_mut(filled..).filter(|room| !room.is_empty()) {
         match read(fd, room)? {
@@ -51,11 +51,11 @@ pub fn read_to_fill<'a>(fd: BorrowedFd<'_>, buf: &'a mut [u8]) -> io::Result<&'a
 }
 
 /// Writes all of `bytes` at the descriptor's offset; retries on EINTR and short writes.
-pub fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
+pub fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> SysResult<()> {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is valid for `bytes.len()` readable bytes for the whole call.
         match cvt(unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) }) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(0) => return Err(Errno::WRITE_ZERO),
             Ok(n) => bytes = bytes.get(n.unsigned_abs()..).unwrap_or_default(),
             Err(error) if error.raw_os_error() == Some(libc::EINTR) => {}
             Err(error) => return Err(error),
@@ -65,7 +65,7 @@ pub fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Replaces the whole contents of the file with `bytes`.
-pub fn replace_contents(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
+pub fn replace_contents(fd: BorrowedFd<'_>, bytes: &[u8]) -> SysResult<()> {
     truncate(fd)?;
     // SAFETY: no pointers.
     cvt(unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_SET) })?;
@@ -73,7 +73,7 @@ pub fn replace_contents(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Empties the file.
-pub fn truncate(fd: BorrowedFd<'_>) -> io::Result<()> {
+pub fn truncate(fd: BorrowedFd<'_>) -> SysResult<()> {
     // SAFETY: no pointers.
     cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), 0) })?;
     Ok(())
@@ -106,7 +106,7 @@ impl Identity {
 }
 
 /// The open file's identity (fstat).
-pub fn identity(fd: BorrowedFd<'_>) -> io::Result<Identity> {
+pub fn identity(fd: BorrowedFd<'_>) -> SysResult<Identity> {
     // SAFETY: all-zero is a valid `stat` (integers only).
     let mut stat: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: `stat` is a valid, writable struct stat.
@@ -115,7 +115,7 @@ pub fn identity(fd: BorrowedFd<'_>) -> io::Result<Identity> {
 }
 
 /// The identity of what `path` names, not following a symbolic link (lstat).
-pub fn path_identity(path: &CStr) -> io::Result<Identity> {
+pub fn path_identity(path: &CStr) -> SysResult<Identity> {
     // SAFETY: all-zero is a valid `stat` (integers only).
     let mut stat: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: `path` is NUL-terminated; `stat` is a valid, writable struct stat.
@@ -124,7 +124,7 @@ pub fn path_identity(path: &CStr) -> io::Result<Identity> {
 }
 
 /// Removes the name `path`.
-pub fn unlink(path: &CStr) -> io::Result<()> {
+pub fn unlink(path: &CStr) -> SysResult<()> {
     // SAFETY: `path` is NUL-terminated and alive for the call.
     cvt(unsafe { libc::unlink(path.as_ptr()) })?;
     Ok(())
@@ -132,14 +132,14 @@ pub fn unlink(path: &CStr) -> io::Result<()> {
 
 /// Takes an exclusive `flock` on the open file without waiting (`EAGAIN` when another open
 /// file holds it).
-pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+pub fn lock_exclusive(fd: BorrowedFd<'_>) -> SysResult<()> {
     // SAFETY: `fd` is an open descriptor for the duration of the call.
     cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) })?;
     Ok(())
 }
 
 /// Makes `/` the working directory, so that the daemon keeps no mount point busy.
-pub fn chdir_root() -> io::Result<()> {
+pub fn chdir_root() -> SysResult<()> {
     // SAFETY: a literal C string.
     cvt(unsafe { libc::chdir(c"/".as_ptr()) })?;
     Ok(())

@@ -1,11 +1,11 @@
 //! The two interface look-ups `-i` needs, alike on Linux and FreeBSD: the MTU
 //! (`ioctl(SIOCGIFMTU)`; netdevice(7), FreeBSD netintro(4)) and the index (if_nametoindex(3)).
 
-use std::io;
 use std::mem;
 use std::os::fd::AsRawFd;
 
 use super::{cvt, socket};
+use crate::sys::errno::{Errno, SysResult};
 
 /// Longest interface name: `IFNAMSIZ` (16 on Linux and FreeBSD) less the terminating NUL.
 pub const IFNAME_MAX: usize = libc::IFNAMSIZ - 1;
@@ -37,7 +37,7 @@ pub const NO_SUCH_INTERFACE: i32 = libc::ENODEV;
 pub const NO_SUCH_INTERFACE: i32 = libc::ENXIO;
 
 /// Returns the MTU of the interface called `name`.
-pub fn mtu(name: &str) -> io::Result<u32> {
+pub fn mtu(name: &str) -> SysResult<u32> {
     // SAFETY: `ifreq` is a char array and a union of integers, pointers and sockaddrs; all-zero
     // is a valid value for each.
     let mut req: libc::ifreq = unsafe { mem::zeroed() };
@@ -49,13 +49,13 @@ pub fn mtu(name: &str) -> io::Result<u32> {
     // SAFETY: every field of the union is plain data; SIOCGIFMTU wrote `ifru_mtu`, and the union
     // was zeroed before, so the bytes are initialised whatever the kernel did.
     let mtu = unsafe { req.ifr_ifru.ifru_mtu };
-    u32::try_from(mtu).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    u32::try_from(mtu).map_err(|_| Errno(libc::EINVAL))
 }
 
 /// Returns the link type of the interface called `name`: its `ARPHRD_*` number
 /// (`ioctl(SIOCGIFHWADDR)` reports it as the hardware address's family; netdevice(7)).
 #[cfg(all(target_os = "linux", feature = "ebpf"))]
-pub fn link_type(name: &str) -> io::Result<u16> {
+pub fn link_type(name: &str) -> SysResult<u16> {
     // SAFETY: as in `mtu`: all-zero is a valid `ifreq`.
     let mut req: libc::ifreq = unsafe { mem::zeroed() };
     req.ifr_name = c_name(name)?;
@@ -75,7 +75,7 @@ pub fn link_type(name: &str) -> io::Result<u16> {
 
 /// Returns the index of the interface called `name`: positive, and within the kernel's types
 /// (`int` in rtnetlink's `ifinfomsg`, `u_short` in FreeBSD's routing messages).
-pub fn index(name: &str) -> io::Result<u32> {
+pub fn index(name: &str) -> SysResult<u32> {
     let name = c_name(name)?;
     // SAFETY: `name` is a NUL-terminated array (checked by `c_name`) alive for the call.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
@@ -91,7 +91,7 @@ pub fn index(name: &str) -> io::Result<u32> {
     #[cfg(target_os = "freebsd")]
     let largest = u32::from(u16::MAX);
     if index > largest {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        return Err(Errno(libc::EINVAL));
     }
     Ok(index)
 }
@@ -101,13 +101,13 @@ pub fn index(name: &str) -> io::Result<u32> {
 /// The kernel would cut a longer name to 15 bytes and could then answer for another interface,
 /// so it is refused as no such interface (as glibc's if_nametoindex does); an inner NUL is
 /// `EINVAL`.
-fn c_name(name: &str) -> io::Result<[libc::c_char; libc::IFNAMSIZ]> {
+fn c_name(name: &str) -> SysResult<[libc::c_char; libc::IFNAMSIZ]> {
     let bytes = name.as_bytes();
     if bytes.contains(&0) {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        return Err(Errno(libc::EINVAL));
     }
     if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::from_raw_os_error(NO_SUCH_INTERFACE));
+        return Err(Errno(NO_SUCH_INTERFACE));
     }
     let mut out = [0; libc::IFNAMSIZ];
     for (dst, &src) in out.iter_mut().zip(bytes) {

@@ -1,6 +1,7 @@
 //! The only `unsafe` in the daemon: thin wrappers over libc system calls.
 //!
-//! Everything here moves bytes and returns `io::Result`; nothing interprets them. What both
+//! Everything here moves bytes and returns a [`errno::SysResult`] (the bare `errno` on
+//! failure); nothing interprets them. What both
 //! systems share is at the top; what only one has is in `linux/` or `freebsd/`.
 #![allow(unsafe_code)]
 
@@ -23,15 +24,15 @@ pub mod signals;
 pub mod stdio;
 pub mod syslog;
 
-use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use libc::c_int;
 
 pub use errno::cvt;
+use errno::SysResult;
 
 /// Opens a socket of `domain`, `kind` and `protocol`, close-on-exec.
-pub fn socket(domain: c_int, kind: c_int, protocol: c_int) -> io::Result<OwnedFd> {
+pub fn socket(domain: c_int, kind: c_int, protocol: c_int) -> SysResult<OwnedFd> {
     // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor.
     let fd = cvt(unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) })?;
     // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
@@ -39,7 +40,7 @@ pub fn socket(domain: c_int, kind: c_int, protocol: c_int) -> io::Result<OwnedFd
 }
 
 /// Sets the `int` socket option `name` at `level` on `fd` to `value`.
-pub fn set_option(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+pub fn set_option(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -> SysResult<()> {
     // SAFETY: `value` lives across the call and the length passed is the size of a c_int.
     cvt(unsafe {
         libc::setsockopt(

@@ -7,9 +7,9 @@
 //! address.
 
 use std::ffi::CString;
-use std::io;
 
 use super::cvt;
+use crate::sys::errno::{Errno, SysResult};
 
 /// A user to switch to, looked up at start-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,8 +21,8 @@ pub struct User {
 }
 
 /// Looks `name` up in the password database; `Ok(None)` when there is no such user.
-pub fn lookup_user(name: &str) -> io::Result<Option<User>> {
-    let name = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+pub fn lookup_user(name: &str) -> SysResult<Option<User>> {
+    let name = CString::new(name).map_err(|_| Errno(libc::EINVAL))?;
     // Start-up only: the buffer may grow (ERANGE), so it lives on the heap.
     let mut buf = vec![0 as libc::c_char; 1024];
     loop {
@@ -49,7 +49,7 @@ pub fn lookup_user(name: &str) -> io::Result<Option<User>> {
                 }))
             }
             libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
-            errno => return Err(io::Error::from_raw_os_error(errno)),
+            errno => return Err(Errno(errno)),
         }
     }
 }
@@ -57,7 +57,7 @@ pub fn lookup_user(name: &str) -> io::Result<Option<User>> {
 /// Makes `user` the process's only identity: supplementary groups, group, user (in that
 /// order, while the process may still change them). On Linux the permitted capabilities
 /// survive the switch (`PR_SET_KEEPCAPS`), so that `keep_only` can keep some.
-pub fn switch_user(user: User) -> io::Result<()> {
+pub fn switch_user(user: User) -> SysResult<()> {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with integer arguments only.
     cvt(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) })?;
@@ -74,7 +74,7 @@ pub fn switch_user(user: User) -> io::Result<()> {
 /// Changes the root directory to `dir` (an empty, root-owned directory such as /var/empty),
 /// so that nothing in the file system is reachable after the user switch.
 #[cfg(target_os = "freebsd")]
-pub fn chroot_to(dir: &std::ffi::CStr) -> io::Result<()> {
+pub fn chroot_to(dir: &std::ffi::CStr) -> SysResult<()> {
     // SAFETY: `dir` is NUL-terminated and alive for the call.
     cvt(unsafe { libc::chroot(dir.as_ptr()) })?;
     super::file::chdir_root()

@@ -8,7 +8,6 @@
 //! sleeps.
 
 use core::ptr;
-use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,6 +15,7 @@ use std::time::Duration;
 use libc::c_int;
 
 use super::cvt;
+use crate::sys::errno::{Errno, SysResult};
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
 static RELOAD_MTU: AtomicBool = AtomicBool::new(false);
@@ -67,7 +67,7 @@ pub fn take_requests() -> Requests {
 }
 
 /// Returns an empty signal set.
-fn empty_sigset() -> io::Result<libc::sigset_t> {
+fn empty_sigset() -> SysResult<libc::sigset_t> {
     // SAFETY: sigset_t is a plain bit array; all zeroes is a valid value, and sigemptyset
     // below gives it its defined empty state.
     let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
@@ -78,7 +78,7 @@ fn empty_sigset() -> io::Result<libc::sigset_t> {
 
 /// Installs the flag-setting handler for every handled signal, without `SA_RESTART`, so a
 /// blocking call the signal interrupts returns `EINTR` instead of resuming.
-pub fn install_signal_handlers() -> io::Result<()> {
+pub fn install_signal_handlers() -> SysResult<()> {
     for signal in HANDLED {
         // SAFETY: sigaction is plain data (integers, a bit set, a function pointer that may be
         // null); all zeroes is a valid value. The fields that matter are set below.
@@ -101,7 +101,7 @@ pub struct WaitMask(libc::sigset_t);
 ///
 /// From here on a handled signal is delivered only while the thread sleeps in
 /// [`wait_readable`]. Call it once, after [`install_signal_handlers`] and before the loop.
-pub fn block_signals() -> io::Result<WaitMask> {
+pub fn block_signals() -> SysResult<WaitMask> {
     let mut block = empty_sigset()?;
     for signal in HANDLED {
         // SAFETY: `block` is a valid sigset_t and `signal` a valid signal number.
@@ -113,7 +113,7 @@ pub fn block_signals() -> io::Result<WaitMask> {
     // SAFETY: both sets are valid; `previous` is writable.
     let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut previous) };
     if ret != 0 {
-        return Err(io::Error::from_raw_os_error(ret));
+        return Err(Errno(ret));
     }
     // Whoever started us may have blocked these signals; the daemon must still see them.
     for signal in HANDLED {
@@ -153,9 +153,9 @@ pub fn wait_readable(
     fds: &[BorrowedFd<'_>],
     timeout: Option<Duration>,
     mask: &WaitMask,
-) -> io::Result<Ready> {
+) -> SysResult<Ready> {
     if fds.len() > MAX_WAIT_FDS {
-        return Err(io::ErrorKind::InvalidInput.into());
+        return Err(Errno::INVALID_INPUT);
     }
     let unused = libc::pollfd {
         fd: -1,
@@ -167,7 +167,7 @@ pub fn wait_readable(
         poll.fd = fd.as_raw_fd();
         poll.events = libc::POLLIN;
     }
-    let nfds = libc::nfds_t::try_from(fds.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let nfds = libc::nfds_t::try_from(fds.len()).map_err(|_| Errno::INVALID_INPUT)?;
     let timespec = timeout.map(|t| {
         // Below 10^9, so it fits every c_long; c_long is 32 bits on 32-bit targets, where
         // `From<u32>` does not exist.
@@ -214,7 +214,7 @@ pub fn wait_readable(
 /// For short waits outside the loop (an acknowledgement the kernel owes), where the flags are
 /// not read.
 #[cfg(target_os = "linux")]
-pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> SysResult<bool> {
     let mut poll = libc::pollfd {
         fd: fd.as_raw_fd(),
         events: libc::POLLIN,
@@ -230,7 +230,7 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> 
 }
 
 /// Runs the handlers of handled signals that are pending (blocked outside the wait), if any.
-fn take_pending_signals(mask: &WaitMask) -> io::Result<()> {
+fn take_pending_signals(mask: &WaitMask) -> SysResult<()> {
     let mut pending = empty_sigset()?;
     // SAFETY: `pending` is a valid, writable sigset_t.
     cvt(unsafe { libc::sigpending(&mut pending) })?;
@@ -281,7 +281,7 @@ mod tests {
         let mask = block_signals().unwrap();
         let fds = [a.as_fd(); MAX_WAIT_FDS + 1];
         let error = wait_readable(&fds, Some(Duration::ZERO), &mask).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(error, Errno::INVALID_INPUT);
     }
 
     /// The race the design closes: a signal that arrives after the flags were read stays

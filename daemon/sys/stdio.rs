@@ -1,10 +1,10 @@
 //! The standard descriptors: reopened on /dev/null when the program starts with one closed,
 //! and written whole.
 
-use std::io;
 use std::os::fd::BorrowedFd;
 
 use super::file;
+use crate::sys::errno::SysResult;
 
 /// Opens /dev/null on each of descriptors 0, 1 and 2 that is closed: otherwise the first socket
 /// or the pidfile would take its number, and lines meant for standard error would be written
@@ -27,7 +27,7 @@ pub fn open_standard_descriptors() {
 }
 
 /// Writes `bytes` to standard output in as few writes as the kernel allows.
-pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+pub fn write_stdout(bytes: &[u8]) -> SysResult<()> {
     // SAFETY: descriptor 1 stays open for the life of the process (at worst on /dev/null).
     file::write_all(
         unsafe { BorrowedFd::borrow_raw(libc::STDOUT_FILENO) },
@@ -37,7 +37,7 @@ pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
 
 /// Writes `bytes` to standard error in as few writes as the kernel allows: one for a log
 /// line, so that lines are not torn apart by another writer.
-pub fn write_stderr(bytes: &[u8]) -> io::Result<()> {
+pub fn write_stderr(bytes: &[u8]) -> SysResult<()> {
     // SAFETY: descriptor 2 stays open for the life of the process (at worst on /dev/null).
     file::write_all(
         unsafe { BorrowedFd::borrow_raw(libc::STDERR_FILENO) },

@@ -2,13 +2,13 @@
 //! it back with the same address: the calls of `freebsd/divert.rs`'s [`DivertSocket`], which
 //! its tests make on a double. Moves bytes only; tcpmssd-wire's `divert.rs` reads the address.
 
-use std::io;
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use libc::c_int;
 
 use crate::freebsd::divert::DivertSocket;
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::{cvt, socket};
 
 /// Bytes of the `struct sockaddr_in` divert(4) binds to and returns with every packet; the
@@ -26,7 +26,7 @@ impl DivertSocket for Socket {
     /// Opens a divert socket the FreeBSD 14 way, `socket(PF_DIVERT, SOCK_RAW, 0)` (divert(4)).
     /// `EAFNOSUPPORT` where the family does not exist: ipdivert.ko is not loaded, or the
     /// kernel is older than 14.
-    fn open() -> io::Result<Socket> {
+    fn open() -> SysResult<Socket> {
         socket(PF_DIVERT, libc::SOCK_RAW, 0).map(Socket)
     }
 
@@ -34,25 +34,25 @@ impl DivertSocket for Socket {
     /// `socket(PF_INET, SOCK_RAW, IPPROTO_DIVERT)`. FreeBSD 14's `socreate()`
     /// (kern/uipc_socket.c) still maps it to PF_DIVERT, but prints "uses obsolete way to
     /// create divert(4) socket" on the console: the caller uses it on older kernels only.
-    fn open_legacy() -> io::Result<Socket> {
+    fn open_legacy() -> SysResult<Socket> {
         socket(libc::PF_INET, libc::SOCK_RAW, libc::IPPROTO_DIVERT).map(Socket)
     }
 
-    fn os_release() -> io::Result<i32> {
+    fn os_release() -> SysResult<i32> {
         super::os_release()
     }
 
-    fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
+    fn set_receive_buffer(&self, len: usize) -> SysResult<()> {
         super::set_receive_buffer(self.0.as_fd(), len)
     }
 
-    fn report_overflows(&self) -> io::Result<()> {
+    fn report_overflows(&self) -> SysResult<()> {
         super::report_overflows(self.0.as_fd())
     }
 
     /// Binds to divert `port` (div_bind: an AF_INET address of length 16; only the port
     /// counts).
-    fn bind(&self, port: u16) -> io::Result<()> {
+    fn bind(&self, port: u16) -> SysResult<()> {
         // SAFETY: sockaddr_in is plain data; all-zero is a valid value.
         let mut addr: libc::sockaddr_in = unsafe { mem::zeroed() };
         addr.sin_len = SOCKADDR_IN_LEN as u8;
@@ -76,7 +76,7 @@ impl DivertSocket for Socket {
         &self,
         buf: &mut [u8],
         address: &mut [u8; SOCKADDR_IN_LEN],
-    ) -> io::Result<(usize, usize)> {
+    ) -> SysResult<(usize, usize)> {
         let mut address_len = SOCKADDR_IN_LEN as libc::socklen_t;
         // SAFETY: `buf` is writable for `buf.len()` bytes and `address` for `address_len`
         // bytes for the whole call; the kernel writes no more than those lengths.
@@ -92,15 +92,15 @@ impl DivertSocket for Socket {
                 &raw mut address_len,
             )
         })?;
-        let len = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let len = usize::try_from(n).map_err(|_| Errno(libc::EINVAL))?;
         let address_len = usize::try_from(address_len).unwrap_or(0);
         Ok((len, address_len.min(SOCKADDR_IN_LEN)))
     }
 
     /// Sends `packet` back to the kernel with `address`, the bytes it was received with.
-    fn send(&self, packet: &[u8], address: &[u8]) -> io::Result<usize> {
-        let address_len = libc::socklen_t::try_from(address.len())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    fn send(&self, packet: &[u8], address: &[u8]) -> SysResult<usize> {
+        let address_len =
+            libc::socklen_t::try_from(address.len()).map_err(|_| Errno(libc::EINVAL))?;
         // SAFETY: `packet` and `address` are readable for their lengths for the whole call.
         let n = cvt(unsafe {
             libc::sendto(
@@ -112,7 +112,7 @@ impl DivertSocket for Socket {
                 address_len,
             )
         })?;
-        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+        usize::try_from(n).map_err(|_| Errno(libc::EINVAL))
     }
 }
 

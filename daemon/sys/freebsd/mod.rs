@@ -4,12 +4,12 @@
 pub mod divert;
 pub mod route;
 
-use std::io;
 use std::os::fd::BorrowedFd;
 
 use libc::c_int;
 
 use super::cvt;
+use crate::sys::errno::{Errno, SysResult};
 
 /// `SO_RERROR`, "keep track of receive errors": `0x00020000` in sys/sys/socket.h (FreeBSD 13
 /// and later), the bit after `SO_REUSEPORT_LB`. The libc crate does not define it; this is
@@ -19,21 +19,21 @@ static_assertions::const_assert_eq!(SO_RERROR, libc::SO_REUSEPORT_LB << 1);
 
 /// Asks for a receive buffer of `len` bytes on socket `fd` (SO_RCVBUF; FreeBSD caps it at
 /// `kern.ipc.maxsockbuf`, 2 MiB by default).
-pub fn set_receive_buffer(fd: BorrowedFd<'_>, len: usize) -> io::Result<()> {
-    let value = c_int::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+pub fn set_receive_buffer(fd: BorrowedFd<'_>, len: usize) -> SysResult<()> {
+    let value = c_int::try_from(len).map_err(|_| Errno(libc::EINVAL))?;
     super::set_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, value)
 }
 
 /// Makes the kernel report a receive-buffer overflow on `fd` as one `ENOBUFS` from the next
 /// read that finds the buffer empty (`SO_RERROR`). Without it `soroverflow_locked()`
 /// (kern/uipc_sockbuf.c) drops the message and tells no one.
-pub fn report_overflows(fd: BorrowedFd<'_>) -> io::Result<()> {
+pub fn report_overflows(fd: BorrowedFd<'_>) -> SysResult<()> {
     super::set_option(fd, libc::SOL_SOCKET, SO_RERROR, 1)
 }
 
 /// Returns the running kernel's `__FreeBSD_version` (sysctl `kern.osreldate`), e.g. 1400097
 /// for 14.0-RELEASE.
-pub fn os_release() -> io::Result<i32> {
+pub fn os_release() -> SysResult<i32> {
     let name = [libc::CTL_KERN, libc::KERN_OSRELDATE];
     let mut value: c_int = 0;
     let mut len = core::mem::size_of::<c_int>();

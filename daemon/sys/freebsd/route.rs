@@ -2,10 +2,10 @@
 //! which its tests make on a double. Moves bytes only; tcpmssd-wire's `route.rs` reads the
 //! messages.
 
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use crate::freebsd::routes::RouteSocket;
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::{cvt, socket};
 
 /// A PF_ROUTE socket, closed on drop.
@@ -14,21 +14,21 @@ pub struct Socket(OwnedFd);
 
 impl RouteSocket for Socket {
     /// Opens a routing socket that hears about every address family's changes.
-    fn open() -> io::Result<Socket> {
+    fn open() -> SysResult<Socket> {
         socket(libc::PF_ROUTE, libc::SOCK_RAW, libc::AF_UNSPEC).map(Socket)
     }
 
-    fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
+    fn set_receive_buffer(&self, len: usize) -> SysResult<()> {
         super::set_receive_buffer(self.0.as_fd(), len)
     }
 
-    fn report_overflows(&self) -> io::Result<()> {
+    fn report_overflows(&self) -> SysResult<()> {
         super::report_overflows(self.0.as_fd())
     }
 
     /// Receives one message without blocking (`EAGAIN` when none waits); returns the bytes
     /// copied into `buf` (a longer datagram is cut to it).
-    fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn recv(&self, buf: &mut [u8]) -> SysResult<usize> {
         // SAFETY: `buf` is writable for `buf.len()` bytes for the whole call.
         let n = cvt(unsafe {
             libc::recv(
@@ -40,7 +40,7 @@ impl RouteSocket for Socket {
                 libc::MSG_DONTWAIT,
             )
         })?;
-        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+        usize::try_from(n).map_err(|_| Errno(libc::EINVAL))
     }
 }
 

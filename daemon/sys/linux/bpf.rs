@@ -6,12 +6,12 @@
 //! (`elf.rs`) and assembled in `daemon/linux/ebpf.rs`.
 
 use std::ffi::CStr;
-use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use static_assertions::assert_eq_size;
 
 use crate::sys::cvt;
+use crate::sys::errno::{Errno, SysResult};
 
 /// `BPF_MAP_CREATE`.
 const MAP_CREATE: libc::c_int = 0;
@@ -101,7 +101,7 @@ assert_eq_size!(GetInfo, [u8; 16]);
 /// # Safety
 /// `attr` must be the member of `union bpf_attr` that `cmd` reads, and every pointer in it
 /// valid for what the kernel does with it for the whole call.
-unsafe fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
+unsafe fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> SysResult<libc::c_long> {
     let size = core::mem::size_of::<T>() as libc::c_uint;
     // SAFETY: the caller vouches for `attr`'s pointers; `attr` itself is valid for `size`
     // bytes, read and written, for the call.
@@ -109,8 +109,8 @@ unsafe fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
 }
 
 /// Wraps a descriptor the kernel just returned.
-fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
-    let fd = libc::c_int::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+fn owned(fd: libc::c_long) -> SysResult<OwnedFd> {
+    let fd = libc::c_int::try_from(fd).map_err(|_| Errno::NO_ERRNO)?;
     // SAFETY: `fd` was just returned by bpf(2) as a new descriptor nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -132,7 +132,7 @@ pub fn map_create(
     max_entries: u32,
     map_flags: u32,
     name: &str,
-) -> io::Result<OwnedFd> {
+) -> SysResult<OwnedFd> {
     let mut attr = MapCreate {
         map_type,
         key_size,
@@ -151,7 +151,7 @@ pub fn map_create(
 /// Writes `value` at `key` (`BPF_MAP_UPDATE_ELEM`, `BPF_ANY`). Both must be the map's key
 /// and value sizes (for a per-CPU map, the value once per possible CPU, each 8-aligned):
 /// the kernel reads that many bytes.
-pub fn map_update(map: BorrowedFd<'_>, key: &[u8], value: &[u8]) -> io::Result<()> {
+pub fn map_update(map: BorrowedFd<'_>, key: &[u8], value: &[u8]) -> SysResult<()> {
     let mut attr = MapElem {
         map_fd: map.as_raw_fd() as u32,
         _pad: 0,
@@ -167,7 +167,7 @@ pub fn map_update(map: BorrowedFd<'_>, key: &[u8], value: &[u8]) -> io::Result<(
 
 /// Reads the value at `key` into `value` (`BPF_MAP_LOOKUP_ELEM`), sized as for
 /// [`map_update`].
-pub fn map_lookup(map: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+pub fn map_lookup(map: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> SysResult<()> {
     let mut attr = MapElem {
         map_fd: map.as_raw_fd() as u32,
         _pad: 0,
@@ -191,11 +191,9 @@ pub fn prog_load(
     name: &str,
     log_level: u32,
     log: &mut [u8],
-) -> io::Result<OwnedFd> {
-    let insn_cnt =
-        u32::try_from(insns.len() / 8).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let log_size =
-        u32::try_from(log.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+) -> SysResult<OwnedFd> {
+    let insn_cnt = u32::try_from(insns.len() / 8).map_err(|_| Errno::INVALID_INPUT)?;
+    let log_size = u32::try_from(log.len()).map_err(|_| Errno::INVALID_INPUT)?;
     let mut attr = ProgLoad {
         prog_type,
         insn_cnt,
@@ -222,7 +220,7 @@ pub fn prog_load(
 
 /// Returns the id of program `prog` (`BPF_OBJ_GET_INFO_BY_FD`), the number tc(8) and the
 /// kernel's filter messages name it by.
-pub fn prog_id(prog: BorrowedFd<'_>) -> io::Result<u32> {
+pub fn prog_id(prog: BorrowedFd<'_>) -> SysResult<u32> {
     // The first two fields of `struct bpf_prog_info`, type and id: the kernel copies no more
     // than `info_len` bytes in either direction (bpf_prog_get_info_by_fd).
     let mut info = [0u32; 2];
@@ -244,8 +242,8 @@ pub fn prog_test_run(
     prog: BorrowedFd<'_>,
     data_in: &[u8],
     data_out: &mut [u8],
-) -> io::Result<(u32, usize)> {
-    let too_long = |_| io::Error::from(io::ErrorKind::InvalidInput);
+) -> SysResult<(u32, usize)> {
+    let too_long = |_| Errno::INVALID_INPUT;
     let mut attr = TestRun {
         prog_fd: prog.as_raw_fd() as u32,
         retval: 0,

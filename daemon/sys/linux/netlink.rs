@@ -1,15 +1,16 @@
 //! Linux netlink sockets (NFQUEUE, rtnetlink).
 //!
-//! This file moves bytes and returns `io::Result`; the messages themselves are built and read by
+//! This file moves bytes and returns `SysResult`; the messages themselves are built and read by
 //! tcpmssd-wire (`netlink.rs`, `nfqueue.rs`, `rtnetlink.rs`). Socket calls follow netlink(7).
 
-use std::io::{self, IoSlice};
+use std::io::IoSlice;
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use libc::{c_int, c_void};
 use static_assertions::assert_eq_size;
 
+use crate::sys::errno::{Errno, SysResult};
 use crate::sys::{cvt, set_option, socket};
 
 // netlink(7): `struct sockaddr_nl` is 12 bytes; `bind`, `recvfrom` and `getsockname` pass its size.
@@ -53,13 +54,13 @@ impl Received {
 impl Socket {
     /// Opens an `AF_NETLINK` socket for `protocol` (`libc::NETLINK_NETFILTER`,
     /// `libc::NETLINK_ROUTE`), close-on-exec.
-    pub fn open(protocol: c_int) -> io::Result<Socket> {
+    pub fn open(protocol: c_int) -> SysResult<Socket> {
         socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol).map(Socket)
     }
 
     /// Binds the socket with a kernel-assigned port id, joining the multicast `groups`
     /// (a bit mask such as `libc::RTMGRP_LINK`; 0 for none).
-    pub fn bind(&self, groups: u32) -> io::Result<()> {
+    pub fn bind(&self, groups: u32) -> SysResult<()> {
         let mut addr = zeroed_sockaddr_nl();
         addr.nl_family = AF_NETLINK_FAMILY;
         // nl_pid 0: the kernel picks a unique port id (netlink(7) "nl_pid").
@@ -77,7 +78,7 @@ impl Socket {
 
     /// Returns the port id the kernel assigned at [`bind`](Self::bind).
     #[cfg(test)]
-    pub fn port_id(&self) -> io::Result<u32> {
+    pub fn port_id(&self) -> SysResult<u32> {
         let mut addr = zeroed_sockaddr_nl();
         let mut len = SOCKADDR_NL_LEN;
         // SAFETY: `addr` is writable for `len` bytes and `len` is a valid in/out length.
@@ -91,14 +92,14 @@ impl Socket {
     ///
     /// NFQUEUE has no resync: a lost packet message is handled by fail-open, and the error would
     /// only interrupt the loop (commit 38938bfe3489, "netlink: add NETLINK_NO_ENOBUFS").
-    pub fn set_no_enobufs(&self) -> io::Result<()> {
+    pub fn set_no_enobufs(&self) -> SysResult<()> {
         self.set_option(libc::SOL_NETLINK, libc::NETLINK_NO_ENOBUFS, 1)
     }
 
     /// Sets the receive buffer to `len` bytes, beyond `net.core.rmem_max` when the process has
     /// `CAP_NET_ADMIN` (`SO_RCVBUFFORCE`), else up to that limit (`SO_RCVBUF`), as socket(7) says.
-    pub fn set_receive_buffer(&self, len: usize) -> io::Result<()> {
-        let value = c_int::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    pub fn set_receive_buffer(&self, len: usize) -> SysResult<()> {
+        let value = c_int::try_from(len).map_err(|_| Errno(libc::EINVAL))?;
         match self.set_option(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, value) {
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
                 self.set_option(libc::SOL_SOCKET, libc::SO_RCVBUF, value)
@@ -107,7 +108,7 @@ impl Socket {
         }
     }
 
-    fn set_option(&self, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+    fn set_option(&self, level: c_int, name: c_int, value: c_int) -> SysResult<()> {
         set_option(self.0.as_fd(), level, name, value)
     }
 
@@ -115,7 +116,7 @@ impl Socket {
     ///
     /// With `dontwait` the call fails with `EAGAIN` instead of blocking. `EINTR` is returned, not
     /// retried: signal handlers are installed without `SA_RESTART` so the loop sees its flags.
-    pub fn recv(&self, buf: &mut [u8], dontwait: bool) -> io::Result<Received> {
+    pub fn recv(&self, buf: &mut [u8], dontwait: bool) -> SysResult<Received> {
         // MSG_TRUNC makes netlink return the datagram's full length (netlink(7), af_netlink.c
         // netlink_recvmsg), so a cut datagram is seen instead of silently shortened.
         let flags = libc::MSG_TRUNC | if dontwait { libc::MSG_DONTWAIT } else { 0 };
@@ -133,7 +134,7 @@ impl Socket {
                 &raw mut from_len,
             )
         })?;
-        let full = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let full = usize::try_from(n).map_err(|_| Errno(libc::EINVAL))?;
         // Only the bytes the kernel reported are read back from `from` (STYLE.md §5).
         let from_kernel = from_len >= SOCKADDR_NL_LEN && from.nl_pid == 0;
         Ok(Received {
@@ -157,14 +158,14 @@ impl Socket {
         buf: &mut [u8],
         slot_len: usize,
         out: &mut [Received],
-    ) -> io::Result<usize> {
+    ) -> SysResult<usize> {
         let count = out.len();
         let fits = count
             .checked_mul(slot_len)
             .is_some_and(|end| end <= buf.len())
             && count <= MAX_SLOTS;
         if !fits {
-            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            return Err(Errno(libc::EINVAL));
         }
         let base = buf.as_mut_ptr();
         let mut iovecs = [EMPTY_IOVEC; MAX_SLOTS];
@@ -221,7 +222,7 @@ impl Socket {
     }
 
     /// Sends `msg` (one or more netlink messages) to the kernel as one datagram.
-    pub fn send(&self, msg: &[u8]) -> io::Result<usize> {
+    pub fn send(&self, msg: &[u8]) -> SysResult<usize> {
         // SAFETY: `msg` is readable for `msg.len()` bytes for the whole call.
         let n = cvt(unsafe {
             libc::send(
@@ -231,27 +232,24 @@ impl Socket {
                 0,
             )
         })?;
-        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+        usize::try_from(n).map_err(|_| Errno(libc::EINVAL))
     }
 
     /// Sends the concatenation of `parts` to the kernel as one datagram (sendmsg(2)), so a
     /// verdict can carry a packet straight from the receive buffer without copying it.
-    pub fn send_vectored(&self, parts: &[IoSlice<'_>]) -> io::Result<usize> {
+    pub fn send_vectored(&self, parts: &[IoSlice<'_>]) -> SysResult<usize> {
         let mut msg = zeroed_msghdr();
         // The kernel only reads through `msg_iov` (sendmsg(2)); the cast to `*mut` is the C API's.
         msg.msg_iov = parts.as_ptr().cast_mut().cast::<libc::iovec>();
         // `msg_iovlen` is `size_t` on glibc and `int` on musl: a no-op on one, a check on the other.
         #[allow(clippy::useless_conversion)]
-        let iovlen = parts
-            .len()
-            .try_into()
-            .map_err(|_| io::Error::from_raw_os_error(libc::EMSGSIZE))?;
+        let iovlen = parts.len().try_into().map_err(|_| Errno(libc::EMSGSIZE))?;
         msg.msg_iovlen = iovlen;
         // msg_name stays null: an unconnected netlink socket sends to the kernel (port id 0).
         // SAFETY: `msg` points at `parts`, whose `IoSlice`s are `iovec`s (asserted above) over
         // slices that stay borrowed for the whole call.
         let n = cvt(unsafe { libc::sendmsg(self.0.as_raw_fd(), &raw const msg, 0) })?;
-        usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+        usize::try_from(n).map_err(|_| Errno(libc::EINVAL))
     }
 }
 

@@ -5,9 +5,8 @@
 //! (`netlink_net_capable` in nfnetlink_rcv), for the daemon's whole life; in the eBPF mode
 //! also CAP_BPF (see `linux/mod.rs`).
 
-use std::io;
-
 use crate::sys::cvt;
+use crate::sys::errno::{Errno, SysResult};
 
 /// linux/capability.h CAP_NET_ADMIN.
 pub const CAP_NET_ADMIN: u32 = 12;
@@ -43,7 +42,7 @@ pub struct Narrowed {
 /// Leaves only the capabilities `keep` (numbers) in the bounding set and empties the
 /// ambient set. Call it first: it needs CAP_SETPCAP in the effective set, which a user
 /// switch clears.
-pub fn narrow_bounding_set(keep: &[u32]) -> io::Result<Narrowed> {
+pub fn narrow_bounding_set(keep: &[u32]) -> SysResult<Narrowed> {
     let mut narrowed = Narrowed::default();
     for cap in 0..64u32 {
         if keep.contains(&cap) {
@@ -81,7 +80,7 @@ pub fn narrow_bounding_set(keep: &[u32]) -> io::Result<Narrowed> {
 /// Leaves only the capabilities `keep` in the permitted and effective sets and empties the
 /// inheritable set (after a user switch, it raises them back into the effective set from
 /// the permitted set that PR_SET_KEEPCAPS kept).
-pub fn keep_only(keep: &[u32]) -> io::Result<()> {
+pub fn keep_only(keep: &[u32]) -> SysResult<()> {
     let header = CapHeader {
         version: CAPABILITY_VERSION_3,
         pid: 0,
@@ -109,7 +108,7 @@ pub fn keep_only(keep: &[u32]) -> io::Result<()> {
 }
 
 /// Returns whether the process has CAP_NET_ADMIN in its effective set (capget(2)).
-pub fn has_net_admin() -> io::Result<bool> {
+pub fn has_net_admin() -> SysResult<bool> {
     let header = CapHeader {
         version: CAPABILITY_VERSION_3,
         pid: 0,
@@ -128,16 +127,15 @@ pub fn has_net_admin() -> io::Result<bool> {
 
 /// Sets `no_new_privs`: no exec could ever gain privilege (prctl(2)); also required for an
 /// unprivileged seccomp filter.
-pub fn set_no_new_privs() -> io::Result<()> {
+pub fn set_no_new_privs() -> SysResult<()> {
     // SAFETY: prctl with integer arguments only.
     cvt(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) })?;
     Ok(())
 }
 
 /// Installs the seccomp `program` for the process (one thread: no TSYNC needed).
-pub fn install_filter(program: &[libc::sock_filter]) -> io::Result<()> {
-    let len =
-        u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+pub fn install_filter(program: &[libc::sock_filter]) -> SysResult<()> {
+    let len = u16::try_from(program.len()).map_err(|_| Errno(libc::EINVAL))?;
     let fprog = libc::sock_fprog {
         len,
         // The kernel only reads the program; the cast to `*mut` is the C API's.
@@ -168,7 +166,7 @@ mod tests {
         // SAFETY: the child runs only prctl, syscall and _exit, all async-signal-safe, so
         // forking the multi-threaded test process is sound.
         let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
+        assert!(pid >= 0, "fork: {}", crate::sys::errno::errno());
         if pid == 0 {
             if set_no_new_privs()
                 .and_then(|()| install_filter(&program))
@@ -244,7 +242,7 @@ mod tests {
     #[cfg(any(target_arch = "arm", target_arch = "mips"))]
     fn errno_of(ret: libc::c_long) -> i32 {
         if ret == -1 {
-            io::Error::last_os_error().raw_os_error().unwrap()
+            crate::sys::errno::errno().raw_os_error().unwrap()
         } else {
             0
         }
