@@ -114,6 +114,8 @@ impl Backend for Classifier {
         let framing = link.map(|_| framing_of(&interface)).transpose()?;
         let cpus = possible_cpus()
             .map_err(|e| Fatal::os(EX_OSERR, "can't read /sys/devices/system/cpu/possible", &e))?;
+        // Its failure shows as the loads' own on the kernels that need it (before 5.11).
+        let _ = bpf::lift_memlock_limit();
         let mut maps = Maps::default();
         let mut programs = [None, None];
         for wanted in Framing::ALL {

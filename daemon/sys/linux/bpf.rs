@@ -124,6 +124,22 @@ fn object_name(name: &str) -> [u8; 16] {
     out
 }
 
+/// Lifts this process's RLIMIT_MEMLOCK, so that kernels before 5.11 create its maps and load
+/// its program: they charge both against the limit of locked memory, summed over the user's
+/// processes (one daemon 56 KiB, against Debian 11's default of 64 KiB: a second daemon, or a
+/// new one while a killed one's program stays attached, got EPERM from BPF_MAP_CREATE on 5.10).
+/// Since 5.11 the memory cgroup is charged instead ("bpf: switch to memcg-based memory
+/// accounting", 3ac1f01b43b6), and the limit is not read. As libbpf, bcc and cilium/ebpf do.
+/// Needs CAP_SYS_RESOURCE to raise the hard limit; without it the loads say what failed.
+pub fn lift_memlock_limit() -> SysResult<()> {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit only reads the struct, which lives across the call.
+    cvt(unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) }).map(drop)
+}
+
 /// Creates a map (`BPF_MAP_CREATE`); bpf(2) descriptors are always close-on-exec.
 pub fn map_create(
     map_type: u32,
