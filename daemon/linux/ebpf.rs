@@ -8,7 +8,7 @@
 //! below check the object agrees): map `LIMITS` (array, one entry: IPv4 and IPv6 MSS as
 //! native-endian `u16`, 0 = not set) and map `COUNTERS` (per-CPU array of `u64`: one per
 //! `Reason` at its index, then [`CLAMPED`], [`NO_LIMITS`], [`HELPER_FAILED`]); both
-//! programs also have `SCRATCH` and `PACKET`, their own (per-CPU working memory).
+//! programs also have `PACKET`, their own (per-CPU working memory).
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -80,7 +80,6 @@ impl core::fmt::Display for Error {
 pub struct Maps {
     limits: Option<OwnedFd>,
     counters: Option<OwnedFd>,
-    scratch: Option<OwnedFd>,
     packet: Option<OwnedFd>,
 }
 
@@ -187,7 +186,6 @@ pub fn load_with(
         let slot = match relocation.symbol {
             "LIMITS" => &mut maps.limits,
             "COUNTERS" => &mut maps.counters,
-            "SCRATCH" => &mut maps.scratch,
             "PACKET" => &mut maps.packet,
             _ => return Err(Error::Object("an unknown map")),
         };

@@ -22,9 +22,8 @@
 //!   `u16`. A limit of 0 means "not set yet": nothing is clamped.
 //! - `COUNTERS`: a per-CPU array of `u64`, one per [`Reason`] at `Reason::index()`, then
 //!   [`CLAMPED`], [`NO_LIMITS`] and [`HELPER_FAILED`].
-//! - `SCRATCH`: a per-CPU array of one `u64`, where [`opaque`] hides numbers from the verifier.
-//! - `PACKET`: a per-CPU array of one [`PACKET_LEN`]-byte buffer, where the prefix is
-//!   copied.
+//! - `PACKET`: a per-CPU array of one [`PACKET_LEN`]-byte [`Buffer`]: where the prefix is
+//!   copied, and a word where [`opaque`] hides numbers from the verifier.
 //!
 //! Every program returns `TC_ACT_UNSPEC` (-1; `TCX_NEXT` on a tcx link): it never drops
 //! or redirects, and the next classifier, if any, still sees the packet.
@@ -55,6 +54,15 @@ const _: () = assert!(PREFIX_LEN < 0xff);
 /// as if up to 16 KiB of IPv6 extension headers came first. The most a per-CPU map value
 /// may hold (PCPU_MIN_UNIT_SIZE).
 const PACKET_LEN: usize = 32 * 1024;
+
+/// The `PACKET` map's value: the prefix's room, and a word [`opaque`] passes numbers through.
+/// One map lookup per packet for both: each helper call is time on every packet.
+#[repr(C)]
+pub struct Buffer {
+    bytes: [u8; PACKET_LEN - 8],
+    hidden: u64,
+}
+const _: () = assert!(core::mem::size_of::<Buffer>() == PACKET_LEN);
 
 /// Bytes of the longest link header `ethernet_ip_start` reads: Ethernet and two tags.
 const LINK_HEADER_MAX: usize = 22;
@@ -111,17 +119,6 @@ static PACKET: MapDef = MapDef {
     map_type: BPF_MAP_TYPE_PERCPU_ARRAY,
     key_size: 4,
     value_size: PACKET_LEN as u32,
-    max_entries: 1,
-    map_flags: 0,
-};
-
-/// One `u64` per CPU, where `opaque` hides a number from the verifier's tracking.
-#[no_mangle]
-#[link_section = "maps"]
-static SCRATCH: MapDef = MapDef {
-    map_type: BPF_MAP_TYPE_PERCPU_ARRAY,
-    key_size: 4,
-    value_size: 8,
     max_entries: 1,
     map_flags: 0,
 };
@@ -234,8 +231,11 @@ mod helpers {
 #[no_mangle]
 #[link_section = "classifier/ethernet"]
 pub extern "C" fn tcpmssd_ethernet(skb: *mut SkBuff) -> i32 {
+    // The buffer is looked up only once the limits are there: with both lookups made side
+    // by side (a tuple), LLVM 22 read R1 after the second helper call, which clobbers it,
+    // and the verifier refused that ("R1 !read_ok").
     let slot = match limits() {
-        Some(limits) => clamp_frame(skb, limits),
+        Some(limits) => buffer().map_or(HELPER_FAILED, |buffer| clamp_frame(skb, buffer, limits)),
         None => NO_LIMITS,
     };
     count(slot);
@@ -247,11 +247,27 @@ pub extern "C" fn tcpmssd_ethernet(skb: *mut SkBuff) -> i32 {
 #[link_section = "classifier/l3"]
 pub extern "C" fn tcpmssd_l3(skb: *mut SkBuff) -> i32 {
     let slot = match limits() {
-        Some(limits) => clamp_packet(skb, 0, skb_len(skb), limits, None),
+        Some(limits) => buffer().map_or(HELPER_FAILED, |buffer| {
+            clamp_packet(skb, buffer, 0, skb_len(skb), limits, None)
+        }),
         None => NO_LIMITS,
     };
     count(slot);
     TC_ACT_UNSPEC
+}
+
+/// Returns this CPU's `PACKET` buffer.
+#[inline(always)]
+fn buffer() -> Option<&'static mut Buffer> {
+    let key = core::hint::black_box(0u32);
+    let value = helpers::map_lookup((&raw const PACKET).cast(), &key).cast::<Buffer>();
+    if value.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null lookup result points to this CPU's PACKET_LEN-byte value, aligned
+    // for u64. TC programs run with bottom halves off: no other run on this CPU uses it
+    // meanwhile, and this run takes the one reference.
+    Some(unsafe { &mut *value })
 }
 
 /// Reads the limits; `None` while either is 0 (the daemon has not written them).
@@ -287,7 +303,7 @@ fn skb_len(skb: *mut SkBuff) -> usize {
 /// instructions on 6.18. Copied on its own, the packet always starts at the buffer's start,
 /// and the offset behind the tags is only ever a helper's argument.
 #[inline(always)]
-fn clamp_frame(skb: *mut SkBuff, limits: Limits) -> u32 {
+fn clamp_frame(skb: *mut SkBuff, buffer: &mut Buffer, limits: Limits) -> u32 {
     let frame_len = skb_len(skb);
     let mut header = [0u8; LINK_HEADER_MAX];
     let held = frame_len.min(LINK_HEADER_MAX);
@@ -306,9 +322,7 @@ fn clamp_frame(skb: *mut SkBuff, limits: Limits) -> u32 {
     };
     // Through memory the verifier does not follow: from here on one walk for every number
     // of tags, not one per constant.
-    let Some(opaque) = opaque(ip_start as u64 | u64::from(version) << 8) else {
-        return HELPER_FAILED;
-    };
+    let opaque = opaque(&mut buffer.hidden, ip_start as u64 | u64::from(version) << 8);
     let ip_start = (opaque & 0xff) as usize;
     let version = (opaque >> 8) as u8;
     if ip_start > LINK_HEADER_MAX {
@@ -316,6 +330,7 @@ fn clamp_frame(skb: *mut SkBuff, limits: Limits) -> u32 {
     }
     clamp_packet(
         skb,
+        buffer,
         ip_start,
         frame_len.saturating_sub(ip_start),
         limits,
@@ -323,20 +338,16 @@ fn clamp_frame(skb: *mut SkBuff, limits: Limits) -> u32 {
     )
 }
 
-/// Returns `value` after a round trip through this CPU's `SCRATCH` entry: the same
-/// number, but one the verifier knows nothing about (it does not track map contents).
+/// Returns `value` after a round trip through `hidden`, a word of a map value: the same
+/// number, but one the verifier knows nothing about (it does not track what a map value
+/// holds).
 #[inline(always)]
-fn opaque(value: u64) -> Option<u64> {
-    let key = core::hint::black_box(0u32);
-    let slot = helpers::map_lookup((&raw const SCRATCH).cast(), &key).cast::<u64>();
-    if slot.is_null() {
-        return None;
-    }
-    // SAFETY: a non-null lookup result points to this CPU's 8-byte entry, aligned. TC
-    // programs run with bottom halves off: no other run on this CPU comes in between.
-    unsafe { slot.write_volatile(value) };
+fn opaque(hidden: &mut u64, value: u64) -> u64 {
+    let hidden = core::ptr::from_mut(hidden);
+    // SAFETY: `hidden` comes from a reference, so it is valid and aligned for the write.
+    unsafe { hidden.write_volatile(value) };
     // SAFETY: as above; volatile, so that LLVM does not forward the value just written.
-    Some(unsafe { slot.read_volatile() })
+    unsafe { hidden.read_volatile() }
 }
 
 /// Copies the first bytes of the IP packet of `packet_len` bytes at `ip_start` in the skb,
@@ -346,6 +357,7 @@ fn opaque(value: u64) -> Option<u64> {
 #[inline(always)]
 fn clamp_packet(
     skb: *mut SkBuff,
+    buffer: &mut Buffer,
     ip_start: usize,
     packet_len: usize,
     limits: Limits,
@@ -360,18 +372,11 @@ fn clamp_packet(
             Outcome::Clamped { .. } => HELPER_FAILED,
         };
     }
-    let key = core::hint::black_box(0u32);
-    let value = helpers::map_lookup((&raw const PACKET).cast(), &key).cast::<[u8; PACKET_LEN]>();
-    if value.is_null() {
+    let Buffer { bytes, hidden } = buffer;
+    if helpers::skb_load_bytes(skb, ip_start as u32, bytes, copy_len) < 0 {
         return HELPER_FAILED;
     }
-    // SAFETY: a non-null lookup result points to this CPU's PACKET_LEN-byte value. TC
-    // programs run with bottom halves off: no other run on this CPU uses it meanwhile.
-    let buf = unsafe { &mut *value };
-    if helpers::skb_load_bytes(skb, ip_start as u32, buf, copy_len) < 0 {
-        return HELPER_FAILED;
-    }
-    let Some(prefix) = buf.get_mut(..copy_len) else {
+    let Some(prefix) = bytes.get_mut(..copy_len) else {
         return HELPER_FAILED;
     };
     if let (Some(version), Some(first)) = (version, prefix.first()) {
@@ -388,14 +393,13 @@ fn clamp_packet(
         Err(reason) => return reason.index() as u32,
     };
     // A start past the prefix is one the second step gives up on as `short-prefix`, at
-    // PREFIX_LEN + 1 as much as anywhere further: so it fits a byte (asserted at PREFIX_LEN). Its bound comes from
-    // masking what is read back, not from a comparison afterwards: Linux 6.1 narrows only
+    // PREFIX_LEN + 1 as much as anywhere further: so it fits a byte (asserted at
+    // PREFIX_LEN). Its bound comes from masking what is read back, not from a comparison
+    // afterwards: Linux 6.1 narrows only
     // the compared register, not the copy LLVM may have spilled to the stack before it.
     let start = segment.start.min(PREFIX_LEN + 1) as u64;
     // The end is at most 40 + 65535 (IPv6's payload length).
-    let Some(opaque) = opaque(start | (segment.end as u64) << 8) else {
-        return HELPER_FAILED;
-    };
+    let opaque = opaque(hidden, start | (segment.end as u64) << 8);
     let start = (opaque & 0xff) as usize;
     let end = (opaque >> 8) as usize;
     match clamp_prefix_segment(prefix, packet_len, start..end, limits) {

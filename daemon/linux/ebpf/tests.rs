@@ -43,11 +43,7 @@ fn both_objects_hold_both_programs_and_the_maps_this_loader_expects() {
             let mut names: Vec<_> = relocations.iter().map(|r| r.symbol).collect();
             names.sort_unstable();
             names.dedup();
-            assert_eq!(
-                names,
-                ["COUNTERS", "LIMITS", "PACKET", "SCRATCH"],
-                "{section}"
-            );
+            assert_eq!(names, ["COUNTERS", "LIMITS", "PACKET"], "{section}");
             for relocation in &relocations {
                 let def = object.map_def(relocation.symbol_value).unwrap();
                 let expected = match relocation.symbol {
