@@ -3,7 +3,9 @@
 //! from a prefix that holds every header; `short-prefix` changes nothing; any other reason
 //! is `clamp`'s. Behind up to two VLAN tags, `clamp_ethernet` is `clamp_prefix` on the inner
 //! packet, its `Changes` counted from the frame's start; behind three it is `vlan-limit`.
-//! `ethernet_ip_start` finds the packet behind the tags, or says why not.
+//! `ethernet_ip_start` finds the packet behind the tags, or says why not. `clamp_prefix`'s
+//! second step, `clamp_prefix_segment`, given a range no first step found (from the input's
+//! held length): no panic, and it writes only inside that range.
 //!
 //! Input: MTU (2 bytes, big-endian), bytes at hand (2, big-endian, taken modulo the length
 //! plus one), mode (1: bit 0 a frame, bits 1-2 the number of tags, bit 3 802.1ad ids), then
@@ -16,7 +18,8 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
 use tcpmssd_core::{
-    clamp, clamp_ethernet, clamp_prefix, ethernet_ip_start, Changes, Limits, Outcome, Reason,
+    clamp, clamp_ethernet, clamp_prefix, clamp_prefix_segment, ethernet_ip_start, Changes, Limits,
+    Outcome, Reason,
 };
 
 fuzz_target!(|input: &[u8]| {
@@ -73,7 +76,23 @@ fn check_prefix(packet: &[u8], held: usize, limits: Limits) -> (Outcome, Option<
             }
         }
     }
+    check_any_segment(packet, held, limits);
     (outcome, changes)
+}
+
+/// Checks `clamp_prefix_segment` on the first `held` bytes of `packet` with the range
+/// `held / 2 .. held`, whatever the packet says: it may clamp what looks like a TCP header
+/// there, but writes nothing outside the range.
+fn check_any_segment(packet: &[u8], held: usize, limits: Limits) {
+    let mut prefix = packet[..held].to_vec();
+    let range = held / 2..held;
+    let (outcome, changes) =
+        clamp_prefix_segment(&mut prefix, packet.len(), range.clone(), limits);
+    assert_eq!(changes.is_some(), outcome.is_clamped(), "changes without a clamp");
+    assert_eq!(prefix[..range.start], packet[..range.start], "a write before the range");
+    if !outcome.is_clamped() {
+        assert_eq!(prefix, packet[..held], "unchanged prefix was modified");
+    }
 }
 
 /// Checks `clamp_ethernet` on `packet` behind `tags` tags with this id, from the first
