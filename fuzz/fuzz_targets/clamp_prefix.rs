@@ -86,10 +86,17 @@ fn check_prefix(packet: &[u8], held: usize, limits: Limits) -> (Outcome, Option<
 fn check_any_segment(packet: &[u8], held: usize, limits: Limits) {
     let mut prefix = packet[..held].to_vec();
     let range = held / 2..held;
-    let (outcome, changes) =
-        clamp_prefix_segment(&mut prefix, packet.len(), range.clone(), limits);
-    assert_eq!(changes.is_some(), outcome.is_clamped(), "changes without a clamp");
-    assert_eq!(prefix[..range.start], packet[..range.start], "a write before the range");
+    let (outcome, changes) = clamp_prefix_segment(&mut prefix, packet.len(), range.clone(), limits);
+    assert_eq!(
+        changes.is_some(),
+        outcome.is_clamped(),
+        "changes without a clamp"
+    );
+    assert_eq!(
+        prefix[..range.start],
+        packet[..range.start],
+        "a write before the range"
+    );
     if !outcome.is_clamped() {
         assert_eq!(prefix, packet[..held], "unchanged prefix was modified");
     }
