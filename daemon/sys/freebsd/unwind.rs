@@ -1,5 +1,6 @@
 //! The unwinder entry points std's code calls, defined here so that no unwinder is linked
-//! where the daemon's panics abort (`panic = "abort"`, the release profile).
+//! where the daemon's panics abort (`panic = "abort"`: the release profile, and the tiny
+//! one, whose `-Cpanic=immediate-abort` sets that cfg too; its std calls none of these).
 //!
 //! The precompiled std calls ten `_Unwind_*` functions (the list `nm` shows in a FreeBSD
 //! release linked without this file): `_Unwind_Resume` from the landing pads it was compiled
@@ -17,11 +18,11 @@
 //! `unwind_itanium.h`, `libunwind/src/UnwindLevel1.c` and `UnwindLevel1-gcc-ext.c`):
 //! - Only two things ever start an unwind: `_Unwind_RaiseException` and
 //!   `_Unwind_ForcedUnwind` (ABI 1.3). Nothing in this binary calls either: with `panic =
-//!   "abort"` std's panics end in `panic_abort`, which aborts, and the daemon neither calls
-//!   `pthread_exit` nor `pthread_cancel` (the only libc paths that force an unwind; libthr
-//!   and glibc then `dlopen` libgcc_s and use its own functions, never these local ones).
-//!   A new reference to either would link the library's member defining it, which also
-//!   defines functions below: the link fails on the duplicate, it cannot pass silently.
+//!   "abort"` std's panics end in `panic_abort`, which aborts, and the daemon calls neither
+//!   `pthread_exit` nor `pthread_cancel`, the libc paths that force an unwind. A new
+//!   reference to either would link the library's member defining it (UnwindLevel1.c),
+//!   which also defines functions below: the link fails on the duplicate (as an armv7 musl
+//!   trial did), it cannot pass silently.
 //! - So no landing pad ever runs, and `_Unwind_Resume`, "inserted at the end of a landing pad
 //!   that performed cleanup" (ABI 1.3), is never reached: it aborts.
 //! - The context functions read or write the `_Unwind_Context` the unwinder passes to a
