@@ -1,6 +1,6 @@
 //! The unwinder entry points std's code calls, defined here so that no unwinder is linked
 //! where the daemon's panics abort (`panic = "abort"`: the release profile, and the tiny
-//! one, whose `-Cpanic=immediate-abort` sets that cfg too; its std calls none of these).
+//! one, whose `-Cpanic=immediate-abort` sets that cfg too).
 //!
 //! The precompiled std calls ten `_Unwind_*` functions (the list `nm` shows in a FreeBSD
 //! release linked without this file): `_Unwind_Resume` from the landing pads it was compiled
