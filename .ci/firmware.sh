@@ -25,7 +25,7 @@ x86_64-tiny               36864   59056
 x86_64-tiny-ebpf          -       87968
 x86_64-tiny-stripped      -       56896
 freebsd-amd64-release     327680  89112
-freebsd-amd64-tiny        32768   51288
+freebsd-amd64-tiny        32768   50672
 armv7-dynamic             45056   43468
 mipsel-dynamic            53248   69704
 mips-dynamic              53248   69192
@@ -35,7 +35,7 @@ mips-dynamic-ebpf         -       103480
 armv7-static              -       94036
 mipsel-static             -       150344
 mips-static               -       149736
-mipsel-openwrt-settings   -       0
+mipsel-openwrt-settings   -       595944
 '
 
 rows=$(realpath -m "${CARGO_TARGET_DIR:-target}")/firmware/rows
@@ -43,7 +43,8 @@ rows=$(realpath -m "${CARGO_TARGET_DIR:-target}")/firmware/rows
 # ceiling.
 check() {
     local goal measured bytes verdict ceiling line
-    read -r goal measured < <(awk -v row="$1" '$1 == row { print $2, $3 }' <<<"$size_table")
+    read -r goal measured < <(awk -v row="$1" '$1 == row { print $2, $3 }' <<<"$size_table") ||
+        true
     [ -n "${measured:-}" ] || { echo "firmware.sh: no row $1 in the size table" >&2; exit 2; }
     bytes=$(stat -c %s "$2")
     ceiling=$((measured + 4096))
@@ -74,18 +75,21 @@ out=$target_dir/firmware
 mkdir -p "$out"
 started=$SECONDS
 
-# The levers, chosen per target here and nowhere else; each saving measured on 2026-12-07 by
-# leaving that one lever out of the dynamic build (armv7 / mipsel / mips bytes).
+# The levers, chosen per target here and nowhere else. Each saving was measured on 2026-12-07
+# by leaving that one lever out of the dynamic build: bytes after --strip-sections, armv7 /
+# mipsel / mips.
 # Code generation, std built with them (so each CPU builds std from source once):
-#  - the tiny profile (Cargo.toml: opt-level z, LTO, one codegen unit, stripped) and
-#    std's `optimize_for_size` feature, as `cargo +nightly tiny`;
-#  - -Cpanic=immediate-abort: std without panic messages, hooks or unwinding;
-#    -Zlocation-detail=none; -Cforce-unwind-tables=no (nothing unwinds);
-#  - -Crelocation-model=static: non-PIE. MIPS position-independent code calls through the
-#    GOT and $t9; a router image's daemon gives up ASLR for it (the x86_64 tiny build, where
-#    PIE costs far less, keeps it: .cargo/config.toml);
-#  - armv7: Thumb-2 code (+thumb-mode, an unstable feature name that rustc warns about):
-#    16-bit instructions where they fit, which every ARMv7-A core runs;
+#  - the tiny profile (Cargo.toml: opt-level z, LTO, one codegen unit, stripped), as `cargo
+#    +nightly tiny`; opt-level z rather than the release's s: 3,680 / 4,336 / 5,200;
+#  - std's `optimize_for_size` feature: 848 / 1,776 / 1,776;
+#  - -Cpanic=immediate-abort, std without panic messages, hooks or unwinding: 27,968 /
+#    68,220 / 68,140; -Zlocation-detail=none with it;
+#  - -Cforce-unwind-tables=no (nothing unwinds): 1,280 / 6,416 / 6,432;
+#  - -Crelocation-model=static, non-PIE: 1,228 / 7,868 / 7,612. MIPS position-independent
+#    code calls through the GOT and $t9; a router image's daemon gives up ASLR for it (the
+#    x86_64 tiny build, where PIE costs far less, keeps it: .cargo/config.toml);
+#  - armv7: Thumb-2 code (+thumb-mode, an unstable feature name rustc warns about): 16-bit
+#    instructions where they fit, which every ARMv7-A core runs: 15,824;
 #  - -Clink-self-contained=no: zig's musl supplies the start files (.ci/routers.sh).
 codegen="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none \
 -Cforce-unwind-tables=no -Crelocation-model=static -Clink-self-contained=no"
@@ -170,28 +174,49 @@ else
         "mipsel-unknown-linux-musl mipsel mipsel-linux-musleabi qemu-mipsel-static - $no_pdr"
         "mips-unknown-linux-musl mips mips-linux-musleabi qemu-mips-static - $no_pdr"
     )
+    # The musl loaders first, in the background: they need no firmware build (their libgcc
+    # is the compiler_builtins of .ci/routers.sh's release build: PIC, as a shared libc.so
+    # must be, where the firmware builds' is not), and they fill the cores while std's
+    # long single-threaded crates compile.
+    loaders=$out/loaders.log
     for cpu in "${cpus[@]}"; do
-        read -r target row triple qemu extra link_extra <<<"$cpu"
+        read -r target row triple _ <<<"$cpu"
+        builtins=$(find "$target_dir/$target/release/deps" -name 'libcompiler_builtins-*.rlib' \
+            -print -quit 2>/dev/null || true)
+        if [ -n "$builtins" ]; then
+            echo "$triple $builtins"
+        else
+            skipped "no release build for $target (.ci/routers.sh makes it); the $row dynamic builds will NOT run" >&2
+        fi
+    done | while read -r triple builtins; do
+        bash .ci/musl-loader.sh "$triple" "$out/root-$triple" "$builtins" ||
+            echo "musl loader for $triple failed" >&2
+    done >"$loaders" 2>&1 &
+    loaders_pid=$!
+    for cpu in "${cpus[@]}"; do
+        read -r target row triple _ extra link_extra <<<"$cpu"
         [ "$extra" != - ] || extra=
         begun=$SECONDS
         firmware "$target" "$row" "$extra" "${link_extra:-}"
         echo "$row: built in $((SECONDS - begun)) s"
-        # The loader's libgcc comes from the router build .ci/routers.sh made (PIC, as a
-        # shared libc.so must be; the firmware builds' is not).
-        builtins=$(find "$target_dir/$target/release/deps" -name 'libcompiler_builtins-*.rlib' \
-            -print -quit 2>/dev/null || true)
+    done
+    begun=$SECONDS
+    wait "$loaders_pid"
+    cat "$loaders"
+    echo "musl loaders: waited $((SECONDS - begun)) s for them"
+    for cpu in "${cpus[@]}"; do
+        read -r target row triple qemu _ <<<"$cpu"
         if ! command -v "$qemu" >/dev/null 2>&1; then
             skipped "$qemu missing (.ci/qemu-user.sh installs it); the $row builds were NOT run"
             continue
-        elif [ -z "$builtins" ]; then
-            skipped "no release build for $target (.ci/routers.sh makes it); the $row dynamic builds were NOT run"
-        else
-            bash .ci/musl-loader.sh "$triple" "$out/root-$triple" "$builtins"
         fi
-        for kind in static dynamic dynamic-ebpf; do
-            [ "$kind" = static ] || [ -d "$out/root-$triple/lib" ] || continue
-            run "$row-$kind" "$qemu" "$out/root-$triple"
-        done
+        run "$row-static" "$qemu" "$out/root-$triple"
+        if [ -d "$out/root-$triple/lib" ]; then
+            run "$row-dynamic" "$qemu" "$out/root-$triple"
+            run "$row-dynamic-ebpf" "$qemu" "$out/root-$triple"
+        else
+            skipped "no musl loader for $triple (above); the $row dynamic builds were NOT run"
+        fi
     done
 fi
 
@@ -219,5 +244,5 @@ echo "firmware rows: $((SECONDS - started)) s"
 step "every size row of issue 24, as measured in this CI run (UTC time of each)"
 while read -r row _; do
     [ -z "$row" ] || cat "$rows/$row" 2>/dev/null ||
-        echo "$row: not measured here (see the SKIPPED lines)"
+        echo "$row: not measured in this run (by .ci/run, .ci/freebsd.sh or above; or SKIPPED)"
 done <<<"$size_table"

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Builds musl's dynamic loader (musl's libc.so, which is also ld-musl-ARCH.so.1) for a router
 # CPU, so that qemu-user can run the dynamically linked firmware builds (.ci/firmware.sh) as
-# OpenWrt runs them. musl 1.2.3, the version Rust's musl targets are built against and
-# Debian 12's (the source comes from Debian's archive through apt, its hashes checked
-# against the signed release), compiled by zig's clang (no cross gcc needed).
+# OpenWrt runs them. musl 1.2.3, Debian 12's: the source comes from Debian's archive through
+# apt (its hashes checked against the signed release), compiled by zig's clang (no cross gcc).
 #   bash .ci/musl-loader.sh TRIPLE ROOT BUILTINS
 # TRIPLE is zig's (arm-linux-musleabihf, mipsel-linux-musleabi, mips-linux-musleabi); the
 # loader lands in ROOT/lib under the name the binaries ask for, and ROOT is then qemu's -L.
 # BUILTINS is the compiler_builtins rlib of a position-independent Rust build for the same
-# CPU (the release builds of .ci/routers.sh): musl's libgcc (LIBCC). zig's own (what -lgcc gives) cannot serve: its memcpy, memset, strlen and the like
-# are weak and hidden, and a hidden definition anywhere hides musl's own, so libc.so would
-# not export them (every dynamic binary then fails: "memset: symbol not found"). Rust's has
-# none of those for musl targets; complex multiplication, which it lacks, is made inline
-# (-fcx-limited-range: only musl's cpow uses it, nothing the daemon calls).
-# Nothing is rebuilt when ROOT already has it. About a minute per CPU on 2 cores.
+# CPU (the release builds of .ci/routers.sh), given to musl as its libgcc (LIBCC). zig's own
+# (what -lgcc gives) cannot serve: its memcpy, memset, strlen and the like are weak and
+# hidden, and one hidden definition hides musl's own too, so libc.so would not export them
+# (every dynamic binary then fails: "memset: symbol not found"). Rust's has none of those for
+# musl targets; complex multiplication, which it lacks, is made inline (-fcx-limited-range:
+# only musl's cpow uses it, nothing the daemon calls).
+# Nothing is rebuilt when ROOT already has it. One to two minutes per CPU on 2 shared cores.
 set -euo pipefail
 
 triple=$1 root=$2 builtins=$3
@@ -33,7 +33,8 @@ if [ ! -d "$source" ]; then
     mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial"
     # shellcheck source=/dev/null
     . /etc/os-release
-    echo "deb-src http://deb.debian.org/debian ${VERSION_CODENAME:-bookworm} main" >"$work/apt/sources.list"
+    echo "deb-src http://deb.debian.org/debian ${VERSION_CODENAME:-bookworm} main" \
+        >"$work/apt/sources.list"
     apt=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache"
         -o APT::Sandbox::User=root)
@@ -42,7 +43,8 @@ if [ ! -d "$source" ]; then
     tar -xzf "$work/musl_$version.orig.tar.gz" -C "$work"
 fi
 
-zig=$(command -v zig || echo "$(python3 -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')/zig")
+zig=$(command -v zig ||
+    echo "$(python3 -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')/zig")
 build=$work/build-$triple
 mkdir -p "$build"
 (cd "$build" &&
