@@ -21,32 +21,27 @@ have_nightly() {
         timeout 300 rustup +nightly component add rust-src >/dev/null 2>&1
 }
 
-# Goals (README): stripped release <= 320 KiB, tiny <= 32 KiB; neither is met for FreeBSD yet.
-# The ceilings are the amd64 sizes measured on 2026-12-03 with all of that day's changes in
-# (release 334,192, tiny 49,128 bytes; rustc 1.95.0, nightly 1.97.0 of 2026-05-19, zig
-# 0.17.1) plus 4 KiB, so that growth fails CI as it does for the Linux builds in .ci/run.
-release_goal=327680 release_ceiling=338288 tiny_goal=32768 tiny_ceiling=53224
+# Sizes against the goals and ceilings of the one size table (.ci/firmware.sh): release <=
+# 320 KiB (met since daemon/sys/freebsd/unwind.rs: no unwinder, no backtrace symbolizer),
+# tiny <= 32 KiB (not met).
 target_dir=${CARGO_TARGET_DIR:-target}
 
-# name file goal ceiling: prints the size, the verdict and file(1)'s word on it; fails past
-# the ceiling or when the file is no FreeBSD executable.
+# ROW FILE: prints the size, the verdict and file(1)'s word on it; fails past the ceiling or
+# when the file is no FreeBSD executable. ROW "-": no row of the table (size printed only).
 report() {
-    local bytes verdict kind
-    bytes=$(stat -c %s "$2")
+    local kind
     kind=$(file -b "$2")
-    verdict="goal $3: met"
-    [ "$bytes" -le "$3" ] || verdict="goal $3: NOT MET"
-    echo "$1: $bytes bytes ($verdict; ceiling $4)"
+    if [ "$1" = - ]; then
+        echo "$2: $(stat -c %s "$2") bytes"
+    else
+        bash .ci/firmware.sh check "$1" "$2"
+    fi
     echo "  file: $kind"
     echo "  needs: $(readelf -d "$2" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
     case $kind in
     *"for FreeBSD"*) ;;
-    *) echo "$1: not a FreeBSD executable" >&2; exit 1 ;;
+    *) echo "$2: not a FreeBSD executable" >&2; exit 1 ;;
     esac
-    if [ "$bytes" -gt "$4" ]; then
-        echo "$1 grew past its ceiling" >&2
-        exit 1
-    fi
 }
 
 if ! have_target x86_64-unknown-freebsd; then
@@ -65,8 +60,7 @@ fi
 
 step "link: release for x86_64-unknown-freebsd (stable)"
 cargo zigbuild --release --bin tcpmssd --target x86_64-unknown-freebsd
-report "FreeBSD amd64 release" "$target_dir/x86_64-unknown-freebsd/release/tcpmssd" \
-    $release_goal $release_ceiling
+report freebsd-amd64-release "$target_dir/x86_64-unknown-freebsd/release/tcpmssd"
 
 # The tiny build's flags, as the `tiny` alias in .cargo/config.toml sets them for Linux.
 tiny_flags="['-Zunstable-options', '-Cpanic=immediate-abort', '-Zlocation-detail=none', '-Cforce-unwind-tables=no']"
@@ -75,8 +69,7 @@ if have_nightly; then
     cargo +nightly zigbuild --profile tiny --bin tcpmssd --target x86_64-unknown-freebsd \
         -Zbuild-std=std,panic_abort \
         --config "target.x86_64-unknown-freebsd.rustflags=$tiny_flags"
-    report "FreeBSD amd64 tiny" "$target_dir/x86_64-unknown-freebsd/tiny/tcpmssd" \
-        $tiny_goal $tiny_ceiling
+    report freebsd-amd64-tiny "$target_dir/x86_64-unknown-freebsd/tiny/tcpmssd"
 
     # aarch64-unknown-freebsd is a tier-3 target without a prebuilt std: nightly builds it.
     # A failed link is reported, not fatal: it is not a release target yet.
@@ -84,9 +77,8 @@ if have_nightly; then
     log=$(mktemp)
     if cargo +nightly zigbuild --release --bin tcpmssd --target aarch64-unknown-freebsd \
         -Zbuild-std=std,panic_abort >"$log" 2>&1; then
-        # No ceiling of its own: the amd64 ones watch the growth.
-        report "FreeBSD arm64 release" "$target_dir/aarch64-unknown-freebsd/release/tcpmssd" \
-            $release_goal 1000000000
+        # No row of its own: the amd64 ones watch the growth.
+        report - "$target_dir/aarch64-unknown-freebsd/release/tcpmssd"
     else
         tail -20 "$log"
         skip "aarch64-unknown-freebsd did not link: $(grep -m1 -E '^error' "$log" || tail -1 "$log")"

@@ -42,6 +42,9 @@ step "router builds (cargo zigbuild)"
 if ! have_zig; then
     skipped "cargo-zigbuild or zig missing (.ci/setup installs them); no router build was checked"
 else
+    # The release builds below are what the router VMs run; .ci/firmware.sh builds the
+    # firmware rows (tiny profile, immediate-abort, non-PIE: a std of their own) and borrows
+    # the position-independent compiler_builtins of these as its musl loader's libgcc.
     # Tier 2 with std from rustup: stable. gnueabihf is glibc, dynamically linked: for
     # armhf distributions (Debian, Raspberry Pi OS), not for musl firmware.
     for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl \
