@@ -64,6 +64,10 @@ pub struct Buffer {
 }
 const _: () = assert!(core::mem::size_of::<Buffer>() == PACKET_LEN);
 
+/// The TCP header without options, and the most options it may have (RFC 9293 3.1).
+const TCP_HEADER_LEN: usize = 20;
+const OPTIONS_MAX: usize = 40;
+
 /// Bytes of the longest link header `ethernet_ip_start` reads: Ethernet and two tags.
 const LINK_HEADER_MAX: usize = 22;
 
@@ -322,7 +326,10 @@ fn clamp_frame(skb: *mut SkBuff, buffer: &mut Buffer, limits: Limits) -> u32 {
     };
     // Through memory the verifier does not follow: from here on one walk for every number
     // of tags, not one per constant.
-    let opaque = opaque(&mut buffer.hidden, ip_start as u64 | u64::from(version) << 8);
+    let opaque = opaque(
+        &mut buffer.hidden,
+        ip_start as u64 | u64::from(version) << 8,
+    );
     let ip_start = (opaque & 0xff) as usize;
     let version = (opaque >> 8) as u8;
     if ip_start > LINK_HEADER_MAX {
@@ -395,38 +402,63 @@ fn clamp_packet(
     // A start past the prefix is one the second step gives up on as `short-prefix`, at
     // PREFIX_LEN + 1 as much as anywhere further: so it fits a byte (asserted at
     // PREFIX_LEN). Its bound comes from masking what is read back, not from a comparison
-    // afterwards: Linux 6.1 narrows only
-    // the compared register, not the copy LLVM may have spilled to the stack before it.
+    // afterwards: Linux 6.1 narrows only the compared register, not the copy LLVM may have
+    // spilled to the stack before it.
     let start = segment.start.min(PREFIX_LEN + 1) as u64;
     // The end is at most 40 + 65535 (IPv6's payload length).
     let opaque = opaque(hidden, start | (segment.end as u64) << 8);
     let start = (opaque & 0xff) as usize;
     let end = (opaque >> 8) as usize;
+    // The options as they were, for the checksum update's old words: a copy of 40 bytes
+    // costs less than a `bpf_skb_load_bytes` per changed word. From the whole buffer, which
+    // holds them wherever the start lies (at most 255 + 60 bytes in).
+    let options_at = start.wrapping_add(TCP_HEADER_LEN);
+    let Some(&original) = bytes
+        .get(options_at..)
+        .and_then(<[u8]>::first_chunk::<OPTIONS_MAX>)
+    else {
+        return HELPER_FAILED;
+    };
+    let Some(prefix) = bytes.get_mut(..copy_len) else {
+        return HELPER_FAILED;
+    };
     match clamp_prefix_segment(prefix, packet_len, start..end, limits) {
-        (Outcome::Clamped { .. }, Some(changes)) => write_back(skb, ip_start, prefix, &changes),
+        (Outcome::Clamped { .. }, Some(changes)) => {
+            write_back(skb, ip_start, prefix, &changes, &original, options_at)
+        }
         (Outcome::Unchanged(reason), _) => reason.index() as u32,
         (Outcome::Clamped { .. }, None) => HELPER_FAILED,
     }
 }
 
 /// Writes each changed word of `prefix` into the packet (which starts at `ip_start` in the
-/// skb) and has the kernel apply it to the checksum; returns the counter slot.
+/// skb) and has the kernel apply it to the checksum, the old word taken from `original`,
+/// the options (at `options_at` in `prefix`) before the clamp; returns the counter slot.
 #[inline(always)]
-fn write_back(skb: *mut SkBuff, ip_start: usize, prefix: &[u8], changes: &Changes) -> u32 {
+fn write_back(
+    skb: *mut SkBuff,
+    ip_start: usize,
+    prefix: &[u8],
+    changes: &Changes,
+    original: &[u8; OPTIONS_MAX],
+    options_at: usize,
+) -> u32 {
     let checksum_at = ip_start.wrapping_add(changes.checksum_at()) as u32;
     for at in changes.words() {
-        let Some(&[high, low]) = prefix.get(at..at.wrapping_add(2)) else {
+        let (Some(&[high, low]), Some(&[old_high, old_low])) = (
+            prefix.get(at..at.wrapping_add(2)),
+            // Changed words are option words: `at` is at least `options_at`.
+            original.get(at.wrapping_sub(options_at)..at.wrapping_sub(options_at).wrapping_add(2)),
+        ) else {
             return HELPER_FAILED;
         };
         let new = [high, low];
         let in_skb = ip_start.wrapping_add(at) as u32;
-        let mut old = [0u8; 2];
-        if helpers::skb_load_bytes(skb, in_skb, &mut old, 2) < 0
-            || helpers::skb_store_word(skb, in_skb, &new) < 0
+        if helpers::skb_store_word(skb, in_skb, &new) < 0
             || helpers::l4_csum_replace(
                 skb,
                 checksum_at,
-                u16::from_ne_bytes(old),
+                u16::from_ne_bytes([old_high, old_low]),
                 u16::from_ne_bytes(new),
             ) < 0
         {
