@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Sourced by the VM tests (tests/vm/run.sh, tests/vm/kernel-32.sh): a Debian VM of each router
-# CPU under qemu-system, without KVM and without a network device. What differs between the
-# CPUs is in vm_arch; the rest (Debian's packages fetched and cached, the kernel image and the
-# modules unpacked once, the initramfs, the boot) is the same for every CPU.
+# Sourced by the VM tests (tests/vm/run.sh, tests/vm/kernel-32.sh, tests/openwrt/nft-vm.sh): a
+# Debian VM of each router CPU under qemu-system, without KVM and without a network device.
+# What differs between the CPUs is in vm_arch; the rest (Debian's packages fetched and cached,
+# the kernel image and the modules unpacked once, the initramfs, the boot) is the same for
+# every CPU.
 #
 # The caller sets `cache` (the cache's root) and defines `skip MESSAGE` (one "!!! SKIPPED:"
 # line, exit 0) and `die MESSAGE` (exit 1) before calling anything here.
@@ -215,14 +216,44 @@ vm_initrd() {
 # vm_boot SECONDS INITRD LOG [KERNEL ARGUMENT...]: boots the kernel with INITRD, the console
 # on stdout and in LOG, for at most SECONDS; sets vm_qemu_status. No network device, so
 # nothing can leave the VM; panic=-1 with -no-reboot ends qemu if /init dies.
+# With vm_stop_after set (extended regular expressions, one a line), qemu is stopped as soon
+# as the console has shown a line matching each, in that order; vm_stopped is then the last
+# of those lines (empty when the guest ran to its end). A run whose outcome is already known
+# (tests/vm/seccomp-gap.sh) need not wait for the guest's remaining checks.
+vm_stop_after=${vm_stop_after:-}
 vm_boot() {
-    local seconds=$1 initrd=$2 log=$3 started=$SECONDS
+    local seconds=$1 initrd=$2 log=$3 started=$SECONDS stop=$3.stopped pidfile=$3.pid
     shift 3
+    rm -f "$stop" "$pidfile"
     set +e
-    timeout "$seconds" "${vm_qemu[@]}" -nographic -no-reboot -nic none -kernel "$vm_vmlinuz" \
-        -initrd "$initrd" -append "console=$vm_console quiet panic=-1 $*" </dev/null |
-        tr -d '\r' | tee "$log"
+    { timeout "$seconds" "${vm_qemu[@]}" -nographic -no-reboot -nic none -kernel "$vm_vmlinuz" \
+        -initrd "$initrd" -append "console=$vm_console quiet panic=-1 $*" </dev/null &
+        echo $! >"$pidfile"
+        wait $!; } | vm_console "$log" "$stop" "$pidfile"
     vm_qemu_status=${PIPESTATUS[0]}
     set -e
-    echo "($vm_name: qemu exited with status $vm_qemu_status after $((SECONDS - started)) s)"
+    vm_stopped=$(cat "$stop" 2>/dev/null || true)
+    rm -f "$stop" "$pidfile"
+    echo "($vm_name: qemu exited with status $vm_qemu_status after $((SECONDS - started))" \
+        "s${vm_stopped:+; stopped at: $vm_stopped})"
+}
+
+# vm_console LOG STOP PIDFILE: copies the console (standard input, carriage returns dropped) to
+# stdout and LOG as it comes; once lines have matched each of vm_stop_after's expressions in
+# turn, writes the last into STOP and sends TERM to the process in PIDFILE (timeout, which
+# passes it on to qemu). Line by line in the shell: tr, awk (mawk) and grep would hold the
+# lines back in their buffers, and the stop come late.
+vm_console() {
+    local line next=0 patterns=()
+    [ -z "$vm_stop_after" ] || mapfile -t patterns <<<"$vm_stop_after"
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line//$'\r'/}
+        printf '%s\n' "$line"
+        printf '%s\n' "$line" >&3
+        if ((next < ${#patterns[@]})) && [[ $line =~ ${patterns[next]} ]] &&
+            ((++next == ${#patterns[@]})); then
+            printf '%s\n' "$line" >"$2"
+            kill -TERM "$(cat "$3")" 2>/dev/null || true
+        fi
+    done 3>"$1"
 }
