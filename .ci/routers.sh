@@ -12,6 +12,14 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 skipped() { echo "!!! SKIPPED: $* !!!"; }
+# Where the time goes, one line per step, printed together at the end: lap NAME notes the
+# time since the last lap (or the start) under NAME.
+laps=()
+lap_started=$SECONDS
+lap() {
+    laps+=("$(printf '%5d s  %s' $((SECONDS - lap_started)) "$1")")
+    lap_started=$SECONDS
+}
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 
 have_target() {
@@ -84,6 +92,8 @@ fi
 step "router binary sizes"
 printf '%s\n' "${sizes[@]}"
 
+lap "router builds (cargo zigbuild), sizes"
+
 step "clippy for the router targets (the daemon and its unit tests)"
 # 64-bit musl and 32-bit code paths (time_t, c_long are 32 bits on armv7) lint differently.
 for target in aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf; do
@@ -94,15 +104,19 @@ for target in aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf; do
     fi
 done
 
+lap "clippy for the router targets"
+
 step "unit tests on armv7, mipsel and big-endian mips: .ci/qemu-user.sh"
 bash .ci/qemu-user.sh
+lap "unit tests under qemu-user (their builds included)"
 
 step "32-bit unit tests that need the CPU's kernel, on armhf and mipsel: tests/vm/kernel-32.sh"
 bash tests/vm/kernel-32.sh
+lap "32-bit kernel unit tests in VMs (tests/vm/kernel-32.sh)"
 
 step "VM test code: fmt, clippy, tests, shellcheck"
 (cd tests/vm/syn &&
-    export CARGO_TARGET_DIR=$target_dir/vm-syn &&
+    export CARGO_TARGET_DIR=$target_dir &&
     cargo fmt --check &&
     cargo clippy --all-targets -- -D warnings &&
     cargo test)
@@ -116,31 +130,30 @@ if command -v shellcheck >/dev/null 2>&1; then
 else
     skipped "shellcheck not installed; the VM scripts were only checked with bash -n"
 fi
+lap "VM test code checks"
 
 # s390x: the big-endian kernel (no seccomp list there, so no gap to plant).
 vm_archs=(arm64 armhf mipsel s390x)
 confined_archs=(arm64 armhf mipsel)
-vm_times=()
 for arch in "${vm_archs[@]}"; do
     step "end to end on $arch: tests/vm/run.sh $arch"
-    started=$SECONDS
     bash tests/vm/run.sh "$arch" 2>&1 | tee "$target_dir/vm-$arch.log"
-    vm_times+=("$arch end to end: $((SECONDS - started)) s")
+    lap "$arch end to end (tests/vm/run.sh; vmsyn's build included)"
 done
 
 for arch in "${confined_archs[@]}"; do
     step "the $arch test fails on a seccomp gap: tests/vm/seccomp-gap.sh $arch"
     if [ -f "${TCPMSSD_VM_CACHE:-$target_dir/vm}/$arch/work/console.log" ]; then
-        started=$SECONDS
         bash tests/vm/seccomp-gap.sh "$arch" SYS_sendmsg
-        vm_times+=("$arch planted gap (its build included): $((SECONDS - started)) s")
+        lap "$arch planted gap (tests/vm/seccomp-gap.sh; its build included)"
     else
         skipped "the $arch VM did not run, so neither did its seccomp-gap check"
     fi
 done
 
-step "router VMs: time per run"
-printf '%s\n' "${vm_times[@]}"
+step "router builds and VMs: time per step"
+printf '%s\n' "${laps[@]}"
+echo "$(printf '%5d s' "$SECONDS")  in all (.ci/routers.sh)"
 # The real runs' results last, where a reader of the log looks for them.
 for arch in "${vm_archs[@]}"; do
     grep -E "^$arch: [0-9]+ passed, [0-9]+ failed\$" "$target_dir/vm-$arch.log" || true

@@ -11,6 +11,11 @@
 #   TCPMSSD_BIN=path bash tests/vm/run.sh ARCH     test a prebuilt binary for ARCH instead
 #                                                  (tests/vm/seccomp-gap.sh does)
 #
+# For a caller that expects a failure (tests/vm/seccomp-gap.sh): TCPMSSD_VM_APPEND adds
+# kernel arguments, and with TCPMSSD_VM_STOP_AFTER (extended regular expressions, one a
+# line) the VM is stopped once console lines have matched each in turn, and run.sh fails
+# there, naming the last line (tests/vm/debian-vm.sh, vm_boot).
+#
 # ARCH is arm64 (aarch64-unknown-linux-musl, stable), armhf (armv7-unknown-linux-musleabihf),
 # mipsel (mipsel-unknown-linux-musl), both built on nightly with std from source as
 # .ci/routers.sh builds them, or s390x (s390x-unknown-linux-gnu, stable: the big-endian
@@ -69,8 +74,10 @@ else
     vm_build --bin tcpmssd
     daemon=$target_dir/$vm_target/release/tcpmssd
 fi
-(cd tests/vm/syn && CARGO_TARGET_DIR=$target_dir/vm-syn vm_build)
-vmsyn=$target_dir/vm-syn/$vm_target/release/vmsyn
+# In the daemon's target dir, with its release profile (tests/vm/syn/Cargo.toml): the std that
+# armhf and mipsel build from source is then the daemon's, built once for both.
+(cd tests/vm/syn && CARGO_TARGET_DIR=$target_dir vm_build)
+vmsyn=$target_dir/$vm_target/release/vmsyn
 vm_check_binary "$daemon"
 vm_check_binary "$vmsyn"
 echo "tcpmssd: $daemon ($(stat -c %s "$daemon") bytes)"
@@ -142,7 +149,10 @@ echo "initrd: $(stat -c %s "$work/initrd.gz") bytes; kernel: $(basename "$vm_vml
 # 4. Boot; the guest powers off after its last check.
 step "boot"
 log=$work/console.log
-vm_boot 900 "$work/initrd.gz" "$log"
+vm_stop_after=${TCPMSSD_VM_STOP_AFTER:-}
+# shellcheck disable=SC2086 # kernel arguments, split at spaces as the kernel splits them
+vm_boot 900 "$work/initrd.gz" "$log" ${TCPMSSD_VM_APPEND:-}
+[ -z "$vm_stopped" ] || die "stopped at: $vm_stopped"
 summary=$(grep -E "^$arch: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n 1 || true)
 [ -n "$summary" ] || die "the VM gave no summary line (status $vm_qemu_status); see $log"
 [[ $summary == *" 0 failed" ]] || die "$summary"
