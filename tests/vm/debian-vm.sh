@@ -168,6 +168,13 @@ vm_fetch() {
         [ ! -e "$old" ] || [ "$old" = "$vm_cache/kernel/$(basename "$vm_kernel_deb" .deb)" ] ||
             rm -rf "$old"
     done
+    # Another kernel package in place of the release's, for a run by hand on an older kernel
+    # (Debian 11's 5.10 for the eBPF mode, issue 25: ebpf/README.md); its own modules are
+    # taken from it, the user space stays this release's.
+    if [ -n "${TCPMSSD_VM_KERNEL_DEB:-}" ]; then
+        vm_kernel_deb=$TCPMSSD_VM_KERNEL_DEB
+        kernel=$(basename "$vm_kernel_deb" .deb)
+    fi
     echo "$vm_name: $((1 + ${#vm_debs[@]})) packages (kernel $kernel), ${#missing[@]}" \
         "downloaded now, the rest cached in $vm_cache/debs"
 }

@@ -10,6 +10,9 @@
 #   bash tests/vm/run.sh ARCH                      build the daemon, then test it
 #   TCPMSSD_BIN=path bash tests/vm/run.sh ARCH     test a prebuilt binary for ARCH instead
 #                                                  (tests/vm/seccomp-gap.sh does)
+#   TCPMSSD_VM_KERNEL_DEB=linux-image-....deb bash tests/vm/run.sh ARCH
+#                                                  boot that kernel package instead (by hand:
+#                                                  ebpf/README.md has the 5.10 run)
 #
 # For a caller that expects a failure (tests/vm/seccomp-gap.sh): TCPMSSD_VM_APPEND adds
 # kernel arguments, and with TCPMSSD_VM_STOP_AFTER (extended regular expressions, one a
