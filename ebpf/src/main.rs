@@ -3,12 +3,14 @@
 //! Two programs, one per kind of link header, each in its own ELF section:
 //! - `classifier/ethernet` for Ethernet devices (veth, physical ports, bridges): the frame
 //!   is clamped as `clamp_ethernet` does it, up to two VLAN tags in front of IP, in that
-//!   function's two steps (`ethernet_ip_start`, then `clamp_prefix`; [`clamp_frame`] says
+//!   function's steps (`ethernet_ip_start`, then `clamp_prefix` as its two steps
+//!   `prefix_segment` and `clamp_prefix_segment`; [`clamp_frame`] and [`clamp_loaded`] say
 //!   why);
 //! - `classifier/l3` for devices without a link header (PPP, WireGuard, ipip, tun): the
-//!   packet goes through [`clamp_prefix`].
+//!   packet goes through the same two steps of `clamp_prefix`.
 //!
-//! Each copies the IP packet's first [`PREFIX_LEN`] bytes into a per-CPU buffer with
+//! Each copies the first bytes of the frame or packet (the link header and [`PREFIX_LEN`]
+//! bytes of IP packet) into a per-CPU buffer with one
 //! `bpf_skb_load_bytes`, lets the core clamp the copy, writes back only the 16-bit words
 //! the core says it changed (`bpf_skb_store_bytes`) and has the kernel apply each change
 //! to the TCP checksum (`bpf_l4_csum_replace`, size 2, no `BPF_F_PSEUDO_HDR`). The core's
