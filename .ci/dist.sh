@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-skip() { echo "!!! SKIPPED: $* !!!"; }
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 
 step "rc.d script: sh -n, shellcheck, profiles (tests/rcd/run.sh)"
 sh -n dist/rc.d/tcpmssd
@@ -17,7 +17,7 @@ if command -v shellcheck >/dev/null 2>&1; then
     shellcheck -s sh dist/rc.d/tcpmssd tests/rcd/run.sh tests/rcd/rc.subr dist/freebsd-port/gen.sh
     echo "shellcheck: clean"
 else
-    skip "shellcheck is not installed; the rc.d script and its test were NOT linted"
+    skipped "shellcheck is not installed; the rc.d script and its test were NOT linted"
 fi
 sh tests/rcd/run.sh
 
@@ -48,7 +48,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     fi
     echo "dist/tcpmssd.service, dist/tcpmssd@.service (as tcpmssd@ppp0): verified"
 else
-    skip "systemd-analyze is not installed; the systemd units were NOT verified"
+    skipped "systemd-analyze is not installed; the systemd units were NOT verified"
 fi
 
 step "FreeBSD port: Makefile.crates and files/tcpmssd.in current"

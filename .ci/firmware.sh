@@ -69,8 +69,8 @@ if [ "${1:-}" = check ]; then
     exit 0
 fi
 
-step() { printf '\n==> %s\n' "$*"; }
-skipped() { echo "!!! SKIPPED: $* !!!"; }
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 out=$target_dir/firmware
 mkdir -p "$out"
@@ -120,15 +120,6 @@ sysroot=$(rustc --print sysroot)
 rust_objcopy=$(find "$sysroot/lib/rustlib" -name rust-objcopy -print -quit)
 objcopy() { LD_LIBRARY_PATH=$sysroot/lib "$rust_objcopy" "$@"; }
 
-have_nightly() {
-    { rustup toolchain list | grep -q '^nightly' ||
-        timeout 600 rustup toolchain install nightly --profile minimal >/dev/null 2>&1; } &&
-        timeout 300 rustup +nightly component add rust-src >/dev/null 2>&1
-}
-have_zig() {
-    command -v cargo-zigbuild >/dev/null 2>&1 &&
-        { command -v zig >/dev/null 2>&1 || python3 -m ziglang version >/dev/null 2>&1; }
-}
 
 # firmware TARGET ROW-PREFIX EXTRA-CODEGEN EXTRA-LINK: builds the static, dynamic and
 # dynamic-with-eBPF rows for TARGET into $out/ROW-PREFIX-{static,dynamic,dynamic-ebpf}.

@@ -8,18 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-skip() { echo "!!! SKIPPED: $* !!!"; }
-
-have_target() { # target [toolchain]
-    rustup ${2:+"+$2"} target list --installed 2>/dev/null | grep -qx "$1" ||
-        timeout 300 rustup ${2:+"+$2"} target add "$1" >/dev/null 2>&1
-}
-have_nightly() {
-    { rustup toolchain list | grep -q '^nightly' ||
-        timeout 600 rustup toolchain install nightly --profile minimal >/dev/null 2>&1; } &&
-        timeout 300 rustup +nightly component add rust-src >/dev/null 2>&1
-}
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 
 # Sizes against the goals and ceilings of the one size table (.ci/firmware.sh): release <=
 # 320 KiB (met since daemon/sys/freebsd/unwind.rs: no unwinder, no backtrace symbolizer),
@@ -45,16 +35,15 @@ report() {
 }
 
 if ! have_target x86_64-unknown-freebsd; then
-    skip "rustup cannot install x86_64-unknown-freebsd here; the FreeBSD build was NOT checked"
+    skipped "rustup cannot install x86_64-unknown-freebsd here; the FreeBSD build was NOT checked"
     exit 0
 fi
 
 step "cargo clippy --target x86_64-unknown-freebsd"
 cargo clippy --target x86_64-unknown-freebsd --workspace --all-targets -- -D warnings
 
-if ! command -v cargo-zigbuild >/dev/null 2>&1 ||
-    ! { command -v zig >/dev/null 2>&1 || python3 -c 'import ziglang' 2>/dev/null; }; then
-    skip "cargo-zigbuild or zig is missing (.ci/setup installs them); FreeBSD was NOT linked"
+if ! have_zig; then
+    skipped "cargo-zigbuild or zig is missing (.ci/setup installs them); FreeBSD was NOT linked"
     exit 0
 fi
 
@@ -81,9 +70,9 @@ if have_nightly; then
         report - "$target_dir/aarch64-unknown-freebsd/release/tcpmssd"
     else
         tail -20 "$log"
-        skip "aarch64-unknown-freebsd did not link: $(grep -m1 -E '^error' "$log" || tail -1 "$log")"
+        skipped "aarch64-unknown-freebsd did not link: $(grep -m1 -E '^error' "$log" || tail -1 "$log")"
     fi
     rm -f "$log"
 else
-    skip "rustup cannot install nightly with rust-src here; the FreeBSD tiny and aarch64 builds were NOT linked"
+    skipped "rustup cannot install nightly with rust-src here; the FreeBSD tiny and aarch64 builds were NOT linked"
 fi

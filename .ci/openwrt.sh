@@ -19,8 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-skipped() { echo "!!! SKIPPED: $* !!!"; }
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 started=$SECONDS
 
@@ -66,10 +66,6 @@ openwrt_profile=(
 	CARGO_PROFILE_RELEASE_PANIC=unwind
 	CARGO_PROFILE_RELEASE_RPATH=false
 )
-have_target() {
-	rustup target list --installed 2>/dev/null | grep -qx "$1" ||
-		timeout 300 rustup target add "$1" >/dev/null 2>&1
-}
 # describe BINARY: its size and how it is linked.
 describe() {
 	local interpreter needed

@@ -13,8 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-skipped() { echo "!!! SKIPPED: $* !!!"; }
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 
 qemus=(qemu-arm-static qemu-mipsel-static qemu-mips-static)
 missing() {

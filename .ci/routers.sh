@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-skipped() { echo "!!! SKIPPED: $* !!!"; }
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 # Where the time goes, one line per step, printed together at the end: lap NAME notes the
 # time since the last lap (or the start) under NAME.
 laps=()
@@ -22,20 +22,6 @@ lap() {
     lap_started=$SECONDS
 }
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
-
-have_target() {
-    rustup target list --installed 2>/dev/null | grep -qx "$1" ||
-        timeout 300 rustup target add "$1" >/dev/null 2>&1
-}
-have_nightly() {
-    { rustup toolchain list | grep -q '^nightly' ||
-        timeout 600 rustup toolchain install nightly --profile minimal >/dev/null 2>&1; } &&
-        timeout 300 rustup +nightly component add rust-src >/dev/null 2>&1
-}
-have_zig() {
-    command -v cargo-zigbuild >/dev/null 2>&1 &&
-        { command -v zig >/dev/null 2>&1 || python3 -m ziglang version >/dev/null 2>&1; }
-}
 
 # size TARGET PROFILE: prints the binary's size and how it is linked.
 size() {
@@ -123,10 +109,10 @@ step "VM test code: fmt, clippy, tests, shellcheck"
     cargo test)
 vm_scripts=(tests/vm/run.sh tests/vm/debian-vm.sh tests/vm/arm64.sh tests/vm/seccomp-gap.sh
     tests/vm/kernel-32.sh tests/vm/bullseye-kernel.sh)
-bash -n "${vm_scripts[@]}" .ci/routers.sh .ci/qemu-user.sh
+bash -n "${vm_scripts[@]}" .ci/routers.sh .ci/qemu-user.sh .ci/lib.sh
 sh -n tests/vm/guest.sh
 if command -v shellcheck >/dev/null 2>&1; then
-    shellcheck "${vm_scripts[@]}" tests/vm/guest.sh .ci/routers.sh .ci/qemu-user.sh
+    shellcheck "${vm_scripts[@]}" tests/vm/guest.sh .ci/routers.sh .ci/qemu-user.sh .ci/lib.sh
     echo "shellcheck: clean"
 else
     skipped "shellcheck not installed; the VM scripts were only checked with bash -n"
