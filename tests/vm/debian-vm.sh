@@ -80,12 +80,16 @@ vm_build() {
     fi
 }
 
-# vm_check_binary PATH: refuses a binary that is not an ELF for the VM's CPU, or (but on
-# s390x, whose libc comes with the image) not static.
+# vm_check_binary PATH [LIBRARY]: refuses a binary that is not an ELF for the VM's CPU, or
+# (but on s390x, whose libc comes with the image) that needs a library other than LIBRARY,
+# which the caller puts in the image; without LIBRARY, one that is not static.
 vm_check_binary() {
+    local needed
     readelf -h "$1" | grep -q "Machine:.*$vm_elf_machine" || die "$1 is not an $vm_name ELF"
-    if [ "$vm_name" != s390x ] && readelf -d "$1" 2>/dev/null | grep -q NEEDED; then
-        die "$1 is not static"
+    [ "$vm_name" != s390x ] || return 0
+    needed=$(readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    if [ -n "$needed" ] && [ "$needed" != "${2:-}" ]; then
+        die "$1 needs ${needed//$'\n'/ }: neither static nor linked against ${2:-nothing} alone"
     fi
 }
 

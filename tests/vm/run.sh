@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The daemon end to end on a router CPU's own kernel: Debian's arm64, armhf or mipsel kernel
 # under qemu-system (TCG, no KVM; tests/vm/debian-vm.sh has each machine), a busybox initramfs
-# holding the static tcpmssd and the SYN tool tests/vm/syn (vmsyn) built for that CPU,
+# holding tcpmssd (static, or with musl's libc.so: below) and the SYN tool tests/vm/syn (vmsyn) built for that CPU,
 # Debian's iproute2, iptables and nftables of that architecture with their libraries, and the
 # kernel modules for veth, x_tables, nf_tables, NFQUEUE and the tcpmss match.
 # tests/vm/guest.sh is the VM's /init: it runs the cases and prints "ARCH: N passed, M
@@ -10,6 +10,11 @@
 #   bash tests/vm/run.sh ARCH                      build the daemon, then test it
 #   TCPMSSD_BIN=path bash tests/vm/run.sh ARCH     test a prebuilt binary for ARCH instead
 #                                                  (tests/vm/seccomp-gap.sh does)
+#   TCPMSSD_BIN=path TCPMSSD_VM_LIBC=libc.so bash tests/vm/run.sh ARCH
+#                                                  a binary linked against musl's libc.so (the
+#                                                  firmware rows of .ci/firmware.sh), with that
+#                                                  libc.so, laid out as OpenWrt does: /lib/libc.so
+#                                                  and the binary's loader name linked to it
 #   TCPMSSD_VM_KERNEL_DEB=linux-image-....deb bash tests/vm/run.sh ARCH
 #                                                  boot that kernel package instead (by hand:
 #                                                  ebpf/README.md has the 5.10 run)
@@ -81,7 +86,7 @@ fi
 # armhf and mipsel build from source is then the daemon's, built once for both.
 (cd tests/vm/syn && CARGO_TARGET_DIR=$target_dir vm_build)
 vmsyn=$target_dir/$vm_target/release/vmsyn
-vm_check_binary "$daemon"
+vm_check_binary "$daemon" ${TCPMSSD_VM_LIBC:+libc.so}
 vm_check_binary "$vmsyn"
 echo "tcpmssd: $daemon ($(stat -c %s "$daemon") bytes)"
 
@@ -113,6 +118,14 @@ vm_modules "$rootfs" veth nfnetlink nfnetlink_queue xt_NFQUEUE xt_tcpudp xt_tcpm
     sch_ingress cls_bpf
 
 cp "$daemon" "$rootfs/usr/sbin/tcpmssd"
+if [ -n "${TCPMSSD_VM_LIBC:-}" ]; then
+    # musl's libc.so is its loader too: the binary names it as its interpreter and as NEEDED
+    # libc.so, which the loader answers itself.
+    loader=$(readelf -l "$daemon" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
+    [[ $loader == /lib/ld-musl-* ]] || die "$daemon asks for loader '$loader', not musl's"
+    cp "$TCPMSSD_VM_LIBC" "$rootfs/lib/libc.so"
+    ln -s libc.so "$rootfs$loader"
+fi
 cp "$vmsyn" "$rootfs/usr/bin/vmsyn"
 # /init's interpreter; the other applets are linked by /init itself (busybox --install).
 ln -sf busybox "$rootfs/bin/sh"
