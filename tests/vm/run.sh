@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The daemon end to end on a router CPU's own kernel: Debian's arm64, armhf or mipsel kernel
 # under qemu-system (TCG, no KVM; tests/vm/debian-vm.sh has each machine), a busybox initramfs
-# holding tcpmssd (static, or with musl's libc.so: below) and the SYN tool tests/vm/syn (vmsyn) built for that CPU,
-# Debian's iproute2, iptables and nftables of that architecture with their libraries, and the
-# kernel modules for veth, x_tables, nf_tables, NFQUEUE and the tcpmss match.
+# holding tcpmssd (static, or with musl's libc.so: below) and the SYN tool tests/vm/syn
+# (vmsyn) built for that CPU, Debian's iproute2, iptables and nftables of that architecture
+# with their libraries, and the kernel modules for veth, x_tables, nf_tables, NFQUEUE and the
+# tcpmss match.
 # tests/vm/guest.sh is the VM's /init: it runs the cases and prints "ARCH: N passed, M
 # failed"; this script exits non-zero unless that says 0 failed.
 #
