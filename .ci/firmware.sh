@@ -150,7 +150,7 @@ run() {
         { echo "$1: -V under $2 is not tcpmssd $version" >&2; exit 1; }
     "$2" -L "$3" "$binary" -p 1 -m 1 2>/dev/null || status=$?
     [ "$status" -eq 64 ] || { echo "$1: a bad MTU gave exit $status, not 64" >&2; exit 1; }
-    echo "$1: runs under $2 ($(readelf -l "$binary" | sed -n 's/.*interpreter: \(.*\)]/\1/p' || true))"
+    echo "$1: runs under $2 ($(elf_interpreter "$binary" || true))"
 }
 
 step "router firmware builds (nightly, std from source once per CPU, zig)"

@@ -27,7 +27,7 @@ report() {
         bash .ci/firmware.sh check "$1" "$2"
     fi
     echo "  file: $kind"
-    echo "  needs: $(readelf -d "$2" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+    echo "  needs: $(elf_needed "$2" | tr '\n' ' ')"
     case $kind in
     *"for FreeBSD"*) ;;
     *) echo "$2: not a FreeBSD executable" >&2; exit 1 ;;

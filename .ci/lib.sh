@@ -8,6 +8,11 @@ step() { printf '\n==> %s\n' "$*"; }
 # skipped TEXT: the loud line for a step that cannot run here.
 skipped() { echo "!!! SKIPPED: $* !!!"; }
 
+# elf_interpreter FILE: the loader FILE names (PT_INTERP); nothing for a static binary.
+elf_interpreter() { readelf -l "$1" | sed -n 's/.*interpreter: \(.*\)]/\1/p'; }
+# elf_needed FILE: the libraries FILE needs (DT_NEEDED), one a line.
+elf_needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+
 # have_target TARGET [TOOLCHAIN]: rustup's std for TARGET, added when missing.
 have_target() {
     rustup ${2:+"+$2"} target list --installed 2>/dev/null | grep -qx "$1" ||

@@ -69,8 +69,8 @@ openwrt_profile=(
 # describe BINARY: its size and how it is linked.
 describe() {
 	local interpreter needed
-	interpreter=$(readelf -l "$1" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
-	needed=$(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | paste -sd ' ')
+	interpreter=$(elf_interpreter "$1")
+	needed=$(elf_needed "$1" | paste -sd ' ')
 	echo "$1: $(stat -c %s "$1") bytes, ${interpreter:-static}${needed:+, needs $needed}"
 }
 

@@ -26,7 +26,7 @@ target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 # size TARGET PROFILE: prints the binary's size and how it is linked.
 size() {
     local binary=$target_dir/$1/$2/tcpmssd linked=static interpreter
-    interpreter=$(readelf -l "$binary" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
+    interpreter=$(elf_interpreter "$binary")
     [ -z "$interpreter" ] || linked="dynamic, $interpreter"
     readelf -h "$binary" | grep -q 'Type:.*DYN' && [ -z "$interpreter" ] && linked=static-pie
     printf '%-32s %-8s %8s bytes  %s\n' "$1" "$2" "$(stat -c %s "$binary")" "$linked"

@@ -80,6 +80,9 @@ vm_build() {
     fi
 }
 
+# vm_needed ELF: the libraries ELF needs (DT_NEEDED), one a line.
+vm_needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+
 # vm_check_binary PATH [LIBRARY]: refuses a binary that is not an ELF for the VM's CPU, or
 # (but on s390x, whose libc comes with the image) that needs a library other than LIBRARY,
 # which the caller puts in the image; without LIBRARY, one that is not static.
@@ -87,7 +90,7 @@ vm_check_binary() {
     local needed
     readelf -h "$1" | grep -q "Machine:.*$vm_elf_machine" || die "$1 is not an $vm_name ELF"
     [ "$vm_name" != s390x ] || return 0
-    needed=$(readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    needed=$(vm_needed "$1")
     if [ -n "$needed" ] && [ "$needed" != "${2:-}" ]; then
         die "$1 needs ${needed//$'\n'/ }: neither static nor linked against ${2:-nothing} alone"
     fi

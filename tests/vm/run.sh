@@ -153,7 +153,7 @@ while IFS= read -r elf; do
             [ -e "$rootfs/$dir/$needed" ] && found=1 && break
         done
         [ -n "$found" ] || absent+=("${elf#"$rootfs"/} needs $needed")
-    done < <(readelf -d "$elf" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    done < <(vm_needed "$elf")
 done < <(find "$rootfs"/{bin/ip,usr/sbin/xtables-legacy-multi,usr/sbin/nft,usr/sbin/tcpmssd} \
     "$rootfs"/{usr/bin/vmsyn,lib/"$vm_triplet",usr/lib/"$vm_triplet"} -type f \
     \( -name ip -o -name xtables-legacy-multi -o -name nft -o -name tcpmssd -o -name vmsyn \
